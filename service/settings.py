@@ -1,0 +1,123 @@
+"""Settings: environment variables prefixed ``ATQB_``, and a ``.env`` file in the working directory.
+
+Every setting is validated when the program starts; a bad value raises :class:`SettingsError`,
+whose message names the variable and says what is allowed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "ATQB_"
+
+
+class TransferMode(StrEnum):
+    """How purchase orders enter QuickBooks."""
+
+    RECEIVED = "received"
+    UNRECEIVED = "unreceived"
+
+
+class TransferSelection(StrEnum):
+    """Which purchase orders are transferred."""
+
+    ALL = "all"
+    MANUAL = "manual"
+
+
+class SettingsError(Exception):
+    """A setting has a value the program cannot use."""
+
+
+PositiveSeconds = Annotated[int, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. See CONTRACT.md for the meaning of each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    database_url: str = "sqlite:///atqb.db"
+
+    autotask_username: str | None = None
+    autotask_secret: SecretStr | None = None
+    autotask_integration_code: SecretStr | None = None
+    autotask_base_url: str | None = None
+    autotask_zone_url: str = (
+        "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+    )
+
+    transfer_mode: TransferMode = TransferMode.RECEIVED
+    transfer_selection: TransferSelection = TransferSelection.ALL
+
+    income_account: str = "Autotask Income from PO"
+    cogs_account: str = "Cost of Goods Sold"
+    asset_account: str = "Inventory Asset"
+    adjustment_account: str = "Inventory Adjustment"
+
+    poll_interval: PositiveSeconds = 300
+    write_back_po_number: bool = True
+
+    admin_user: str | None = None
+    admin_password: SecretStr | None = None
+
+    # Beyond CONTRACT.md: tuning an operator rarely needs; the defaults are safe.
+    #: qbXML requests in one Web Connector round trip.
+    batch_size: Annotated[int, Field(ge=1, le=500)] = 50
+    #: How long a job handed to a Web Connector session stays that session's without an answer.
+    lease_seconds: PositiveSeconds = 1200
+    #: A Web Connector session that makes no call for this long has ended.
+    session_idle_seconds: PositiveSeconds = 1800
+    #: Largest SOAP request body accepted (QuickBooks answers to big queries run to megabytes).
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError(
+                "must be a SQLAlchemy URL for SQLite (sqlite:///atqb.db) or PostgreSQL "
+                "(postgresql+psycopg://user:password@host/database)"
+            )
+        if value.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver this package installs; the bare scheme means psycopg2.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("autotask_base_url", "autotask_zone_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = ".".join(str(part) for part in error.get("loc", ())) or "?"
+    variable = ENV_PREFIX + field.upper()
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    message = str(error.get("msg", "invalid value"))
+    if error.get("type") == "enum":
+        allowed = error.get("ctx", {}).get("expected", "")
+        message = f"must be one of {allowed}"
+    return f"{variable}{shown}: {message}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise :class:`SettingsError` naming every bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(dict(e)) for e in exc.errors())
+        raise SettingsError(f"invalid setting: {problems}") from None
