@@ -34,7 +34,7 @@ def parse_bytes(raw: bytes, *, huge_tree: bool = False) -> etree._Element:
     """
     root = etree.fromstring(raw, _parser(huge_tree=huge_tree))
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
+    if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
         raise UnsafeXMLError("XML with a DOCTYPE (entity declarations) is refused")
     return root
 

@@ -1,0 +1,730 @@
+"""The job store: every query on jobs, their dependencies and their transmissions.
+
+A :class:`JobStore` works inside one transaction (``Database.transaction()``) at one instant
+(``now``), so tests can move time by handing another instant instead of sleeping.
+
+Life of a job::
+
+    enqueue ──► waiting ──(prerequisites done)──► pending ──claim──► in_flight ──answer──► done
+                   │                                ▲                  │
+                   │                                └─ next step, or ──┤ transient trouble
+                   │                                   retry later     │ (backoff; attempts count)
+                   └──(prerequisite failed/cancelled)──► failed ◄──────┘ permanent error, or
+                                                                         retries used up
+
+A lease (``lease_session_id``, ``leased_at``, ``lease_expires_at``) says which Web Connector
+session holds an ``in_flight`` job. It ends with the answer, with the session
+(:meth:`JobStore.release_session`), or when it expires (:meth:`JobStore.rescue_expired`); a job
+whose lease ended without an answer is ready again, and its kind knows the last request may have
+been carried out (see ``state``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from service.models import UNFINISHED_STATUSES, job_dependencies, jobs, transmissions
+from service.retry import DEFAULT_RETRY, RetryPolicy
+
+FINISHED_STATUSES = ("done", "failed", "cancelled")
+
+
+class JobStoreError(Exception):
+    """An operation on a job that its current state does not allow."""
+
+
+class JobNotFound(JobStoreError):
+    """No job has that id."""
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What the caller knows about a piece of work when it enqueues it."""
+
+    kind: str
+    qbwc_user: str
+    payload: dict[str, Any]
+    subject: str = ""
+    #: Same key, same work: enqueueing it again while a job with this key is unfinished returns
+    #: that job. Include a fingerprint of the data when a change of data should make new work.
+    idempotency_key: str | None = None
+    #: Lower numbers are claimed first.
+    priority: int = 0
+    autotask_entity: str | None = None
+    autotask_id: int | None = None
+    depends_on: tuple[int, ...] = ()
+    max_attempts: int | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job as stored."""
+
+    id: int
+    kind: str
+    qbwc_user: str
+    status: str
+    priority: int
+    payload: dict[str, Any]
+    state: dict[str, Any]
+    result: dict[str, Any] | None
+    subject: str
+    autotask_entity: str | None
+    autotask_id: int | None
+    idempotency_key: str | None
+    attempts: int
+    max_attempts: int
+    run_after: datetime
+    error: str | None
+    failed_by: int | None
+    lease_session_id: int | None
+    leased_at: datetime | None
+    lease_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Job:
+        """Build from a row of the ``jobs`` table."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def summary(self) -> dict[str, Any]:
+        """The fields of ``atqb jobs list --json`` (CONTRACT.md)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "attempts": self.attempts,
+            "error": self.error,
+            "subject": self.subject,
+            "autotask": (
+                {"entity": self.autotask_entity, "id": self.autotask_id}
+                if self.autotask_entity is not None
+                else None
+            ),
+            "qbwc_user": self.qbwc_user,
+            "depends_on": None,  # filled by JobStore.describe when asked for
+            "run_after": _iso(self.run_after),
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True)
+class Transmission:
+    """One request sent for a job, and its answer once there is one."""
+
+    id: int
+    job_id: int
+    session_id: int | None
+    request_id: str
+    request_xml: str
+    response_xml: str | None
+    hresult: str | None
+    message: str | None
+    status_code: int | None
+    status_severity: str | None
+    status_message: str | None
+    sent_at: datetime
+    received_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Transmission:
+        """Build from a row of the ``transmissions`` table."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape of CONTRACT.md's ``transmissions`` entries (plus the severity)."""
+        data = asdict(self)
+        for key in ("id", "job_id", "session_id"):
+            data.pop(key)
+        data["sent_at"] = _iso(self.sent_at)
+        data["received_at"] = _iso(self.received_at)
+        return data
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back for one transmission."""
+
+    response_xml: str | None = None
+    status_code: int | None = None
+    status_severity: str | None = None
+    status_message: str | None = None
+    hresult: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class Counts:
+    """Jobs by status and by kind."""
+
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_kind_status: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _describe(job: Job) -> str:
+    subject = f" ({job.subject})" if job.subject else ""
+    return f"job #{job.id} {job.kind}{subject}"
+
+
+class JobStore:
+    """All job-store operations, inside the transaction of ``connection`` at the instant ``now``."""
+
+    def __init__(
+        self, connection: Connection, now: datetime, retry: RetryPolicy = DEFAULT_RETRY
+    ) -> None:
+        self.conn = connection
+        self.now = now
+        self.retry_policy = retry
+        self._postgres = connection.dialect.name == "postgresql"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job:
+        """The job with this id; :class:`JobNotFound` when there is none."""
+        row = self.conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            raise JobNotFound(f"no job #{job_id}")
+        return Job.from_row(row)
+
+    def get_many(self, job_ids: Iterable[int]) -> dict[int, Job]:
+        """The jobs with these ids, by id."""
+        ids = list(job_ids)
+        if not ids:
+            return {}
+        rows = self.conn.execute(select(jobs).where(jobs.c.id.in_(ids))).mappings()
+        return {row["id"]: Job.from_row(row) for row in rows}
+
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        qbwc_user: str | None = None,
+        limit: int | None = None,
+    ) -> list[Job]:
+        """Jobs, newest first, optionally filtered."""
+        query = select(jobs).order_by(jobs.c.id.desc())
+        if status is not None:
+            query = query.where(jobs.c.status == status)
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        if qbwc_user is not None:
+            query = query.where(jobs.c.qbwc_user == qbwc_user)
+        if limit is not None:
+            query = query.limit(limit)
+        return [Job.from_row(row) for row in self.conn.execute(query).mappings()]
+
+    def prerequisites(self, job_id: int) -> list[int]:
+        """Ids of the jobs this job waits for."""
+        query = select(job_dependencies.c.depends_on_id).where(job_dependencies.c.job_id == job_id)
+        return sorted(self.conn.execute(query).scalars())
+
+    def dependents(self, job_id: int) -> list[int]:
+        """Ids of the jobs that wait for this job."""
+        query = select(job_dependencies.c.job_id).where(job_dependencies.c.depends_on_id == job_id)
+        return sorted(self.conn.execute(query).scalars())
+
+    def transmissions(self, job_id: int) -> list[Transmission]:
+        """The job's transmissions, oldest first."""
+        query = (
+            select(transmissions)
+            .where(transmissions.c.job_id == job_id)
+            .order_by(transmissions.c.id)
+        )
+        return [Transmission.from_row(row) for row in self.conn.execute(query).mappings()]
+
+    def counts(self) -> Counts:
+        """How many jobs there are of each status, and of each kind and status."""
+        query = select(jobs.c.kind, jobs.c.status, func.count()).group_by(
+            jobs.c.kind, jobs.c.status
+        )
+        counts = Counts()
+        for kind, status, number in self.conn.execute(query):
+            counts.by_kind_status[(kind, status)] = number
+            counts.by_status[status] = counts.by_status.get(status, 0) + number
+        return counts
+
+    def unfinished_count(self, qbwc_user: str) -> int:
+        """Jobs of this user that still have work to do (not counting failed ones)."""
+        query = select(func.count()).where(
+            jobs.c.qbwc_user == qbwc_user,
+            jobs.c.status.in_(("pending", "waiting", "in_flight")),
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    def next_ready_at(self, qbwc_user: str) -> datetime | None:
+        """When this user's earliest pending job may run, or None when nothing is pending."""
+        query = select(func.min(jobs.c.run_after)).where(
+            jobs.c.qbwc_user == qbwc_user, jobs.c.status == "pending"
+        )
+        value = self.conn.execute(query).scalar_one()
+        if value is None:
+            return None
+        result: datetime = jobs.c.run_after.type.process_result_value(  # type: ignore[attr-defined]
+            value, self.conn.dialect
+        )
+        return result
+
+    def in_flight_elsewhere(self, qbwc_user: str, session_id: int) -> int:
+        """Jobs of this user held by another session (their answers may free more work)."""
+        query = select(func.count()).where(
+            jobs.c.qbwc_user == qbwc_user,
+            jobs.c.status == "in_flight",
+            jobs.c.lease_session_id != session_id,
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    # -- enqueueing ------------------------------------------------------------------------
+
+    def enqueue(self, new: NewJob) -> tuple[Job, bool]:
+        """Add a job; return it and whether it is new.
+
+        With an idempotency key held by an unfinished job, nothing is added and that job is
+        returned: the database's partial unique index decides, so two processes enqueueing the
+        same work at once still make one job.
+        """
+        prerequisites = self._lock_prerequisites(new.depends_on)
+        failed_prerequisite = next(
+            (p for p in prerequisites if p.status in ("failed", "cancelled")), None
+        )
+        if failed_prerequisite is not None:
+            status, error = "failed", self._prerequisite_error(failed_prerequisite)
+        elif all(p.status == "done" for p in prerequisites):
+            status, error = "pending", None
+        else:
+            status, error = "waiting", None
+        values = {
+            "kind": new.kind,
+            "qbwc_user": new.qbwc_user,
+            "status": status,
+            "priority": new.priority,
+            "payload": new.payload,
+            "state": {},
+            "result": None,
+            "subject": new.subject[:300],
+            "autotask_entity": new.autotask_entity,
+            "autotask_id": new.autotask_id,
+            "idempotency_key": new.idempotency_key,
+            "attempts": 0,
+            "max_attempts": new.max_attempts or self.retry_policy.max_attempts,
+            "run_after": self.now,
+            "error": error,
+            "failed_by": failed_prerequisite.id if failed_prerequisite else None,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        if new.idempotency_key is None:
+            job_id = self.conn.execute(
+                insert(jobs).values(values).returning(jobs.c.id)
+            ).scalar_one()
+        else:
+            dialect_insert = pg_insert if self._postgres else sqlite_insert
+            statement = (
+                dialect_insert(jobs)
+                .values(values)
+                .on_conflict_do_nothing(
+                    index_elements=[jobs.c.idempotency_key],
+                    index_where=jobs.c.status.in_(UNFINISHED_STATUSES),
+                )
+                .returning(jobs.c.id)
+            )
+            inserted = self.conn.execute(statement).scalar()
+            if inserted is None:
+                existing = self.conn.execute(
+                    select(jobs).where(
+                        jobs.c.idempotency_key == new.idempotency_key,
+                        jobs.c.status.in_(UNFINISHED_STATUSES),
+                    )
+                ).mappings()
+                return Job.from_row(existing.one()), False
+            job_id = int(inserted)
+        if prerequisites:
+            self.conn.execute(
+                insert(job_dependencies),
+                [{"job_id": job_id, "depends_on_id": p.id} for p in prerequisites],
+            )
+        return self.get(job_id), True
+
+    def _lock_prerequisites(self, ids: Sequence[int]) -> list[Job]:
+        if not ids:
+            return []
+        # FOR SHARE: a prerequisite cannot change status until this transaction ends, so it
+        # cannot finish between this read and the insert (its completion would then miss the
+        # new dependent and leave it waiting forever).
+        query = select(jobs).where(jobs.c.id.in_(set(ids))).with_for_update(read=True)
+        found = [Job.from_row(row) for row in self.conn.execute(query).mappings()]
+        missing = set(ids) - {job.id for job in found}
+        if missing:
+            raise JobNotFound(f"prerequisite job(s) not found: {sorted(missing)}")
+        return found
+
+    # -- claiming --------------------------------------------------------------------------
+
+    def claim(
+        self, *, session_id: int, qbwc_user: str, limit: int, lease_seconds: int
+    ) -> list[Job]:
+        """Hand up to ``limit`` ready jobs of this user to a session, in one statement.
+
+        On PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED``: two sessions claiming
+        at once get different jobs and neither waits. SQLite has one writer, and every
+        transaction begins IMMEDIATE (service/db.py), so claims there are serialised.
+        """
+        candidates = (
+            select(jobs.c.id)
+            .where(
+                jobs.c.qbwc_user == qbwc_user,
+                jobs.c.status == "pending",
+                jobs.c.run_after <= self.now,
+            )
+            .order_by(jobs.c.priority, jobs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("candidates")
+        )
+        statement = (
+            update(jobs)
+            .where(jobs.c.id.in_(select(candidates.c.id)), jobs.c.status == "pending")
+            .values(
+                status="in_flight",
+                attempts=jobs.c.attempts + 1,
+                lease_session_id=session_id,
+                leased_at=self.now,
+                lease_expires_at=self.now + timedelta(seconds=lease_seconds),
+                updated_at=self.now,
+            )
+            .returning(*jobs.c)
+        )
+        claimed = [Job.from_row(row) for row in self.conn.execute(statement).mappings()]
+        return sorted(claimed, key=lambda job: (job.priority, job.id))
+
+    def leased_to(self, session_id: int) -> list[Job]:
+        """The in-flight jobs a session holds."""
+        query = (
+            select(jobs)
+            .where(jobs.c.lease_session_id == session_id, jobs.c.status == "in_flight")
+            .order_by(jobs.c.id)
+        )
+        return [Job.from_row(row) for row in self.conn.execute(query).mappings()]
+
+    # -- transmissions ---------------------------------------------------------------------
+
+    def record_request(
+        self,
+        job: Job,
+        *,
+        session_id: int,
+        request_id: str,
+        request_xml: str,
+        state: dict[str, Any],
+    ) -> int:
+        """Log a request about to be sent for ``job`` and save the job's step state with it."""
+        self.conn.execute(
+            update(jobs).where(jobs.c.id == job.id).values(state=state, updated_at=self.now)
+        )
+        statement = (
+            insert(transmissions)
+            .values(
+                job_id=job.id,
+                session_id=session_id,
+                request_id=request_id,
+                request_xml=request_xml,
+                sent_at=self.now,
+            )
+            .returning(transmissions.c.id)
+        )
+        return int(self.conn.execute(statement).scalar_one())
+
+    def open_transmissions(self, session_id: int) -> list[Transmission]:
+        """Requests this session sent that have no answer yet, oldest first."""
+        query = (
+            select(transmissions)
+            .where(
+                transmissions.c.session_id == session_id,
+                transmissions.c.received_at.is_(None),
+            )
+            .order_by(transmissions.c.id)
+        )
+        return [Transmission.from_row(row) for row in self.conn.execute(query).mappings()]
+
+    def record_answer(self, transmission_id: int, answer: Answer) -> None:
+        """Fill in the answer of a transmission (once: an answered transmission is kept as is)."""
+        self.conn.execute(
+            update(transmissions)
+            .where(transmissions.c.id == transmission_id, transmissions.c.received_at.is_(None))
+            .values(
+                response_xml=answer.response_xml,
+                status_code=answer.status_code,
+                status_severity=answer.status_severity,
+                status_message=answer.status_message,
+                hresult=answer.hresult,
+                message=answer.message,
+                received_at=self.now,
+            )
+        )
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def complete(self, job_id: int, result: dict[str, Any]) -> list[int]:
+        """Mark a job done; return the dependents that became ready."""
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(
+                status="done",
+                result=result,
+                error=None,
+                failed_by=None,
+                **self._no_lease(),
+            )
+        )
+        return self._release_dependents(job_id)
+
+    def advance(self, job_id: int, state: dict[str, Any]) -> None:
+        """The job's step succeeded and another follows: ready again at once, attempts reset."""
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(
+                status="pending",
+                state=state,
+                attempts=0,
+                error=None,
+                run_after=self.now,
+                **self._no_lease(),
+            )
+        )
+
+    def retry_later(
+        self, job_id: int, error: str, *, state: dict[str, Any] | None = None, delay: bool = True
+    ) -> str:
+        """Transient trouble: try again after a backoff, or fail once attempts are used up.
+
+        Returns the job's new status.
+        """
+        job = self.get(job_id)
+        if job.attempts >= job.max_attempts:
+            self.fail(job_id, f"gave up after {job.attempts} attempts: {error}")
+            return "failed"
+        run_after = self.now + self.retry_policy.delay(job.attempts) if delay else self.now
+        values: dict[str, Any] = {
+            "status": "pending",
+            "error": error,
+            "run_after": run_after,
+            **self._no_lease(),
+        }
+        if state is not None:
+            values["state"] = state
+        self.conn.execute(update(jobs).where(jobs.c.id == job_id).values(values))
+        return "pending"
+
+    def fail(self, job_id: int, error: str) -> list[int]:
+        """Mark a job failed and fail every job that waits on it; return the dependents failed."""
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(status="failed", error=error, **self._no_lease())
+        )
+        return self._fail_dependents(job_id)
+
+    def _fail_dependents(self, root_id: int) -> list[int]:
+        failed: list[int] = []
+        frontier = [self.get(root_id)]
+        while frontier:
+            prerequisite = frontier.pop()
+            waiting = self.conn.execute(
+                select(jobs)
+                .where(
+                    jobs.c.id.in_(
+                        select(job_dependencies.c.job_id).where(
+                            job_dependencies.c.depends_on_id == prerequisite.id
+                        )
+                    ),
+                    jobs.c.status.in_(("waiting", "pending")),
+                )
+                .order_by(jobs.c.id)
+            ).mappings()
+            for row in list(waiting):
+                dependent = Job.from_row(row)
+                self.conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == dependent.id)
+                    .values(
+                        status="failed",
+                        error=self._prerequisite_error(prerequisite),
+                        failed_by=prerequisite.id,
+                        **self._no_lease(),
+                    )
+                )
+                failed.append(dependent.id)
+                frontier.append(self.get(dependent.id))
+        return failed
+
+    @staticmethod
+    def _prerequisite_error(prerequisite: Job) -> str:
+        verb = "was cancelled" if prerequisite.status == "cancelled" else "failed"
+        reason = f": {prerequisite.error}" if prerequisite.error else ""
+        return f"prerequisite {_describe(prerequisite)} {verb}{reason}"
+
+    def _release_dependents(self, job_id: int) -> list[int]:
+        prerequisite = job_dependencies.alias("prerequisite")
+        p_jobs = jobs.alias("p_jobs")
+        blocked = exists(
+            select(prerequisite.c.depends_on_id)
+            .select_from(prerequisite.join(p_jobs, prerequisite.c.depends_on_id == p_jobs.c.id))
+            .where(prerequisite.c.job_id == jobs.c.id, p_jobs.c.status != "done")
+        )
+        statement = (
+            update(jobs)
+            .where(
+                jobs.c.status == "waiting",
+                jobs.c.id.in_(
+                    select(job_dependencies.c.job_id).where(
+                        job_dependencies.c.depends_on_id == job_id
+                    )
+                ),
+                ~blocked,
+            )
+            .values(status="pending", run_after=self.now, updated_at=self.now)
+            .returning(jobs.c.id)
+        )
+        return sorted(self.conn.execute(statement).scalars())
+
+    def _no_lease(self) -> dict[str, Any]:
+        return {
+            "lease_session_id": None,
+            "leased_at": None,
+            "lease_expires_at": None,
+            "updated_at": self.now,
+        }
+
+    # -- leases ----------------------------------------------------------------------------
+
+    def release_session(self, session_id: int, reason: str) -> list[int]:
+        """The session ended: its in-flight jobs are ready again (their answers never came)."""
+        held = self.leased_to(session_id)
+        self._give_up_on(held, reason)
+        return [job.id for job in held]
+
+    def rescue_expired(self) -> list[int]:
+        """In-flight jobs whose lease has expired are ready again; return their ids."""
+        query = select(jobs).where(
+            jobs.c.status == "in_flight",
+            or_(jobs.c.lease_expires_at < self.now, jobs.c.lease_session_id.is_(None)),
+        )
+        expired = [Job.from_row(row) for row in self.conn.execute(query).mappings()]
+        self._give_up_on(expired, "lease expired")
+        return [job.id for job in expired]
+
+    def _give_up_on(self, held: Sequence[Job], reason: str) -> None:
+        for job in held:
+            self.conn.execute(
+                update(transmissions)
+                .where(
+                    transmissions.c.job_id == job.id,
+                    transmissions.c.session_id == job.lease_session_id,
+                    transmissions.c.received_at.is_(None),
+                )
+                .values(message=f"no answer: {reason}", received_at=self.now)
+            )
+            # Not delayed: nothing says QuickBooks is in trouble, only that the answer was lost.
+            self.retry_later(job.id, f"no answer from QuickBooks ({reason})", delay=False)
+
+    # -- operator actions ------------------------------------------------------------------
+
+    def retry(self, job_id: int) -> Job:
+        """Operator retry of a failed or cancelled job (or of the prerequisite that failed it).
+
+        The job that actually failed is made ready again with fresh attempts, and the jobs its
+        failure had failed wait for it again.
+        """
+        job = self.get(job_id)
+        if job.status not in ("failed", "cancelled"):
+            raise JobStoreError(
+                f"job #{job.id} is {job.status}; only failed or cancelled jobs can be retried"
+            )
+        root = job
+        while root.failed_by is not None:
+            root = self.get(root.failed_by)
+            if root.status not in ("failed", "cancelled"):
+                break
+        if root.idempotency_key is not None and root.status == "cancelled":
+            newer = self.conn.execute(
+                select(jobs.c.id).where(
+                    jobs.c.idempotency_key == root.idempotency_key,
+                    jobs.c.status.in_(UNFINISHED_STATUSES),
+                    jobs.c.id != root.id,
+                )
+            ).scalar()
+            if newer is not None:
+                raise JobStoreError(f"job #{newer} already carries the same work as job #{root.id}")
+        blocked = any(
+            p.status != "done" for p in self.get_many(self.prerequisites(root.id)).values()
+        )
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.id == root.id)
+            .values(
+                status="waiting" if blocked else "pending",
+                attempts=0,
+                error=None,
+                failed_by=None,
+                run_after=self.now,
+                **self._no_lease(),
+            )
+        )
+        self._rewait_dependents(root.id)
+        return self.get(job_id)
+
+    def _rewait_dependents(self, root_id: int) -> None:
+        frontier = [root_id]
+        while frontier:
+            current = frontier.pop()
+            revived = self.conn.execute(
+                update(jobs)
+                .where(jobs.c.failed_by == current, jobs.c.status == "failed")
+                .values(status="waiting", error=None, failed_by=None, updated_at=self.now)
+                .returning(jobs.c.id)
+            ).scalars()
+            frontier.extend(revived)
+
+    def cancel(self, job_id: int) -> Job:
+        """Operator cancel: the job will not run; the jobs waiting on it fail, naming it."""
+        job = self.get(job_id)
+        if job.status in ("done", "cancelled"):
+            raise JobStoreError(f"job #{job.id} is already {job.status}")
+        self.conn.execute(
+            update(jobs).where(jobs.c.id == job_id).values(status="cancelled", **self._no_lease())
+        )
+        self._fail_dependents(job_id)
+        return self.get(job_id)
+
+    def set_run_after(self, job_id: int, when: datetime) -> None:
+        """Move a pending job's next run (used by tests and by operators' tools)."""
+        self.conn.execute(
+            update(jobs)
+            .where(and_(jobs.c.id == job_id, jobs.c.status == "pending"))
+            .values(run_after=when, updated_at=self.now)
+        )

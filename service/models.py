@@ -1,0 +1,241 @@
+"""The database schema: jobs, dependencies, transmissions, Web Connector users and sessions.
+
+The migrations in ``migrations/versions`` must produce exactly this schema on PostgreSQL and on
+SQLite (a test compares them). Queries live in :mod:`service.jobstore` and :mod:`service.sessions`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Statuses of CONTRACT.md. "Unfinished" statuses hold the idempotency key: a failed job waits for
+#: an operator, so enqueueing the same work again returns it instead of silently trying again.
+JOB_STATUSES = ("pending", "waiting", "in_flight", "done", "failed", "cancelled")
+UNFINISHED_STATUSES = ("pending", "waiting", "in_flight", "failed")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A UTC timestamp: aware ``datetime`` in Python on both engines.
+
+    SQLite has no time zones; values are stored as naive UTC and given back aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (so migrations can name them)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: Json}
+
+
+_status_list = ", ".join(f"'{s}'" for s in JOB_STATUSES)
+_unfinished = f"status IN ({', '.join(repr(s) for s in UNFINISHED_STATUSES)})"
+
+
+class Job(Base):
+    """One piece of work for QuickBooks, carried out in one or more qbXML round trips."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_status_list})", name="status"),
+        # Enqueueing the same work twice yields one job: the database refuses the second row.
+        Index(
+            "uq_jobs_idempotency_key_unfinished",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text(_unfinished),
+            sqlite_where=text(_unfinished),
+        ),
+        # The claim's ORDER BY, for ready work only.
+        Index(
+            "ix_jobs_claim",
+            "qbwc_user",
+            "priority",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_jobs_status_kind", "status", "kind"),
+        Index("ix_jobs_lease_session_id", "lease_session_id"),
+        Index("ix_jobs_autotask", "autotask_entity", "autotask_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    #: The Web Connector user whose company file the job is for.
+    qbwc_user: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: Where a multi-step job is; written by the job's kind.
+    state: Mapped[dict[str, Any]] = mapped_column(Json)
+    result: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    autotask_entity: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    autotask_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    run_after: Mapped[datetime]
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The prerequisite whose failure failed this job, if that is why it failed.
+    failed_by: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True
+    )
+    lease_session_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("wc_sessions.id", ondelete="SET NULL"), nullable=True
+    )
+    leased_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class JobDependency(Base):
+    """``job_id`` may run only once ``depends_on_id`` is done."""
+
+    __tablename__ = "job_dependencies"
+    __table_args__ = (Index("ix_job_dependencies_depends_on_id", "depends_on_id"),)
+
+    job_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    depends_on_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Transmission(Base):
+    """One qbXML request sent for a job and the answer to it (append-only; never rewritten).
+
+    The row is written when the request is sent; the answer columns are filled once, when the
+    answer comes (or the lease ends without one).
+    """
+
+    __tablename__ = "transmissions"
+    __table_args__ = (Index("ix_transmissions_job_id", "job_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(Id, ForeignKey("jobs.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("wc_sessions.id", ondelete="SET NULL"), nullable=True
+    )
+    request_id: Mapped[str] = mapped_column(String(50))
+    request_xml: Mapped[str] = mapped_column(Text)
+    response_xml: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hresult: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status_severity: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    status_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[datetime]
+    received_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WebConnectorUser(Base):
+    """A user name the Web Connector logs in with; one per company file (.qwc)."""
+
+    __tablename__ = "wc_users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: The company file QuickBooks must open; "" means whichever file is open.
+    company_file: Mapped[str] = mapped_column(String(500), default="")
+    #: The .qwc FileID for this user (a GUID, stable once issued).
+    file_id: Mapped[str] = mapped_column(String(38))
+    created_at: Mapped[datetime]
+
+
+class WebConnectorSession(Base):
+    """One Web Connector update run, from authenticate to its end; identified by its ticket."""
+
+    __tablename__ = "wc_sessions"
+    __table_args__ = (Index("ix_wc_sessions_user_id_ended_at", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    #: SHA-256 of the ticket: a copy of the database does not give live tickets away.
+    ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("wc_users.id", ondelete="CASCADE"))
+    company_file: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: What getLastError answers next.
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Jobs unfinished when the session started: the denominator of the progress percentage.
+    work_at_start: Mapped[int] = mapped_column(Integer, default=0)
+    #: Jobs this session brought to an end (done, failed, cancelled).
+    finished: Mapped[int] = mapped_column(Integer, default=0)
+    round_trips: Mapped[int] = mapped_column(Integer, default=0)
+    qbxml_country: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    qbxml_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    has_hcp_response: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Installation(Base):
+    """Facts about this installation (for example the .qwc OwnerID), one row per key."""
+
+    __tablename__ = "installation"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+jobs = cast(Table, Job.__table__)
+job_dependencies = cast(Table, JobDependency.__table__)
+transmissions = cast(Table, Transmission.__table__)
+wc_users = cast(Table, WebConnectorUser.__table__)
+wc_sessions = cast(Table, WebConnectorSession.__table__)
+installation = cast(Table, Installation.__table__)
