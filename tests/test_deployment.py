@@ -1,0 +1,315 @@
+"""The Docker deployment: docker-compose.yml, Dockerfile, .dockerignore, .env.example, Caddyfile.
+
+Docker itself does not run here, so these tests read the files the way Docker, Compose and
+Caddy would and check that they agree with each other and with atqb (its CLI and settings).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from service.settings import ENV_PREFIX, Settings
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = re.compile(r"^(?P<comment>#\s*)?(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def services() -> dict[str, dict[str, Any]]:
+    found = compose()["services"]
+    assert isinstance(found, dict)
+    return found
+
+
+def atqb_services() -> dict[str, dict[str, Any]]:
+    """The services that run the atqb image (built from this repository)."""
+    return {name: svc for name, svc in services().items() if "build" in svc}
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    logical = re.sub(r"\\\n", " ", text)
+    pairs = []
+    for line in logical.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            instruction, _, rest = line.partition(" ")
+            pairs.append((instruction.upper(), rest.strip()))
+    return pairs
+
+
+def instruction(name: str) -> list[str]:
+    return [rest for inst, rest in dockerfile() if inst == name]
+
+
+def env_example() -> list[tuple[str, str, bool]]:
+    """(name, value, commented out) for every assignment in .env.example."""
+    found = []
+    for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines():
+        match = ASSIGNMENT.match(line)
+        if match:
+            found.append((match["name"], match["value"], match["comment"] is not None))
+    return found
+
+
+def settings_variables() -> dict[str, Any]:
+    """Environment variable name -> default, for every field of Settings."""
+    return {
+        ENV_PREFIX + name.upper(): field.default for name, field in Settings.model_fields.items()
+    }
+
+
+def compose_variables() -> set[str]:
+    return set(INTERPOLATION.findall((REPO / "docker-compose.yml").read_text(encoding="utf-8")))
+
+
+def parse_cli(argv: list[str]) -> None:
+    from service.cli import build_parser
+
+    try:
+        build_parser().parse_args(argv)
+    except SystemExit as exc:
+        pytest.fail(f"`atqb {shlex.join(argv)}` does not parse (exit {exc.code})")
+
+
+# --- docker-compose.yml ---------------------------------------------------------------------
+
+
+def test_compose_names_the_services_of_a_deployment() -> None:
+    assert {"postgres", "migrate", "service", "poller", "proxy"} <= set(services())
+    assert set(atqb_services()) == {"migrate", "service", "poller"}
+
+
+def test_postgres_keeps_its_data_in_a_named_volume_and_reports_health() -> None:
+    postgres = services()["postgres"]
+    assert postgres["image"] == "postgres:15"
+    volume = next(v.split(":")[0] for v in postgres["volumes"] if v.endswith("/data"))
+    assert volume in compose()["volumes"], "the data volume must be a named volume"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+
+
+def test_services_start_in_order_migration_first() -> None:
+    svcs = services()
+    assert svcs["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert svcs["migrate"]["restart"] == "no", "a one-shot migration must not restart"
+    for name in ("service", "poller"):
+        condition = svcs[name]["depends_on"]["migrate"]["condition"]
+        assert condition == "service_completed_successfully", name
+
+
+def test_each_atqb_service_runs_the_documented_command() -> None:
+    svcs = atqb_services()
+    assert svcs["migrate"]["command"] == ["db", "upgrade"]
+    assert svcs["service"]["command"] == ["serve", "--host", "0.0.0.0", "--port", "8080"]
+    assert svcs["poller"]["command"] == ["poll"]
+
+
+@pytest.mark.parametrize("name", ["migrate", "service", "poller"])
+def test_compose_commands_parse_with_the_atqb_cli(name: str) -> None:
+    parse_cli(atqb_services()[name]["command"])
+
+
+def test_dockerfile_default_command_parses_with_the_atqb_cli() -> None:
+    (cmd,) = instruction("CMD")
+    parse_cli(json.loads(cmd))
+
+
+def documented_commands() -> list[list[str]]:
+    """The `atqb ...` and `docker compose run ... service ...` commands the deployment docs show:
+    code blocks of qwc/README.md and comments of docker-compose.yml."""
+    lines = []
+    fenced = False
+    for line in (REPO / "qwc" / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.strip().startswith("```"):
+            fenced = not fenced
+        elif fenced:
+            lines.append(line.strip())
+    for line in (REPO / "docker-compose.yml").read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("#"):
+            lines.append(line.strip().lstrip("#").strip())
+    found = []
+    for line in lines:
+        command = line.split(" > ")[0]
+        if command.startswith("atqb "):
+            found.append(shlex.split(command)[1:])
+        elif command.startswith("docker compose run "):
+            words = shlex.split(command)
+            found.append(words[words.index("service") + 1 :])
+    return found
+
+
+def test_documented_commands_parse_with_the_atqb_cli() -> None:
+    commands = documented_commands()
+    assert any(argv[:1] == ["qwc"] for argv in commands)
+    assert any(argv[:2] == ["users", "add"] for argv in commands)
+    for argv in commands:
+        parse_cli(argv)
+
+
+def test_atqb_services_read_their_settings_from_dot_env() -> None:
+    for name, svc in atqb_services().items():
+        assert svc["env_file"] == ".env", name
+
+
+def test_database_url_points_at_the_postgres_service_with_psycopg3() -> None:
+    postgres = services()["postgres"]["environment"]
+    values = {name: value for name, value, _ in env_example()}
+    url = values["ATQB_DATABASE_URL"]
+    match = re.fullmatch(r"postgresql\+psycopg://([^:@/]+):([^@/]*)@([^/:]+)/(\w+)", url)
+    assert match, url
+    user, password, host, database = match.groups()
+    assert host == "postgres"
+    assert user == postgres["POSTGRES_USER"]
+    assert database == postgres["POSTGRES_DB"]
+    assert password == values["POSTGRES_PASSWORD"], "the two passwords must be the same"
+
+
+def test_service_listens_where_the_proxy_and_healthcheck_look() -> None:
+    service = services()["service"]
+    command = service["command"]
+    assert command[command.index("--host") + 1] == "0.0.0.0", "the proxy is another container"
+    port = command[command.index("--port") + 1]
+    assert f"127.0.0.1:{port}/healthz" in " ".join(service["healthcheck"]["test"])
+
+
+# --- deploy/Caddyfile and the proxy -----------------------------------------------------------
+
+
+def test_caddyfile_proxies_to_the_service_port() -> None:
+    caddyfile = (REPO / "deploy" / "Caddyfile").read_text(encoding="utf-8")
+    upstreams = re.findall(r"^\s*reverse_proxy\s+(?:http://)?(\S+)\s*$", caddyfile, re.MULTILINE)
+    command = services()["service"]["command"]
+    assert upstreams == [f"service:{command[command.index('--port') + 1]}"]
+    # The site address comes from the environment, so one Caddyfile serves every install.
+    assert re.search(r"^\{\$PUBLIC_HOST\}\s*\{", caddyfile, re.MULTILINE)
+
+
+def test_proxy_serves_https_with_the_caddyfile() -> None:
+    proxy = services()["proxy"]
+    assert proxy["image"].startswith("caddy:2")
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert "443:443" in proxy["ports"]
+    assert "PUBLIC_HOST" in proxy["environment"]
+    # Certificates survive a container being recreated.
+    assert any(v.split(":")[0] in compose()["volumes"] for v in proxy["volumes"] if "/data" in v)
+
+
+# --- Dockerfile and .dockerignore -----------------------------------------------------------
+
+
+def test_dockerfile_builds_on_python_3_11_slim_and_installs_the_package() -> None:
+    assert instruction("FROM") == ["python:3.11-slim"]
+    assert any(re.search(r"\bpip install \.(\s|$)", run) for run in instruction("RUN"))
+
+
+def test_dockerfile_runs_as_a_non_root_user() -> None:
+    users = instruction("USER")
+    assert users, "the image must switch to an unprivileged user"
+    assert users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_dockerfile_entrypoint_is_the_console_script() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts = pyproject["project"]["scripts"]
+    (entrypoint,) = instruction("ENTRYPOINT")
+    assert json.loads(entrypoint) == list(scripts), "ENTRYPOINT must be the one console script"
+
+
+def dockerignore_excludes(path: str) -> bool:
+    """Whether .dockerignore keeps `path` out of the build context (last matching rule wins)."""
+    excluded = False
+    for raw in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines():
+        rule = raw.strip()
+        if not rule or rule.startswith("#"):
+            continue
+        negated = rule.startswith("!")
+        pattern = rule.lstrip("!").strip("/")
+        regex = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*", "[^/]*")
+        regex = regex.replace(r"\?", "[^/]").replace(r"\[", "[").replace(r"\]", "]")
+        parts = path.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        if any(re.fullmatch(regex, prefix) for prefix in prefixes):
+            excluded = not negated
+    return excluded
+
+
+def test_build_context_has_what_the_dockerfile_copies_and_nothing_secret() -> None:
+    for copy in instruction("COPY"):
+        *sources, _ = copy.split()
+        for source in sources:
+            assert (REPO / source).exists(), f"COPY {source}: no such file in the repository"
+            assert not dockerignore_excludes(source), f"COPY {source} is excluded by .dockerignore"
+    for path in ("service/qwc.py", "migrations/env.py"):
+        assert not dockerignore_excludes(path), path
+    for path in (".env", ".venv/bin/python", "atqb.db", ".git/config", "tests/test_qwc.py"):
+        assert dockerignore_excludes(path), path
+    assert dockerignore_excludes("service/__pycache__/qwc.cpython-311.pyc")
+
+
+# --- .env.example ---------------------------------------------------------------------------
+
+
+def test_env_example_names_every_setting_and_nothing_unknown() -> None:
+    names = [name for name, _, _ in env_example()]
+    assert len(names) == len(set(names)), "a variable is listed twice"
+    known = set(settings_variables()) | compose_variables()
+    assert set(settings_variables()) <= set(names), "settings missing from .env.example"
+    assert set(names) <= known, "variables neither atqb nor docker-compose.yml reads"
+    assert compose_variables() <= set(names), "docker-compose.yml needs these from .env"
+
+
+def shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(getattr(value, "value", value))
+
+
+def test_env_example_shows_each_default() -> None:
+    defaults = settings_variables()
+    for name, value, commented in env_example():
+        if commented and defaults.get(name) is not None:
+            assert value == shown(defaults[name]), name
+
+
+def load_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: list[str]) -> Settings:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    env = tmp_path / "example.env"
+    env.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Settings(_env_file=env)  # type: ignore[call-arg]
+
+
+def test_env_example_as_copied_is_accepted_by_atqb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    active = [f"{name}={value}" for name, value, commented in env_example() if not commented]
+    settings = load_env(tmp_path, monkeypatch, active)
+    assert settings.database_url.startswith("postgresql+psycopg://atqb:")
+
+
+def test_every_example_value_is_accepted_by_atqb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = [f"{name}={value}" for name, value, _ in env_example() if value]
+    settings = load_env(tmp_path, monkeypatch, every)
+    assert settings.autotask_username == "api-user@example.com"
+    assert settings.max_body_bytes == 64 * 1024 * 1024
