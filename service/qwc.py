@@ -30,7 +30,9 @@ _REFUSED_OWNER_IDS = frozenset(
     {uuid.UUID("57F3B9B1-86F1-4fcc-B1EE-566DE1813D20"), uuid.UUID(int=0)}
 )
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
-_IPV4_LIKE = re.compile(r"[0-9.]+|0x[0-9a-f.x]+", re.IGNORECASE)
+# One to four dot-separated numbers, decimal or 0x-hexadecimal: how Windows reads IPv4 text.
+_IPV4_PART = r"(?:0x[0-9a-f]*|[0-9]+)"
+_IPV4_LIKE = re.compile(rf"{_IPV4_PART}(?:\.{_IPV4_PART}){{0,3}}\.?", re.IGNORECASE)
 
 
 class QwcError(ValueError):

@@ -107,6 +107,8 @@ def test_https_url_with_a_host_name_is_accepted() -> None:
     check_app_url("https://atqb.example.com/qbwc")
     check_app_url("https://atqb.example.com:8443/qbwc")
     check_app_url("https://ATQB.Example.com/qbwc?wsdl")
+    check_app_url("https://0xface.be/qbwc")
+    check_app_url("https://7eleven.example/qbwc")
 
 
 @pytest.mark.parametrize(
@@ -145,6 +147,7 @@ def test_plain_http_to_127_0_0_1_is_refused_with_the_name_that_works() -> None:
         "https://10.1/qbwc",
         "https://2130706433/qbwc",
         "https://0x7f.1/qbwc",
+        "https://192.168.1.10./qbwc",
     ],
 )
 def test_ip_address_hosts_are_refused(url: str) -> None:
