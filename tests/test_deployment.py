@@ -7,6 +7,7 @@ Caddy would and check that they agree with each other and with atqb (its CLI and
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import tomllib
@@ -287,8 +288,6 @@ def test_env_example_shows_each_default() -> None:
 
 
 def load_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: list[str]) -> Settings:
-    import os
-
     for name in list(os.environ):
         if name.startswith(ENV_PREFIX):
             monkeypatch.delenv(name)
