@@ -420,6 +420,16 @@ class JobStore:
         claimed = [Job.from_row(row) for row in self.conn.execute(statement).mappings()]
         return sorted(claimed, key=lambda job: (job.priority, job.id))
 
+    def unclaim(self, job_ids: Sequence[int]) -> None:
+        """Give claimed jobs back untouched, as if they had not been claimed."""
+        if not job_ids:
+            return
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.id.in_(job_ids), jobs.c.status == "in_flight")
+            .values(status="pending", attempts=jobs.c.attempts - 1, **self._no_lease())
+        )
+
     def leased_to(self, session_id: int) -> list[Job]:
         """The in-flight jobs a session holds."""
         query = (

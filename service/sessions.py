@@ -12,6 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -21,9 +22,14 @@ from sqlalchemy import Connection, RowMapping, Select, insert, select, update
 from service.models import installation, wc_sessions, wc_users
 
 _hasher = PasswordHasher()
-# Verified against when the user name is unknown, so a wrong name costs as much time as a wrong
-# password and response times do not reveal which user names exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against when the user name is unknown, so a wrong name costs as much time as a
+    # wrong password and response times do not reveal which user names exist.
+    return _hasher.hash(secrets.token_hex(16))
+
 
 MAX_USER_NAME = 128
 
@@ -78,6 +84,17 @@ def short_ticket(ticket: str) -> str:
     return ticket[:6] + "…" if ticket else "-"
 
 
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether ``password`` is the user's; as slow for an unknown user (None) as for a known one.
+
+    Call it outside a database transaction: the hash check is deliberately expensive.
+    """
+    try:
+        return bool(_hasher.verify(user.password_hash if user else _dummy_hash(), password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def format_guid(value: uuid.UUID) -> str:
     """A GUID the way the Web Connector writes them: upper case, in braces."""
     return "{" + str(value).upper() + "}"
@@ -127,15 +144,6 @@ class Sessions:
         rows = self.conn.execute(select(wc_users).order_by(wc_users.c.name)).mappings()
         return [User.from_row(row) for row in rows]
 
-    def check_password(self, name: str, password: str) -> User | None:
-        """The user, when the password is right; None otherwise (same cost either way)."""
-        user = self.find_user(name)
-        try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        return user
-
     def owner_id(self) -> str:
         """This installation's .qwc OwnerID, made on first use and stable afterwards."""
         row = self.conn.execute(
@@ -179,8 +187,12 @@ class Sessions:
     def _session(row: RowMapping) -> Session:
         return Session(**{name: row[name] for name in Session.__dataclass_fields__})
 
-    def find(self, ticket: str) -> Session | None:
-        """The live session with this ticket (not ended, not expired), or None."""
+    def find(self, ticket: str, *, include_ended: bool = False) -> Session | None:
+        """The live session with this ticket (not ended, not expired), or None.
+
+        With ``include_ended``, an ended or expired session is returned too (getLastError may
+        be asked after a session ended, e.g. after connectionError).
+        """
         if not ticket:
             return None
         row = (
@@ -191,9 +203,8 @@ class Sessions:
         if row is None:
             return None
         session = self._session(row)
-        if session.ended_at is not None or session.expires_at <= self.now:
-            return None
-        return session
+        live = session.ended_at is None and session.expires_at > self.now
+        return session if live or include_ended else None
 
     def get(self, session_id: int) -> Session:
         """The session with this id."""
@@ -215,6 +226,14 @@ class Sessions:
                 expires_at=self.now + timedelta(seconds=idle_seconds),
                 **changes,
             )
+        )
+
+    def add_finished(self, session_id: int, count: int) -> None:
+        """Count jobs this session brought to an end (for its progress percentage)."""
+        self.conn.execute(
+            update(wc_sessions)
+            .where(wc_sessions.c.id == session_id)
+            .values(finished=wc_sessions.c.finished + count)
         )
 
     def end(self, session_id: int, reason: str, last_error: str | None = None) -> None:

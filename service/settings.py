@@ -53,9 +53,7 @@ class Settings(BaseSettings):
     autotask_secret: SecretStr | None = None
     autotask_integration_code: SecretStr | None = None
     autotask_base_url: str | None = None
-    autotask_zone_url: str = (
-        "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
-    )
+    autotask_zone_url: str = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 
     transfer_mode: TransferMode = TransferMode.RECEIVED
     transfer_selection: TransferSelection = TransferSelection.ALL

@@ -1,0 +1,385 @@
+"""The ``atqb`` command line (CONTRACT.md). Exit codes: 0 success, 1 failure, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from service import __version__
+from service.db import Database
+from service.exchange import utcnow
+from service.jobstore import Job, JobStore, JobStoreError
+from service.migrate import is_current, upgrade
+from service.models import JOB_STATUSES
+from service.qwc import QwcError, render_qwc
+from service.sessions import Sessions, UserError
+from service.settings import Settings, SettingsError, load_settings
+
+
+class CommandError(Exception):
+    """A failure the user can act on; printed as one line, exit status 1."""
+
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _database(settings: Settings, *, must_be_current: bool = True) -> Database:
+    database = Database.from_url(settings.database_url)
+    if must_be_current:
+        try:
+            current = is_current(database)
+        except OperationalError as exc:
+            raise CommandError(f"cannot open the database: {exc.orig}") from None
+        if not current:
+            raise CommandError("the database schema is not current: run `atqb db upgrade` first")
+    return database
+
+
+# -- db, users, qwc, serve -------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate the database to the newest schema."""
+    database = _database(settings, must_be_current=False)
+    upgrade(database)
+    url = database.engine.url.render_as_string(hide_password=True)
+    print(f"database is at the newest schema: {url}")
+    return 0
+
+
+def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
+    if args.password_stdin:
+        password = stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password for the Web Connector user: ")
+        if getpass.getpass("Again: ") != password:
+            raise CommandError("the two passwords differ")
+    if not password:
+        raise CommandError("the password must not be empty")
+    return password
+
+
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add a Web Connector user."""
+    password = _read_password(args, sys.stdin)
+    database = _database(settings)
+    try:
+        with database.transaction() as conn:
+            user = Sessions(conn, utcnow()).add_user(args.name, password, args.company_file)
+    except UserError as exc:
+        raise CommandError(str(exc)) from None
+    company = user.company_file or "the company file open in QuickBooks"
+    print(f"added Web Connector user {user.name!r} for {company}")
+    print(f"next: atqb qwc {user.name} --url https://YOUR-HOST/qbwc > atqb.qwc")
+    return 0
+
+
+def cmd_qwc(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the .qwc file of a user."""
+    database = _database(settings)
+    with database.transaction() as conn:
+        sessions = Sessions(conn, utcnow())
+        user = sessions.find_user(args.name)
+        if user is None:
+            raise CommandError(
+                f"no Web Connector user {args.name!r}: add one with "
+                f"`atqb users add {args.name} --company-file PATH`"
+            )
+        owner_id = sessions.owner_id()
+    try:
+        text = render_qwc(
+            user_name=user.name,
+            app_url=args.url,
+            owner_id=uuid.UUID(owner_id.strip("{}")),
+            file_id=uuid.UUID(user.file_id.strip("{}")),
+        )
+    except QwcError as exc:
+        raise CommandError(str(exc)) from None
+    sys.stdout.write(text)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the Web Connector endpoint."""
+    from service.server import NotMigrated, serve
+
+    try:
+        serve(settings, args.host, args.port)
+    except NotMigrated as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    return 0
+
+
+def cmd_not_yet(args: argparse.Namespace, settings: Settings) -> int:
+    """Commands of CONTRACT.md whose implementation has not landed in this version."""
+    raise CommandError(f"`atqb {args.command}` is not available in atqb {__version__} yet")
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+
+def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
+    """The job table."""
+    database = _database(settings)
+    with database.transaction() as conn:
+        jobs = JobStore(conn, utcnow()).find(status=args.status, limit=args.limit)
+    if args.json:
+        print(json.dumps([job.summary() for job in jobs], indent=2))
+        return 0
+    if not jobs:
+        print("no jobs" + (f" with status {args.status}" if args.status else ""))
+        return 0
+    rows = [
+        (
+            str(job.id),
+            job.status,
+            job.kind,
+            str(job.attempts),
+            job.updated_at.strftime("%Y-%m-%d %H:%M"),
+            _clip(job.subject, 40),
+            _clip(job.error or "", 60),
+        )
+        for job in jobs
+    ]
+    _print_table(("ID", "STATUS", "KIND", "TRIES", "UPDATED", "SUBJECT", "ERROR"), rows)
+    return 0
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+
+def _job_or_error(store: JobStore, job_id: int) -> Job:
+    try:
+        return store.get(job_id)
+    except JobStoreError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
+    """One job with its transmission details."""
+    database = _database(settings)
+    with database.transaction() as conn:
+        store = JobStore(conn, utcnow())
+        job = _job_or_error(store, args.id)
+        prerequisites = store.prerequisites(job.id)
+        dependents = store.dependents(job.id)
+        transmissions = store.transmissions(job.id)
+    if args.json:
+        data = job.summary()
+        data.update(
+            depends_on=prerequisites,
+            dependents=dependents,
+            payload=job.payload,
+            result=job.result,
+            transmissions=[t.as_json() for t in transmissions],
+        )
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"job #{job.id}  {job.kind}  {job.status}")
+    print(f"  subject:    {job.subject or '-'}")
+    print(f"  user:       {job.qbwc_user}")
+    print(f"  attempts:   {job.attempts} of {job.max_attempts}")
+    if job.status == "pending" and job.run_after > utcnow():
+        print(f"  next try:   {job.run_after:%Y-%m-%d %H:%M:%S} UTC")
+    if job.error:
+        print(f"  error:      {job.error}")
+    if prerequisites:
+        print(f"  waits for:  {', '.join(f'#{i}' for i in prerequisites)}")
+    if dependents:
+        print(f"  needed by:  {', '.join(f'#{i}' for i in dependents)}")
+    if job.result:
+        print(f"  result:     {json.dumps(job.result)}")
+    print(f"  transmissions: {len(transmissions)}")
+    for number, t in enumerate(transmissions, 1):
+        print(f"  [{number}] sent {t.sent_at:%Y-%m-%d %H:%M:%S} UTC")
+        if t.status_code is not None:
+            verdict = f"QuickBooks status {t.status_code} ({t.status_severity}): {t.status_message}"
+        elif t.hresult:
+            verdict = f"QuickBooks HRESULT {t.hresult}: {t.message}"
+        else:
+            verdict = t.message or "no answer yet"
+        print(f"      answer: {verdict}")
+        print("      request:")
+        print(_indent(t.request_xml, 8))
+        if t.response_xml:
+            print("      response:")
+            print(_indent(t.response_xml, 8))
+    return 0
+
+
+def _indent(text: str, spaces: int) -> str:
+    return "\n".join(" " * spaces + line for line in text.splitlines())
+
+
+def _operator_action(args: argparse.Namespace, settings: Settings, action: str) -> int:
+    database = _database(settings)
+    try:
+        with database.transaction() as conn:
+            store = JobStore(conn, utcnow())
+            _job_or_error(store, args.id)
+            job = store.retry(args.id) if action == "retry" else store.cancel(args.id)
+    except JobStoreError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"job #{job.id} is now {job.status}")
+    return 0
+
+
+def cmd_jobs_retry(args: argparse.Namespace, settings: Settings) -> int:
+    """Operator retry."""
+    return _operator_action(args, settings, "retry")
+
+
+def cmd_jobs_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    """Operator cancel."""
+    return _operator_action(args, settings, "cancel")
+
+
+# -- parser ----------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``atqb`` (also used by tests of the deployment files)."""
+    parser = argparse.ArgumentParser(
+        prog="atqb",
+        description=(
+            "Carries purchase orders, receipts, vendors, customers, inventory parts and on-hand "
+            "counts from Autotask PSA into QuickBooks Desktop through the Web Connector. "
+            "Settings come from ATQB_* environment variables and a .env file."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"atqb {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser(
+        "upgrade", help="migrate the database to the newest schema"
+    ).set_defaults(handler=cmd_db_upgrade)
+
+    users = commands.add_parser("users", help="Web Connector users")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = user_commands.add_parser(
+        "add",
+        help="add a Web Connector user",
+        description="Add the user the Web Connector logs in as (one per company file).",
+    )
+    add.add_argument("name", help="user name, as it will appear in the .qwc file")
+    add.add_argument(
+        "--company-file",
+        required=True,
+        help='full path of the QuickBooks company file (.QBW); "" means whichever file is open',
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+    add.set_defaults(handler=cmd_users_add)
+
+    serve = commands.add_parser("serve", help="serve the Web Connector SOAP endpoint")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    serve.add_argument("--port", type=_port, default=8080, help="TCP port (default %(default)s)")
+    serve.set_defaults(handler=cmd_serve)
+
+    qwc = commands.add_parser("qwc", help="print the .qwc file for a user")
+    qwc.add_argument("name", help="the Web Connector user")
+    qwc.add_argument("--url", required=True, help="public URL of /qbwc, e.g. https://host/qbwc")
+    qwc.set_defaults(handler=cmd_qwc)
+
+    poll = commands.add_parser("poll", help="poll Autotask and enqueue jobs")
+    poll.add_argument("--once", action="store_true", help="run one cycle and exit")
+    poll.set_defaults(handler=cmd_not_yet)
+    transfer = commands.add_parser("transfer", help="select Autotask POs for transfer")
+    transfer.add_argument("po_ids", nargs="+", type=_positive_int, metavar="PO_ID")
+    transfer.set_defaults(handler=cmd_not_yet)
+    sync = commands.add_parser("inventory-sync", help="ask for a full inventory sync")
+    sync.add_argument("--full", action="store_true", required=True)
+    sync.set_defaults(handler=cmd_not_yet)
+    commands.add_parser("demo", help="a complete simulated run").set_defaults(handler=cmd_not_yet)
+
+    jobs = commands.add_parser("jobs", help="the job table and operator actions")
+    job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    listing = job_commands.add_parser("list", help="list jobs, newest first")
+    listing.add_argument("--status", choices=JOB_STATUSES)
+    listing.add_argument("--limit", type=_positive_int, default=None)
+    listing.add_argument("--json", action="store_true", help="a JSON array, for scripts")
+    listing.set_defaults(handler=cmd_jobs_list)
+    show = job_commands.add_parser("show", help="one job with its transmission details")
+    show.add_argument("id", type=_positive_int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_jobs_show)
+    for name, handler, text in (
+        ("retry", cmd_jobs_retry, "make a failed or cancelled job run again"),
+        ("cancel", cmd_jobs_cancel, "cancel a job (jobs waiting on it fail)"),
+    ):
+        action = job_commands.add_parser(name, help=text)
+        action.add_argument("id", type=_positive_int)
+        action.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``atqb``; return the exit status."""
+    args = build_parser().parse_args(argv)
+    # Commands print what they did; only the long-running ones log their progress.
+    logging.basicConfig(
+        level=logging.INFO if args.command in ("serve", "poll") else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load_settings()
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except (CommandError, SettingsError) as exc:
+        print(f"atqb: error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(
+            f"atqb: error: database: {exc.__class__.__name__}: {exc}".splitlines()[0],
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,473 @@
+"""The exchange between Web Connector sessions and the job store.
+
+Each method is one Web Connector call, carried out in one database transaction; the SOAP layer
+(:mod:`service.qbwc`) only translates the protocol into these calls. All state (tickets, leases,
+progress, the text getLastError answers) lives in the database, so any service process behind
+the same address can serve any call of a session.
+
+One round trip: ``send_request_xml`` claims ready jobs (up to the batch size), asks each job's
+kind for its next request, records every request, and returns them together in one qbXML message
+(``continueOnError``, ``requestID`` = job id). ``receive_response_xml`` matches each ``…Rs`` to
+its job by ``requestID``, records the answer and lets the kind decide: done, next step, retry
+later or failed.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from lxml import etree
+from sqlalchemy import Connection
+
+from service import __version__
+from service.db import Database
+from service.jobstore import Answer, Job, JobStore, Transmission
+from service.kinds import Done, Fail, JobKind, Next, Outcome, Reply, RetryLater, builtin_kinds
+from service.sessions import Session, Sessions, short_ticket, verify_password
+from service.settings import Settings
+from service.xmlsafe import parse_text
+
+log = logging.getLogger("atqb.qbwc")
+
+#: getLastError's answer that makes the Web Connector wait 5 seconds and ask again (qbwc.md 3).
+NOOP = "NoOp"
+#: Work due within this long keeps a session alive (NoOp) instead of ending it.
+NOOP_HORIZON = timedelta(seconds=60)
+#: The oldest qbXML version atqb speaks (QuickBooks 2014 and newer; qbxml.md 10).
+MIN_QBXML_MAJOR = 13
+#: QuickBooks rejected the whole message set as unparseable (qbwc.md 6.3).
+HRESULT_PARSE_ERROR = "0x80040400"
+UNKNOWN_TICKET = (
+    "atqb: this session's ticket is unknown or has expired; the Web Connector will "
+    "start a new session at its next run"
+)
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def build_message(requests: list[etree._Element]) -> str:
+    """One qbXML request message holding ``requests`` in order (continueOnError)."""
+    root = etree.Element("QBXML")
+    messages = etree.SubElement(root, "QBXMLMsgsRq", onError="continueOnError")
+    messages.extend(requests)
+    # us-ascii output turns every non-ASCII character into a numeric character reference,
+    # the only form QuickBooks accepts (qbxml.md 9).
+    body = etree.tostring(root, encoding="us-ascii").decode("ascii")
+    return '<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n' + body
+
+
+class UnreadableAnswer(ValueError):
+    """QuickBooks' answer is not a qbXML response message."""
+
+
+def split_response(response: str) -> dict[str, etree._Element]:
+    """The ``…Rs`` elements of a qbXML answer, by ``requestID``."""
+    try:
+        root = parse_text(response, huge_tree=True)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise UnreadableAnswer(f"not well-formed XML: {exc}") from None
+    messages = root.find("QBXMLMsgsRs")
+    if root.tag != "QBXML" or messages is None:
+        raise UnreadableAnswer(f"expected QBXML/QBXMLMsgsRs, got <{root.tag}>")
+    return {rs.get("requestID", ""): rs for rs in messages if isinstance(rs.tag, str)}
+
+
+def _reply(rs: etree._Element) -> Reply:
+    raw_code = rs.get("statusCode")
+    try:
+        code = int(raw_code) if raw_code is not None else None
+    except ValueError:
+        code = None
+    return Reply(
+        element=rs,
+        status_code=code,
+        status_severity=rs.get("statusSeverity"),
+        status_message=rs.get("statusMessage"),
+    )
+
+
+@dataclass
+class _Call:
+    """Shared handles for one call's transaction."""
+
+    conn: Connection
+    now: datetime
+    store: JobStore
+    sessions: Sessions
+
+
+class Exchange:
+    """Carries out each Web Connector call against the database."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        kinds: Mapping[str, JobKind] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = database
+        self.settings = settings
+        self.kinds = dict(kinds) if kinds is not None else dict(builtin_kinds())
+        self.clock = clock
+
+    def _call(self, conn: Connection) -> _Call:
+        now = self.clock()
+        return _Call(conn, now, JobStore(conn, now), Sessions(conn, now))
+
+    # -- calls without a session -----------------------------------------------------------
+
+    def server_version(self) -> str:
+        """Shown in the Web Connector's "More Information"."""
+        return f"atqb {__version__}"
+
+    def client_version(self, version: str) -> str:
+        """Every Web Connector 2.x works: "" lets the update go on."""
+        log.info("clientVersion version=%s", version or "-")
+        return ""
+
+    # -- session life ----------------------------------------------------------------------
+
+    def authenticate(self, user_name: str, password: str) -> list[str]:
+        """Ticket and company file; ``["", "nvu"]`` for bad credentials; "none" with no work."""
+        with self.db.transaction() as conn:
+            user = Sessions(conn, self.clock()).find_user(user_name)
+        # The memory-hard hash check runs outside the transaction: SQLite has one writer.
+        if not verify_password(user, password) or user is None:
+            log.warning("authenticate user=%s outcome=nvu", user_name[:64])
+            return ["", "nvu"]
+        with self.db.transaction() as conn:
+            call = self._call(conn)
+            self._housekeeping(call)
+            for old in call.sessions.live_ids_of_user(user.id):
+                # A new authenticate for the same user means the previous run is over.
+                call.store.release_session(old, "new authenticate for the same user")
+                call.sessions.end(old, "replaced by a new session")
+            work = call.store.unfinished_count(user.name)
+            ticket, session_id = call.sessions.open(
+                user, idle_seconds=self.settings.session_idle_seconds, work_at_start=work
+            )
+            has_work = self._work_due(call, user.name)
+        outcome = user.company_file if has_work else "none"
+        log.info(
+            "authenticate user=%s ticket=%s session=%d jobs=%d outcome=%s",
+            user.name,
+            short_ticket(ticket),
+            session_id,
+            work,
+            "work" if has_work else "none",
+        )
+        return [ticket, outcome]
+
+    def connection_error(self, ticket: str, hresult: str, message: str) -> str:
+        """QuickBooks could not be opened: end the session, keep the reason, stop ("done")."""
+        with self.db.transaction() as conn:
+            call = self._call(conn)
+            session = call.sessions.find(ticket)
+            if session is None:
+                return "done"
+            reason = f"QuickBooks could not be opened ({hresult or 'no HRESULT'}: {message})"
+            call.store.release_session(session.id, "connectionError")
+            call.sessions.end(session.id, "connectionError", last_error=reason)
+        log.warning(
+            "connectionError user=%s ticket=%s hresult=%s message=%s",
+            session.user_name,
+            short_ticket(ticket),
+            hresult,
+            message,
+        )
+        return "done"
+
+    def get_last_error(self, ticket: str) -> str:
+        """The text of the session's last trouble, or "NoOp" when work will come shortly."""
+        with self.db.transaction() as conn:
+            session = Sessions(conn, self.clock()).find(ticket, include_ended=True)
+        if session is None:
+            return UNKNOWN_TICKET
+        return session.last_error or ""
+
+    def close_connection(self, ticket: str) -> str:
+        """End the session; its unanswered jobs are ready for the next one."""
+        with self.db.transaction() as conn:
+            call = self._call(conn)
+            session = call.sessions.find(ticket)
+            if session is None:
+                return "atqb: session already ended"
+            released = call.store.release_session(session.id, "closeConnection")
+            call.sessions.end(session.id, "closeConnection")
+            remaining = call.store.unfinished_count(session.user_name)
+        log.info(
+            "closeConnection user=%s ticket=%s finished=%d released=%d remaining=%d",
+            session.user_name,
+            short_ticket(ticket),
+            session.finished,
+            len(released),
+            remaining,
+        )
+        return f"atqb: {session.finished} job(s) finished, {remaining} left for a later run"
+
+    # -- the round trip --------------------------------------------------------------------
+
+    def send_request_xml(
+        self,
+        ticket: str,
+        hcp_response: str,
+        company_file: str,
+        country: str,
+        major: int | None,
+        minor: int | None,
+    ) -> str:
+        """The next qbXML message for the session, or "" (then getLastError says why)."""
+        with self.db.transaction() as conn:
+            call = self._call(conn)
+            session = call.sessions.find(ticket)
+            if session is None:
+                log.warning("sendRequestXML ticket=%s outcome=unknown-ticket", short_ticket(ticket))
+                return ""
+            self._housekeeping(call)
+            changes: dict[str, object] = {}
+            if hcp_response:
+                changes.update(
+                    has_hcp_response=True,
+                    qbxml_country=(country or "")[:8],
+                    qbxml_version=f"{major}.{minor}",
+                )
+            if major is not None and 0 < major < MIN_QBXML_MAJOR:
+                error = (
+                    f"atqb needs qbXML {MIN_QBXML_MAJOR}.0 (QuickBooks Desktop 2014 or newer); "
+                    f"this QuickBooks supports qbXML {major}.{minor}"
+                )
+                self._touch(call, session, last_error=error, **changes)
+                return ""
+            requests = self._claim_requests(call, session)
+            if not requests:
+                error = (
+                    NOOP
+                    if self._work_due(call, session.user_name, session.id)
+                    else ("atqb: nothing more to send in this run")
+                )
+                self._touch(call, session, last_error=error, **changes)
+                log.info(
+                    "sendRequestXML user=%s ticket=%s requests=0 outcome=%s",
+                    session.user_name,
+                    short_ticket(ticket),
+                    error,
+                )
+                return ""
+            self._touch(call, session, last_error=None, **changes)
+        log.info(
+            "sendRequestXML user=%s ticket=%s requests=%d",
+            session.user_name,
+            short_ticket(ticket),
+            len(requests),
+        )
+        return build_message(requests)
+
+    def _claim_requests(self, call: _Call, session: Session) -> list[etree._Element]:
+        """Claim jobs and build their requests; a job whose request cannot be built fails."""
+        while True:
+            claimed = call.store.claim(
+                session_id=session.id,
+                qbwc_user=session.user_name,
+                limit=self.settings.batch_size,
+                lease_seconds=self.settings.lease_seconds,
+            )
+            if not claimed:
+                return []
+            solo = [job for job in claimed if job.state.get("_solo")]
+            if solo:
+                # QuickBooks rejected a message holding this job unparsed: send it alone so
+                # the job at fault is found and the others are not held back (qbwc.md 6.3).
+                call.store.unclaim([job.id for job in claimed if job is not solo[0]])
+                claimed = solo[:1]
+            requests = []
+            for job in claimed:
+                request = self._build(call, session, job)
+                if request is not None:
+                    requests.append(request)
+            if requests:
+                return requests
+
+    def _build(self, call: _Call, session: Session, job: Job) -> etree._Element | None:
+        kind = self.kinds.get(job.kind)
+        try:
+            if kind is None:
+                raise LookupError(f"unknown job kind {job.kind!r} (made by a newer atqb?)")
+            step = kind.step(job)
+        except Exception as exc:
+            log.exception("job %d: could not build its request", job.id)
+            self._finish(call, session, job, Fail(f"atqb could not build the request: {exc}"))
+            return None
+        request = step.request
+        request.set("requestID", str(job.id))
+        state = {k: v for k, v in step.state.items() if k != "_solo"}
+        if job.state.get("_solo"):
+            state["_solo"] = True
+        call.store.record_request(
+            job,
+            session_id=session.id,
+            request_id=str(job.id),
+            request_xml=build_message([copy.deepcopy(request)]),
+            state=state,
+        )
+        return request
+
+    def receive_response_xml(self, ticket: str, response: str, hresult: str, message: str) -> int:
+        """Apply QuickBooks' answer; return the percentage done, or -1 on error."""
+        with self.db.transaction() as conn:
+            call = self._call(conn)
+            session = call.sessions.find(ticket)
+            if session is None:
+                log.warning(
+                    "receiveResponseXML ticket=%s outcome=unknown-ticket", short_ticket(ticket)
+                )
+                return -1
+            sent = call.store.open_transmissions(session.id)
+            jobs = call.store.get_many(t.job_id for t in sent)
+            error: str | None = None
+            if hresult and not response:
+                self._apply_hresult(call, session, sent, jobs, hresult, message)
+                error = f"QuickBooks could not process the request: {hresult} {message}".strip()
+            else:
+                try:
+                    replies = split_response(response)
+                except UnreadableAnswer as exc:
+                    error = f"atqb could not read QuickBooks' answer: {exc}"
+                    for transmission in sent:
+                        call.store.record_answer(
+                            transmission.id, Answer(response_xml=response[:100_000], message=error)
+                        )
+                        self._finish(call, session, jobs[transmission.job_id], RetryLater(error))
+                else:
+                    for transmission in sent:
+                        self._apply_reply(call, session, transmission, jobs, replies)
+            session = call.sessions.get(session.id)
+            percent = self._percent(call, session)
+            self._touch(call, session, last_error=error, round_trips=session.round_trips + 1)
+        log.info(
+            "receiveResponseXML user=%s ticket=%s answered=%d percent=%d%s",
+            session.user_name,
+            short_ticket(ticket),
+            len(sent),
+            percent if error is None else -1,
+            f" error={error!r}" if error else "",
+        )
+        return -1 if error is not None else percent
+
+    def _apply_reply(
+        self,
+        call: _Call,
+        session: Session,
+        transmission: Transmission,
+        jobs: Mapping[int, Job],
+        replies: Mapping[str, etree._Element],
+    ) -> None:
+        job = jobs[transmission.job_id]
+        rs = replies.get(transmission.request_id)
+        if rs is None:
+            note = "QuickBooks' answer has no response for this request"
+            call.store.record_answer(transmission.id, Answer(message=note))
+            self._finish(call, session, job, RetryLater(note))
+            return
+        reply = _reply(rs)
+        call.store.record_answer(
+            transmission.id,
+            Answer(
+                response_xml=etree.tostring(rs, encoding="unicode"),
+                status_code=reply.status_code,
+                status_severity=reply.status_severity,
+                status_message=reply.status_message,
+            ),
+        )
+        if job.status != "in_flight" or job.lease_session_id != session.id:
+            return  # cancelled by an operator, or its lease expired meanwhile: answer kept only
+        kind = self.kinds.get(job.kind)
+        try:
+            if kind is None:
+                raise LookupError(f"unknown job kind {job.kind!r}")
+            outcome = kind.handle(job, reply)
+        except Exception as exc:
+            log.exception("job %d: could not apply QuickBooks' answer", job.id)
+            outcome = Fail(f"atqb could not apply QuickBooks' answer: {exc}")
+        self._finish(call, session, job, outcome)
+
+    def _apply_hresult(
+        self,
+        call: _Call,
+        session: Session,
+        sent: list[Transmission],
+        jobs: Mapping[int, Job],
+        hresult: str,
+        message: str,
+    ) -> None:
+        # No requestID comes back: the HRESULT belongs to every request of the message.
+        text = f"QuickBooks HRESULT {hresult}: {message or 'no message'}"
+        for transmission in sent:
+            job = jobs[transmission.job_id]
+            call.store.record_answer(transmission.id, Answer(hresult=hresult, message=message))
+            if job.status != "in_flight" or job.lease_session_id != session.id:
+                continue
+            outcome: Outcome
+            if hresult.lower() == HRESULT_PARSE_ERROR:
+                if len(sent) == 1:
+                    outcome = Fail(f"{text} (QuickBooks cannot parse this job's request)")
+                else:
+                    outcome = RetryLater(text, state={**job.state, "_solo": True})
+            else:
+                outcome = RetryLater(text)
+            self._finish(call, session, job, outcome)
+
+    def _finish(self, call: _Call, session: Session, job: Job, outcome: Outcome) -> None:
+        """Apply a kind's verdict; count the jobs that reached an end for the progress."""
+        ended = 0
+        if isinstance(outcome, Done):
+            call.store.complete(job.id, outcome.result)
+            ended = 1
+        elif isinstance(outcome, Next):
+            call.store.advance(job.id, outcome.state)
+        elif isinstance(outcome, RetryLater):
+            solo = bool(outcome.state and outcome.state.get("_solo"))
+            status = call.store.retry_later(
+                job.id, outcome.error, state=outcome.state, delay=not solo
+            )
+            ended = 1 if status == "failed" else 0
+        else:
+            ended = 1 + len(call.store.fail(job.id, outcome.error))
+        if ended:
+            call.sessions.add_finished(session.id, ended)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _percent(self, call: _Call, session: Session) -> int:
+        """Share of the session's work finished; 100 when nothing more will come this run."""
+        if not self._work_due(call, session.user_name, session.id):
+            return 100
+        remaining = call.store.unfinished_count(session.user_name)
+        total = max(session.work_at_start, session.finished + remaining, 1)
+        return min(99, math.floor(100 * session.finished / total))
+
+    def _work_due(self, call: _Call, user_name: str, session_id: int | None = None) -> bool:
+        """Whether work is ready now or shortly (then the session should go on)."""
+        ready_at = call.store.next_ready_at(user_name)
+        if ready_at is not None and ready_at <= call.now + NOOP_HORIZON:
+            return True
+        # Answers still outstanding in another session may release waiting work.
+        return session_id is not None and call.store.in_flight_elsewhere(user_name, session_id) > 0
+
+    def _touch(self, call: _Call, session: Session, **changes: object) -> None:
+        call.sessions.touch(session, self.settings.session_idle_seconds, **changes)
+
+    def _housekeeping(self, call: _Call) -> None:
+        """End sessions that went quiet and take back leases that expired."""
+        for session_id in call.sessions.expired_ids():
+            call.store.release_session(session_id, "session expired")
+            call.sessions.end(session_id, "expired")
+        call.store.rescue_expired()

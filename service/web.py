@@ -1,0 +1,229 @@
+"""The WSGI application of ``atqb serve``: one address for the Web Connector and for people.
+
+Paths: ``/qbwc`` (SOAP; ``GET /qbwc?wsdl``), ``/support`` (the .qwc's AppSupport page; the Web
+Connector fetches it when the application is added and wants 200, qbwc.md 7), ``/healthz``,
+``/metrics`` and ``/admin``.
+
+Before spyne sees a SOAP body, this layer refuses bodies over the size limit and any XML that
+carries a DOCTYPE (the only way to declare entities): external-entity and entity-expansion
+payloads never reach a parser.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import html
+import io
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
+from sqlalchemy.exc import SQLAlchemyError
+
+from service import __version__
+from service.db import Database
+from service.exchange import Exchange, utcnow
+from service.jobstore import JobStore
+from service.migrate import is_current
+from service.qbwc import soap_application
+from service.settings import Settings
+
+log = logging.getLogger("atqb.web")
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def soap_fault(code: str, text: str) -> bytes:
+    """A SOAP 1.1 fault envelope."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soap11env:Envelope xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/">'
+        "<soap11env:Body><soap11env:Fault>"
+        f"<faultcode>soap11env:{html.escape(code)}</faultcode>"
+        f"<faultstring>{html.escape(text)}</faultstring>"
+        "</soap11env:Fault></soap11env:Body></soap11env:Envelope>"
+    ).encode()
+
+
+def _respond(
+    start_response: StartResponse,
+    status: str,
+    body: bytes,
+    content_type: str,
+    headers: Iterable[tuple[str, str]] = (),
+) -> list[bytes]:
+    start_response(
+        status,
+        [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers],
+    )
+    return [body]
+
+
+class JobsCollector:
+    """Prometheus gauges read from the job table at scrape time."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        """Jobs by kind and status."""
+        gauge = GaugeMetricFamily("atqb_jobs", "Jobs by kind and status", labels=["kind", "status"])
+        with self.db.transaction() as conn:
+            counts = JobStore(conn, utcnow()).counts()
+        for (kind, status), number in sorted(counts.by_kind_status.items()):
+            gauge.add_metric([kind, status], number)
+        yield gauge
+
+
+class AtqbApp:
+    """Routes requests to the SOAP service and the small pages beside it."""
+
+    def __init__(self, database: Database, settings: Settings, exchange: Exchange) -> None:
+        self.db = database
+        self.settings = settings
+        self.soap = soap_application(exchange, max_body_bytes=settings.max_body_bytes)
+        self.registry = CollectorRegistry()
+        self.registry.register(JobsCollector(database))
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        if path in ("/qbwc", "/qbwc/"):
+            return self._qbwc(environ, start_response)
+        if path == "/support":
+            return self._support(start_response)
+        if path == "/healthz":
+            return self._healthz(start_response)
+        if path == "/metrics":
+            body = generate_latest(self.registry)
+            return _respond(start_response, "200 OK", body, CONTENT_TYPE_LATEST)
+        if path == "/admin" or path.startswith("/admin/"):
+            return self._admin(environ, start_response)
+        if path == "/":
+            return _respond(
+                start_response, "302 Found", b"", "text/plain", [("Location", "/support")]
+            )
+        return _respond(start_response, "404 Not Found", b"not found\n", "text/plain")
+
+    # -- /qbwc -----------------------------------------------------------------------------
+
+    def _qbwc(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return self.soap(environ, start_response)  # type: ignore[no-any-return]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            fault = soap_fault("Client", "invalid Content-Length")
+            return _respond(start_response, "400 Bad Request", fault, "text/xml; charset=utf-8")
+        if length > self.settings.max_body_bytes:
+            text = f"request body of {length} bytes exceeds {self.settings.max_body_bytes}"
+            fault = soap_fault("Client.RequestTooLong", text)
+            return _respond(
+                start_response, "413 Payload Too Large", fault, "text/xml; charset=utf-8"
+            )
+        body = environ["wsgi.input"].read(length) if length else b""
+        if len(body) < length:
+            fault = soap_fault("Client", "request body shorter than its Content-Length")
+            return _respond(start_response, "400 Bad Request", fault, "text/xml; charset=utf-8")
+        if _DOCTYPE.search(body):
+            log.warning("refused a SOAP body with a DOCTYPE/ENTITY declaration")
+            fault = soap_fault("Client.DoctypeRefused", "XML with a DOCTYPE is refused")
+            return _respond(start_response, "400 Bad Request", fault, "text/xml; charset=utf-8")
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return self.soap(environ, start_response)  # type: ignore[no-any-return]
+
+    # -- small pages -----------------------------------------------------------------------
+
+    def _support(self, start_response: StartResponse) -> Iterable[bytes]:
+        page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>atqb support</title></head>
+<body>
+<h1>atqb {html.escape(__version__)}</h1>
+<p>atqb carries purchase orders, item receipts, vendors, customers, inventory parts and on-hand
+counts from Autotask PSA into QuickBooks Desktop through the QuickBooks Web Connector.</p>
+<p>If the Web Connector shows an error, the administrator of this service can see every job,
+every request sent to QuickBooks and every answer with <code>atqb jobs list</code> and
+<code>atqb jobs show ID</code>, or on the <a href="/admin">admin page</a>.</p>
+</body></html>
+"""
+        return _respond(start_response, "200 OK", page.encode(), "text/html; charset=utf-8")
+
+    def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            current = is_current(self.db)
+        except SQLAlchemyError as exc:
+            body = {"status": "error", "database": f"unreachable: {type(exc).__name__}"}
+            return _respond(
+                start_response,
+                "503 Service Unavailable",
+                json.dumps(body).encode(),
+                "application/json",
+            )
+        body = {
+            "status": "ok" if current else "error",
+            "database": "ok",
+            "migrations": "current" if current else "behind: run `atqb db upgrade`",
+        }
+        status = "200 OK" if current else "503 Service Unavailable"
+        return _respond(start_response, status, json.dumps(body).encode(), "application/json")
+
+    def _admin(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        user = self.settings.admin_user
+        password = self.settings.admin_password
+        if not user or password is None:
+            text = (
+                b"/admin is disabled: set ATQB_ADMIN_USER and ATQB_ADMIN_PASSWORD "
+                b"(environment or .env) and restart atqb serve.\n"
+            )
+            return _respond(start_response, "401 Unauthorized", text, "text/plain")
+        if not _basic_auth_ok(environ, user, password.get_secret_value()):
+            return _respond(
+                start_response,
+                "401 Unauthorized",
+                b"credentials required\n",
+                "text/plain",
+                [("WWW-Authenticate", 'Basic realm="atqb admin", charset="UTF-8"')],
+            )
+        with self.db.transaction() as conn:
+            counts = JobStore(conn, utcnow()).counts()
+        rows = "".join(
+            f"<tr><td>{html.escape(s)}</td><td>{n}</td></tr>"
+            for s, n in sorted(counts.by_status.items())
+        )
+        page = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>atqb admin</title>"
+            f"</head><body><h1>atqb jobs</h1><table>{rows}</table></body></html>"
+        )
+        return _respond(start_response, "200 OK", page.encode(), "text/html; charset=utf-8")
+
+
+def _basic_auth_ok(environ: Environ, user: str, password: str) -> bool:
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    if not header.startswith("Basic "):
+        return False
+    try:
+        decoded = base64.b64decode(header[6:], validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    given_user, _, given_password = decoded.partition(":")
+    user_ok = hmac.compare_digest(given_user.encode(), user.encode())
+    password_ok = hmac.compare_digest(given_password.encode(), password.encode())
+    return user_ok and password_ok
+
+
+def create_app(settings: Settings, database: Database | None = None) -> AtqbApp:
+    """The whole WSGI application for these settings."""
+    db = database or Database.from_url(settings.database_url)
+    return AtqbApp(db, settings, Exchange(db, settings))
