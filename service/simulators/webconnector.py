@@ -479,7 +479,10 @@ def _optional_seconds(auth: AuthArray, index: int) -> int | None:
 class SimulatedWebConnector:
     """A QuickBooks Web Connector that talks to the SOAP service at ``url``.
 
-    Use it as a context manager (or call :meth:`close`) to release its HTTP connections.
+    Use it as a context manager (or call :meth:`close`) to release its HTTP connections. One
+    instance runs one session at a time, like QBWC; run several instances (one per thread) to
+    simulate several Web Connectors. An exception from the processor other than
+    :class:`QuickBooksHResultError` is a bug in the simulated QuickBooks and propagates.
     """
 
     def __init__(
@@ -623,7 +626,12 @@ class SimulatedWebConnector:
     def _call_or_end(
         self, session: _Session, method: str, params: Sequence[tuple[str, ParamValue]]
     ) -> Result:
-        """Make a call; a failed call ends the session, as QBWC stops the update on 1012-1045."""
+        """Make a call; a failed call ends the session, as QBWC stops the update on 1012-1045.
+
+        QBWC shows the error and ends the update (reference/qbwc.md 6.1). Whether it still calls
+        closeConnection after a failed callback is not documented; this simulator does not, so a
+        service must not rely on closeConnection to release what a session held.
+        """
         record = self._call(session, method, params)
         if record.error is not None:
             raise _SessionEnd("failed")
@@ -720,7 +728,8 @@ class SimulatedWebConnector:
         session.postpone_seconds = _optional_seconds(auth, 2)
         session.min_run_seconds = _optional_seconds(auth, 3)
         verdict = (auth[1] or "").strip()
-        # "none"/"nvu"/"busy" (any case): message shown, closeConnection, stop (qbwc.md 3 and 5).
+        # "none"/"nvu"/"busy" (any case): message shown, closeConnection, stop (qbwc.md 3 and 5;
+        # no QWCLog was found to confirm the closeConnection, so a service must cope either way).
         refusals: dict[str, Outcome] = {"none": "no_work", "nvu": "invalid_user", "busy": "busy"}
         if verdict.lower() in refusals:
             raise self._close(session, refusals[verdict.lower()])
@@ -777,6 +786,8 @@ class SimulatedWebConnector:
             if request == "" or request.strip().lower() == "noop":
                 # "" (or "NoOp", Guide ch.10 sendRequestXML) → getLastError.
                 text = self._last_error(session)
+                # Anything but "NoOp" is shown and ends the session; "Interactive mode" (which
+                # would lead to getInteractiveURL) is not simulated and ends it the same way.
                 if text.strip().lower() != "noop":
                     raise self._close(session, "error")
                 noops += 1
@@ -806,7 +817,7 @@ class SimulatedWebConnector:
             if percent < 0:
                 self._last_error(session)
                 raise self._close(session, "error")
-            if percent >= 100:
+            if percent >= 100:  # above 100 is read as done too
                 raise self._close(session, "done")
 
     def _last_error(self, session: _Session) -> str:
