@@ -360,6 +360,7 @@ class AutotaskClient:
             self.budget.acquire(f"{method} {shown}")
             self._requests += 1
             started = self._clock()
+            failure: str | None = None
             try:
                 response = self._http.request(
                     method,
@@ -369,19 +370,19 @@ class AutotaskClient:
                     params=params,
                     timeout=self._timeout,
                 )
+            except httpx.TimeoutException:
+                failure = "no answer within the timeout"
             except httpx.TransportError as exc:
-                reason = (
-                    "no answer within the timeout"
-                    if isinstance(exc, httpx.TimeoutException)
-                    else f"network error ({type(exc).__name__}: {exc})"
-                )
+                failure = f"network error ({type(exc).__name__}: {exc})"
+            if failure is not None:
+                # Raised outside the except block: the httpx exception (whose request holds the
+                # credential headers) must not travel along as __context__.
                 if attempt >= self._retry.max_attempts:
                     raise TransportError(
-                        f"could not {op} in Autotask: {reason}, {attempt} attempts"
-                    ) from None
-                self._pause(
-                    self._retry.backoff(attempt, self._rand()), reason, method, shown, attempt
-                )
+                        f"could not {op} in Autotask: {failure}, {attempt} attempts"
+                    )
+                backoff = self._retry.backoff(attempt, self._rand())
+                self._pause(backoff, failure, method, shown, attempt)
                 continue
             logger.debug(
                 "Autotask %s %s -> %d (%.2f s; %d of %d requests this hour)",

@@ -91,7 +91,8 @@ class TryLater(AutotaskError):
     """
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        # Explicit base call: subclasses that are also ResponseError have another next class.
+        AutotaskError.__init__(self, message)
         self.retry_after = retry_after
 
 
@@ -128,7 +129,7 @@ class ResponseError(AutotaskError):
     """Autotask answered a request with an error; ``response`` says what it answered."""
 
     def __init__(self, message: str, *, response: ResponseSummary) -> None:
-        super().__init__(message)
+        AutotaskError.__init__(self, message)
         self.response = response
 
     @property
