@@ -33,7 +33,7 @@ last safety net.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -160,7 +160,12 @@ def format_quantity(value: Number, what: str = "quantity") -> str:
     return text
 
 
-format_price = format_quantity
+def format_price(value: Number, what: str = "price") -> str:
+    """PRICETYPE (Rate, Cost, SalesPrice, PurchaseCost): like :func:`format_quantity` but with
+    at least two decimals, as QuickBooks writes prices (``85.00``, ``3.125``)."""
+    text = format_quantity(value, what)
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 def format_datetime(value: datetime) -> str:
@@ -253,12 +258,18 @@ class _Writer:
             assert ref.full_name is not None
             self.name(element, "FullName", ref.full_name, limit, colons=False)
 
-    def quantity(self, parent: etree._Element, tag: str, value: Number | None) -> None:
-        """QUANTYPE/PRICETYPE (Quantity, Rate, Cost, prices)."""
+    def number(
+        self,
+        parent: etree._Element,
+        tag: str,
+        value: Number | None,
+        form: Callable[[Number], str] = format_quantity,
+    ) -> None:
+        """A QUANTYPE (default) or, with ``form=format_price``, a PRICETYPE value."""
         if value is None:
             return
         try:
-            text = format_quantity(value)
+            text = form(value)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{_path(parent, tag)}: {exc}") from None
         self.put(parent, tag, text)
@@ -554,10 +565,10 @@ def item_inventory_add(request_id: str, item: InventoryItem) -> Request:
     w.ref(add, "ParentRef", item.parent, _ITEM_REF_MAX)
     w.text(add, "ManufacturerPartNumber", item.manufacturer_part_number, _PART_NUMBER_MAX)
     w.text(add, "SalesDesc", item.sales_desc, _TEXT_MAX)
-    w.quantity(add, "SalesPrice", item.sales_price)
+    w.number(add, "SalesPrice", item.sales_price, format_price)
     w.ref(add, "IncomeAccountRef", item.income_account, _ACCOUNT_MAX)
     w.text(add, "PurchaseDesc", item.purchase_desc, _TEXT_MAX)
-    w.quantity(add, "PurchaseCost", item.purchase_cost)
+    w.number(add, "PurchaseCost", item.purchase_cost, format_price)
     w.ref(add, "COGSAccountRef", item.cogs_account, _ACCOUNT_MAX)
     w.ref(add, "PrefVendorRef", item.preferred_vendor, _VENDOR_REF_MAX)
     w.ref(add, "AssetAccountRef", item.asset_account, _ACCOUNT_MAX)
@@ -571,8 +582,8 @@ def _po_line_fields(
     IsManuallyClosed between SalesTaxCodeRef and OverrideItemAccountRef)."""
     w.text(line, "ManufacturerPartNumber", src.manufacturer_part_number, _PART_NUMBER_MAX)
     w.text(line, "Desc", src.desc, _TEXT_MAX)
-    w.quantity(line, "Quantity", src.quantity)
-    w.quantity(line, "Rate", src.rate)
+    w.number(line, "Quantity", src.quantity)
+    w.number(line, "Rate", src.rate, format_price)
     w.ref(line, "CustomerRef", src.customer, _CUSTOMER_REF_MAX)
     if isinstance(src, PurchaseOrderLineMod):
         w.boolean(line, "IsManuallyClosed", src.is_manually_closed)
@@ -660,8 +671,8 @@ def item_receipt_add(request_id: str, receipt: ItemReceipt) -> Request:
         line = etree.SubElement(add, "ItemLineAdd")
         w.ref(line, "ItemRef", src.item, _ITEM_REF_MAX)
         w.text(line, "Desc", src.desc, _TEXT_MAX)
-        w.quantity(line, "Quantity", src.quantity)
-        w.quantity(line, "Cost", src.cost)
+        w.number(line, "Quantity", src.quantity)
+        w.number(line, "Cost", src.cost, format_price)
         link = etree.SubElement(line, "LinkToTxn")
         w.ident(link, "TxnID", src.po_txn_id)
         w.ident(link, "TxnLineID", src.po_txn_line_id)
@@ -684,8 +695,8 @@ def inventory_adjustment_add(request_id: str, adjustment: InventoryAdjustment) -
         line = etree.SubElement(add, "InventoryAdjustmentLineAdd")
         w.ref(line, "ItemRef", src.item, _ITEM_REF_MAX)
         quantity = etree.SubElement(line, "QuantityAdjustment")
-        w.quantity(quantity, "NewQuantity", src.new_quantity)
-        w.quantity(quantity, "QuantityDifference", src.quantity_difference)
+        w.number(quantity, "NewQuantity", src.new_quantity)
+        w.number(quantity, "QuantityDifference", src.quantity_difference)
     return _finish(root, request_id, w)
 
 
