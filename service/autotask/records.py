@@ -64,7 +64,7 @@ class _FieldSpec:
 
 
 def _describe(value: object) -> str:
-    text = repr(value)
+    text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
