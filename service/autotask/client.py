@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import SecretStr
 
+from ..settings import Settings
 from . import filters as f
 from . import responses
 from .budget import RequestBudget
@@ -138,6 +139,9 @@ class AutotaskClient:
     appear in logs, exceptions or ``repr``). ``base_url`` skips zone discovery; without it the
     zone is looked up at ``zone_url`` and cached for ``zone_ttl`` seconds.
 
+    ``timeout`` applies to every request, also through an injected client. ``max_pages``
+    bounds one query's paging (a runaway cursor raises :class:`MalformedResponse`).
+
     For tests: ``http_client`` (an ``httpx.Client``, left open by :meth:`close`) or
     ``transport``; ``sleep``, ``clock`` (monotonic seconds) and ``rand`` (jitter in [0, 1))
     replace ``time.sleep``, ``time.monotonic`` and ``random.random``. ``budget`` defaults to
@@ -186,23 +190,30 @@ class AutotaskClient:
         self._fields: dict[str, tuple[FieldInfo, ...]] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> AutotaskClient:
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> AutotaskClient:
         """A client from :class:`service.settings.Settings`; other keywords as in the
         constructor. Raises :class:`ConfigurationError` naming each missing variable."""
+        username = settings.autotask_username
+        secret = settings.autotask_secret
+        code = settings.autotask_integration_code
         missing = [
-            f"ATQB_AUTOTASK_{name.upper()}"
-            for name in ("username", "secret", "integration_code")
-            if not getattr(settings, f"autotask_{name}", None)
+            variable
+            for variable, value in (
+                ("ATQB_AUTOTASK_USERNAME", username),
+                ("ATQB_AUTOTASK_SECRET", secret),
+                ("ATQB_AUTOTASK_INTEGRATION_CODE", code),
+            )
+            if not value
         ]
-        if missing:
+        if username is None or secret is None or code is None or missing:
             raise ConfigurationError(
                 f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; "
                 "the Autotask API user's name, secret and integration code are all needed"
             )
         return cls(
-            settings.autotask_username,
-            settings.autotask_secret,
-            settings.autotask_integration_code,
+            username,
+            secret,
+            code,
             base_url=settings.autotask_base_url,
             zone_url=settings.autotask_zone_url,
             **kwargs,
@@ -531,7 +542,7 @@ class AutotaskClient:
             )
         if status >= 500:
             raise ServerError(
-                f"Autotask failed to {op} (HTTP {status}{said}) on every attempt",
+                f"Autotask failed to {op} (HTTP {status}{said})",
                 response=summary,
                 retry_after=retry_after,
             )

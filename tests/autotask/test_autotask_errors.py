@@ -18,6 +18,7 @@ from service.autotask import (
     PurchaseOrder,
     RateLimited,
     RequestRejected,
+    ResponseError,
     RetryPolicy,
     ServerError,
     ThreadLimitExceeded,
@@ -162,8 +163,10 @@ def test_a_500_that_persists_is_a_server_error_with_autotasks_text(
     with pytest.raises(ServerError) as caught:
         _orders(client)
     assert caught.value.messages == ("Database unavailable.",)
+    assert isinstance(caught.value, TryLater) and isinstance(caught.value, ResponseError)
+    assert client.requests_made == 5
     assert str(caught.value) == (
-        "Autotask failed to query PurchaseOrders (HTTP 500: Database unavailable.) on every attempt"
+        "Autotask failed to query PurchaseOrders (HTTP 500: Database unavailable.)"
     )
 
 
