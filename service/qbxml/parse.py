@@ -230,16 +230,18 @@ def _list_record(element: etree._Element) -> ListRecord:
 
 
 def _converter(tag: str) -> Callable[[etree._Element], Record] | None:
-    if tag in ("VendorRet", "CustomerRet") or (tag.startswith("Item") and tag.endswith("Ret")):
-        return _list_record  # ItemInventoryRet, ItemNonInventoryRet, ItemServiceRet, ...
+    cls = _RECORDS.get(tag)
+    if cls is not None:
+        return lambda e: _read(cls, e)
     if tag == "PurchaseOrderRet":
         return lambda e: _read(
             PurchaseOrderRecord,
             e,
             has_line_groups=e.find("PurchaseOrderLineGroupRet") is not None,
         )
-    cls = _RECORDS.get(tag)
-    return None if cls is None else (lambda e: _read(cls, e))
+    if tag in ("VendorRet", "CustomerRet") or (tag.startswith("Item") and tag.endswith("Ret")):
+        return _list_record  # ItemInventoryRet, ItemNonInventoryRet, ItemServiceRet, ...
+    return None
 
 
 _RECORDS: dict[str, type[ItemReceiptRecord | InventoryAdjustmentRecord | CompanyRecord]] = {

@@ -83,11 +83,13 @@ def classify(code: int, message: str = "", severity: str | None = None) -> Outco
     ``severity`` only matters when it contradicts the code's range: an ``Error`` severity on a
     code below 1000 is treated as a permanent error rather than trusted as success.
     """
+    if severity == "Error" and code < 1000:
+        return Outcome.PERMANENT_ERROR
     if code in _FIXED:
         return _FIXED[code]
     if code in LOCK_CODES:
         return Outcome.RETRY_LATER if is_lock_message(message) else Outcome.PERMANENT_ERROR
-    if severity == "Error" or code >= 1000 or code < 0:
+    if code >= 1000 or code < 0:
         return Outcome.PERMANENT_ERROR
     if code >= 500:
         return Outcome.WARNING
