@@ -1,0 +1,156 @@
+"""Helpers for tests that run the real service: start ``atqb serve`` processes, make jobs.
+
+``CompanyFile`` is the stand-in for QuickBooks in the protocol tests: it answers the one request
+kind the protocol tests enqueue (CompanyQuery), and rejects anything the reference XSD rejects
+the way QuickBooks does (HRESULT 0x80040400), so every request the service sends is validated.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import httpx
+from lxml import etree
+
+from service.db import Database
+from service.exchange import utcnow
+from service.jobstore import JobStore, NewJob
+from service.sessions import Sessions
+from service.simulators.processor import HRESULT_PARSE_ERROR, QuickBooksHResultError
+from service.xmlsafe import parse_text
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_XSD = REPO.parent / "shared" / "reference" / "qbxml" / "xsd" / "v13" / "qbxmlops130.xsd"
+
+
+def reference_schema() -> etree.XMLSchema:
+    """Intuit's qbXML 13.0 schema, from the shared reference copy."""
+    return etree.XMLSchema(etree.parse(str(REFERENCE_XSD)))
+
+
+@dataclass
+class CompanyFile:
+    """Answers CompanyQueryRq like QuickBooks; refuses schema-invalid messages like QuickBooks."""
+
+    name: str = "Sample Company"
+    requests: list[str] = field(default_factory=list)
+    schema: etree.XMLSchema = field(default_factory=reference_schema)
+
+    def process(self, request_xml: str) -> str:
+        """One qbXML message set in, its answer out."""
+        self.requests.append(request_xml)
+        root = parse_text(request_xml)
+        if not self.schema.validate(root):
+            raise QuickBooksHResultError(
+                HRESULT_PARSE_ERROR,
+                "QuickBooks found an error when parsing the provided XML text stream.",
+            )
+        answers = []
+        messages = root.find("QBXMLMsgsRq")
+        for request in messages if messages is not None else []:
+            request_id = request.get("requestID", "")
+            answers.append(
+                f'<CompanyQueryRs requestID="{request_id}" statusCode="0" '
+                f'statusSeverity="Info" statusMessage="Status OK"><CompanyRet>'
+                f"<CompanyName>{escape(self.name)}</CompanyName></CompanyRet></CompanyQueryRs>"
+            )
+        return '<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n' + "".join(answers) + (
+            "\n</QBXMLMsgsRs>\n</QBXML>\n"
+        )
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    """A running ``atqb serve``."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def qbwc_url(self) -> str:
+        """The SOAP endpoint."""
+        return self.url + "/qbwc"
+
+    def log(self) -> str:
+        """What the process wrote so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Terminate it and wait."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextmanager
+def run_service(
+    database_url: str, workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[ServiceProcess]:
+    """Start ``python -m service serve`` on a free port; stop it afterwards."""
+    port = free_port()
+    environment = {**os.environ, "ATQB_DATABASE_URL": database_url, **(env or {})}
+    log_path = workdir / f"serve-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=environment,
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    service = ServiceProcess(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"atqb serve exited {process.returncode}:\n{service.log()}")
+            try:
+                if httpx.get(service.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"atqb serve did not come up:\n{service.log()}")
+            time.sleep(0.1)
+        yield service
+    finally:
+        service.stop()
+
+
+def add_user(database: Database, name: str, password: str, company_file: str = "") -> None:
+    """Create a Web Connector user."""
+    with database.transaction() as conn:
+        Sessions(conn, utcnow()).add_user(name, password, company_file)
+
+
+def enqueue_company_queries(database: Database, user: str, count: int) -> list[int]:
+    """``count`` independent CompanyQuery jobs for ``user``."""
+    with database.transaction() as conn:
+        store = JobStore(conn, utcnow())
+        return [
+            store.enqueue(
+                NewJob(kind="company_query", qbwc_user=user, payload={}, subject=f"check {n}")
+            )[0].id
+            for n in range(count)
+        ]
