@@ -1,0 +1,336 @@
+"""ItemReceiptAdd/Query and InventoryAdjustmentAdd/Query (reference/qbxml.md 4.11, 4.12).
+
+Item receipts:
+
+* ``VendorRef`` must exist (3140). ``APAccountRef`` defaults to "Accounts Payable".
+* A line with ``LinkToTxn(TxnID, TxnLineID)`` receives against that PO line: the line's
+  ``ReceivedQuantity`` rises by the line's Quantity (the line's open quantity when Quantity is
+  left out; over-receiving is allowed, as in QuickBooks). ItemRef may be left out (the PO line's
+  item is used); an ItemRef naming another item is 3210. Cost defaults to the PO line's Rate.
+* A header ``LinkToTxnID`` receives every open line of that PO in full.
+* A missing PO or PO line is **3120** "Object "X" specified in the request cannot be found…"
+  (the not-found status QuickBooks uses for an ID it cannot find, reference/qbxml.md 7; the real
+  status for a bad link is not public). A PO of another vendor is 3180 (simulator wording).
+  Linking the same PO both in the header and on a line is 3180 (reference/qbxml.md 4.11 says the
+  two forms may not link the same transaction).
+* A closed line (fully received or manually closed) or a manually closed PO takes no link:
+  the receipt is saved, the line is **not** linked and the status is **570 Warn** "Unable to link
+  to transaction … because it has already been closed" (Intuit's status table; Warn means the
+  request was carried out). The quantity still reaches QuantityOnHand.
+* A receipt with no lines at all is refused with 3180 "… Transaction is empty." (assumed).
+* Every inventory-part line raises the item's QuantityOnHand (and its value, for AverageCost).
+
+Inventory adjustments: ``AccountRef`` must exist (3140); every line's item must be an inventory part
+(3140 otherwise); ``NewQuantity`` sets QuantityOnHand (the answer reports the difference, as
+QuickBooks does), ``QuantityDifference`` adds to it. Serial/lot numbers, sites and bins need
+Advanced Inventory: 3250.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from lxml import etree
+
+from service.simulators.quickbooks import errors
+from service.simulators.quickbooks.context import (
+    Answer,
+    Context,
+    QueryOutcome,
+    UnsupportedRequestError,
+    text,
+    texts,
+    txn_header,
+)
+from service.simulators.quickbooks.model import (
+    ExpenseLine,
+    InventoryAdjustment,
+    InventoryAdjustmentLine,
+    ItemReceipt,
+    ItemReceiptLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Ref,
+)
+from service.simulators.quickbooks.queries import select_txns
+from service.simulators.quickbooks.render import (
+    RetOptions,
+    inventory_adjustment_ret,
+    item_receipt_ret,
+)
+from service.simulators.quickbooks.values import money, parse_decimal
+
+RECEIPT = "ItemReceipt"
+RECEIPT_LINE = "ItemReceipt line"
+ADJUSTMENT = "InventoryAdjustment"
+ADJUSTMENT_LINE = "InventoryAdjustment line"
+_ITEM_LINE_HANDLED = ("ItemRef", "Desc", "Quantity", "Cost", "Amount", "CustomerRef", "LinkToTxn")
+
+
+@dataclass
+class _Draft:
+    """A receipt line before the receipt is saved, with the PO line it receives against."""
+
+    line: ItemReceiptLine
+    po_line: PurchaseOrderLine | None = None
+    po: PurchaseOrder | None = None
+
+
+def _linked_po(ctx: Context, txn_id: str, vendor: Ref) -> PurchaseOrder:
+    po = ctx.company.purchase_orders.get(txn_id)
+    if po is None:
+        raise errors.object_not_found(txn_id)
+    if po.vendor is None or po.vendor.list_id != vendor.list_id:
+        raise errors.error_when_saving(
+            RECEIPT, f'The transaction "{txn_id}" cannot be linked: it is for another vendor.'
+        )
+    return po
+
+
+def _receipt_line(
+    ctx: Context,
+    source: etree._Element,
+    po: PurchaseOrder | None,
+    po_line: PurchaseOrderLine | None,
+) -> ItemReceiptLine:
+    company = ctx.company
+    item_el = source.find("ItemRef")
+    item = ctx.resolve(item_el, RECEIPT_LINE).ref if item_el is not None else None
+    if po_line is not None:
+        if item is not None and po_line.item is not None and item != po_line.item:
+            raise errors.invalid_field_value(
+                "ItemRef", item.full_name, "The item does not match the linked purchase order line."
+            )
+        item = item or po_line.item
+    if item is None:
+        raise errors.invalid_reference("Item", None, RECEIPT_LINE)
+    quantity = parse_decimal(text(source, "Quantity"))
+    if quantity is None:
+        quantity = po_line.open_quantity if po_line is not None else Decimal(0)
+    cost = parse_decimal(text(source, "Cost"))
+    if cost is None:
+        cost = po_line.rate if po_line is not None else company.items[item.list_id].purchase_cost
+    amount = parse_decimal(text(source, "Amount"))
+    if amount is None:
+        amount = money(quantity * (cost or Decimal(0)))
+    desc = text(source, "Desc")
+    if desc is None and po_line is not None:
+        desc = po_line.desc
+    return ItemReceiptLine(
+        txn_line_id="",
+        item=item,
+        desc=desc,
+        quantity=quantity,
+        cost=cost,
+        amount=money(amount),
+        customer=ctx.optional_ref(source, "CustomerRef", RECEIPT_LINE),
+        fields=ctx.echo(source, "ItemLineRet", _ITEM_LINE_HANDLED, RECEIPT_LINE),
+    )
+
+
+def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
+    add = rq[0]
+    if add.find("ItemGroupLineAdd") is not None or add.find(".//DataExt") is not None:
+        raise UnsupportedRequestError("ItemReceiptAdd: item groups and DataExt are not modelled")
+    company = ctx.company
+    vendor = ctx.optional_ref(add, "VendorRef", RECEIPT)
+    assert vendor is not None  # the schema requires VendorRef
+    ap_account = ctx.optional_ref(add, "APAccountRef", RECEIPT) or _payables(ctx)
+    warning: errors.StatusError | None = None
+    drafts: list[_Draft] = []
+
+    header_links = [ctx.txn_id(t) for t in texts(add, "LinkToTxnID")]
+    for txn_id in header_links:
+        po = _linked_po(ctx, txn_id, vendor)
+        open_lines = [ln for ln in po.lines if not ln.is_closed and ln.item is not None]
+        if po.is_manually_closed or not open_lines:
+            warning = warning or errors.link_to_closed(txn_id)
+            continue
+        for po_line in open_lines:
+            source = etree.Element("ItemLineAdd")
+            drafts.append(_Draft(_receipt_line(ctx, source, po, po_line), po_line, po))
+
+    for source in add.findall("ItemLineAdd"):
+        linked_po, linked_line, closed = _line_link(ctx, source, vendor, header_links)
+        warning = warning or closed
+        line = _receipt_line(ctx, source, linked_po, linked_line)
+        drafts.append(_Draft(line, linked_line, linked_po))
+
+    expenses = [
+        ExpenseLine(
+            txn_line_id="",
+            account=ctx.optional_ref(source, "AccountRef", RECEIPT),
+            amount=parse_decimal(text(source, "Amount")),
+            fields=ctx.echo(source, "ExpenseLineRet", ("AccountRef", "Amount", "DataExt"), RECEIPT),
+        )
+        for source in add.findall("ExpenseLineAdd")
+    ]
+    if not drafts and not expenses:
+        raise errors.error_when_saving(RECEIPT, "Transaction is empty.")
+    fields = ctx.echo(
+        add,
+        "ItemReceiptRet",
+        ("VendorRef", "APAccountRef", "TxnDate", "RefNumber", "Memo", "LinkToTxnID"),
+        RECEIPT,
+    )
+
+    receipt = ItemReceipt(
+        **company.txn_core(),
+        **txn_header(company, add),
+        vendor=vendor,
+        ap_account=ap_account,
+        lines=[d.line for d in drafts],
+        expense_lines=expenses,
+        fields=fields,
+    )
+    for expense in expenses:
+        expense.txn_line_id = company.new_txn_id(receipt.time_created)
+    touched: dict[str, PurchaseOrder] = {}
+    for draft in drafts:
+        draft.line.txn_line_id = company.new_txn_id(receipt.time_created)
+        if draft.po is not None and draft.po_line is not None:
+            draft.line.link = (draft.po.txn_id, draft.po_line.txn_line_id)
+            draft.po_line.received_quantity += draft.line.quantity
+            touched[draft.po.txn_id] = draft.po
+        item = company.items[draft.line.item.list_id]
+        if item.item_type == "Inventory":
+            item.quantity_on_hand += draft.line.quantity
+            item.total_value += draft.line.amount
+    for po in touched.values():
+        company.touch(po)
+    company.item_receipts[receipt.txn_id] = receipt
+    ctx.define_macro(add, receipt.txn_id)
+    return Answer([item_receipt_ret(company, receipt, RetOptions(include=ctx.include))], warning)
+
+
+def _line_link(
+    ctx: Context, source: etree._Element, vendor: Ref, header_links: list[str]
+) -> tuple[PurchaseOrder | None, PurchaseOrderLine | None, errors.StatusError | None]:
+    """The PO and line an ItemLineAdd links to; a closed line gives no link and a 570 warning."""
+    link = source.find("LinkToTxn")
+    if link is None:
+        return None, None, None
+    txn_id = ctx.txn_id(text(link, "TxnID") or "")
+    if txn_id in header_links:
+        raise errors.error_when_saving(
+            RECEIPT, f'The transaction "{txn_id}" is linked twice in one item receipt.'
+        )
+    po = _linked_po(ctx, txn_id, vendor)
+    line_id = text(link, "TxnLineID") or ""
+    po_line = po.line(line_id)
+    if po_line is None:
+        raise errors.object_not_found(line_id)
+    if po.is_manually_closed or po_line.is_closed:
+        return None, None, errors.link_to_closed(txn_id)
+    return po, po_line, None
+
+
+def _payables(ctx: Context) -> Ref:
+    account = ctx.company.account_by_name("Accounts Payable")
+    if account is None:
+        raise errors.invalid_reference("Account", "Accounts Payable", RECEIPT)
+    return account.ref
+
+
+def item_receipt_query(ctx: Context, rq: etree._Element) -> QueryOutcome:
+    found, status = select_txns(
+        ctx.company,
+        rq,
+        ctx.company.item_receipts.values(),
+        entity_of=lambda r: r.vendor,
+        accounts_of=lambda r: [r.ap_account],
+    )
+    options = RetOptions.for_query(rq, ctx.include)
+    return QueryOutcome(found, lambda r: item_receipt_ret(ctx.company, r, options), status)
+
+
+def _quantity_difference(adjustment: etree._Element, on_hand: Decimal) -> Decimal:
+    if adjustment.tag != "QuantityAdjustment":
+        raise (
+            UnsupportedRequestError("InventoryAdjustmentAdd: ValueAdjustment is not modelled")
+            if adjustment.tag == "ValueAdjustment"
+            else errors.feature_not_enabled()
+        )
+    for tag in ("SerialNumber", "LotNumber", "InventorySiteLocationRef"):
+        if adjustment.find(tag) is not None:
+            raise errors.feature_not_enabled()
+    new_quantity = parse_decimal(text(adjustment, "NewQuantity"))
+    if new_quantity is not None:
+        return new_quantity - on_hand
+    return parse_decimal(text(adjustment, "QuantityDifference")) or Decimal(0)
+
+
+def inventory_adjustment_add(ctx: Context, rq: etree._Element) -> Answer:
+    add = rq[0]
+    if add.find("InventorySiteRef") is not None:
+        raise errors.feature_not_enabled()
+    company = ctx.company
+    account = ctx.optional_ref(add, "AccountRef", ADJUSTMENT)
+    assert account is not None  # the schema requires AccountRef
+    customer = ctx.optional_ref(add, "CustomerRef", ADJUSTMENT)
+    on_hand: dict[str, Decimal] = {}
+    value: dict[str, Decimal] = {}
+    lines: list[InventoryAdjustmentLine] = []
+    for source in add.findall("InventoryAdjustmentLineAdd"):
+        item_el = source.find("ItemRef")
+        assert item_el is not None  # the schema requires ItemRef
+        item = company.items[ctx.resolve(item_el, ADJUSTMENT_LINE).list_id]
+        if item.item_type != "Inventory":
+            raise errors.invalid_reference("Item", item.full_name, ADJUSTMENT_LINE)
+        current = on_hand.get(item.list_id, item.quantity_on_hand)
+        difference = _quantity_difference(source[1], current)
+        value_difference = money(difference * item.average_cost)
+        on_hand[item.list_id] = current + difference
+        value[item.list_id] = value.get(item.list_id, item.total_value) + value_difference
+        lines.append(
+            InventoryAdjustmentLine(
+                txn_line_id="",
+                item=item.ref,
+                quantity_difference=difference,
+                value_difference=value_difference,
+            )
+        )
+    fields = ctx.echo(
+        add,
+        "InventoryAdjustmentRet",
+        ("AccountRef", "TxnDate", "RefNumber", "Memo", "CustomerRef"),
+        ADJUSTMENT,
+    )
+    adjustment = InventoryAdjustment(
+        **company.txn_core(),
+        **txn_header(company, add),
+        account=account,
+        customer=customer,
+        lines=lines,
+        fields=fields,
+    )
+    for line in lines:
+        line.txn_line_id = company.new_txn_id(adjustment.time_created)
+    for item_id, quantity in on_hand.items():
+        company.items[item_id].quantity_on_hand = quantity
+        company.items[item_id].total_value = value[item_id]
+    company.inventory_adjustments[adjustment.txn_id] = adjustment
+    return Answer([inventory_adjustment_ret(adjustment, RetOptions(include=ctx.include))])
+
+
+def inventory_adjustment_query(ctx: Context, rq: etree._Element) -> QueryOutcome:
+    found, status = select_txns(
+        ctx.company,
+        rq,
+        ctx.company.inventory_adjustments.values(),
+        entity_of=lambda a: a.customer,
+        accounts_of=lambda a: [a.account],
+        items_of=lambda a: [line.item for line in a.lines],
+    )
+    options = RetOptions.for_query(rq, ctx.include)
+    return QueryOutcome(found, lambda a: inventory_adjustment_ret(a, options), status)
+
+
+HANDLERS: dict[str, Callable[[Context, etree._Element], Answer | QueryOutcome]] = {
+    "ItemReceiptAddRq": item_receipt_add,
+    "ItemReceiptQueryRq": item_receipt_query,
+    "InventoryAdjustmentAddRq": inventory_adjustment_add,
+    "InventoryAdjustmentQueryRq": inventory_adjustment_query,
+}
