@@ -40,6 +40,7 @@ StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
+_XML_TYPES = ("text/xml", "application/xml", "application/soap+xml")
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -119,6 +120,13 @@ class AtqbApp:
     def _qbwc(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
             return self.soap(environ, start_response)  # type: ignore[no-any-return]
+        content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type not in _XML_TYPES:
+            text = f"Content-Type must be text/xml for SOAP 1.1, got {content_type or 'none'!r}"
+            fault = soap_fault("Client.UnsupportedMediaType", text)
+            return _respond(
+                start_response, "415 Unsupported Media Type", fault, "text/xml; charset=utf-8"
+            )
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -63,8 +63,10 @@ class CompanyFile:
                 f'statusSeverity="Info" statusMessage="Status OK"><CompanyRet>'
                 f"<CompanyName>{escape(self.name)}</CompanyName></CompanyRet></CompanyQueryRs>"
             )
-        return '<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n' + "".join(answers) + (
-            "\n</QBXMLMsgsRs>\n</QBXML>\n"
+        return (
+            '<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n'
+            + "".join(answers)
+            + ("\n</QBXMLMsgsRs>\n</QBXML>\n")
         )
 
 
@@ -154,3 +156,27 @@ def enqueue_company_queries(database: Database, user: str, count: int) -> list[i
             )[0].id
             for n in range(count)
         ]
+
+
+@contextmanager
+def serve_in_thread(database_url: str, **settings: object) -> Iterator[str]:
+    """The real WSGI application under waitress, in this process; yields the base URL."""
+    import threading
+
+    from waitress.server import create_server
+
+    from service.settings import load_settings
+    from service.web import create_app
+
+    database = Database.from_url(database_url)
+    app = create_app(load_settings(database_url=database_url, **settings), database)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="atqb-test")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+    finally:
+        server.task_dispatcher.shutdown()
+        server.close()
+        thread.join(timeout=5)
+        database.dispose()
