@@ -154,8 +154,10 @@ def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
 
     for source in add.findall("ItemLineAdd"):
         linked_po, linked_line, closed = _line_link(ctx, source, vendor, header_links)
-        warning = warning or closed
         line = _receipt_line(ctx, source, linked_po, linked_line)
+        if closed is not None:  # received all the same, but not linked
+            warning = warning or closed
+            linked_po, linked_line = None, None
         drafts.append(_Draft(line, linked_line, linked_po))
 
     expenses = [
@@ -208,7 +210,7 @@ def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
 def _line_link(
     ctx: Context, source: etree._Element, vendor: Ref, header_links: list[str]
 ) -> tuple[PurchaseOrder | None, PurchaseOrderLine | None, errors.StatusError | None]:
-    """The PO and line an ItemLineAdd links to; a closed line gives no link and a 570 warning."""
+    """The PO and line an ItemLineAdd links to, and a 570 warning when the line is closed."""
     link = source.find("LinkToTxn")
     if link is None:
         return None, None, None
@@ -223,7 +225,7 @@ def _line_link(
     if po_line is None:
         raise errors.object_not_found(line_id)
     if po.is_manually_closed or po_line.is_closed:
-        return None, None, errors.link_to_closed(txn_id)
+        return po, po_line, errors.link_to_closed(txn_id)
     return po, po_line, None
 
 
