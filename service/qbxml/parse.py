@@ -46,7 +46,6 @@ from service.qbxml.types import (
     Ref,
     Response,
 )
-from service.xmlsafe import UnsafeXMLError
 
 #: Characters fed to the parser at a time.
 CHUNK = 1 << 16
@@ -312,13 +311,7 @@ def _response_from_start(element: etree._Element) -> Response:
     )
 
 
-def _free(element: etree._Element) -> None:
-    """Drop a finished element and the already-read siblings before it."""
-    element.clear()
-    parent = element.getparent()
-    if parent is not None:
-        while element.getprevious() is not None:
-            del parent[0]
+_ROOT_TAG = re.compile(r"\s*<([^\s/>!?]+)")
 
 
 def parse_response(text: str, *, huge_tree: bool = False) -> list[Response]:
@@ -333,8 +326,14 @@ def parse_response(text: str, *, huge_tree: bool = False) -> list[Response]:
     if not text.strip():
         raise QbXmlParseError("the answer is empty (was an HRESULT reported instead?)")
     start = _body_start(text)
+    root_tag = _ROOT_TAG.match(text, start)
+    if root_tag and root_tag.group(1) != "QBXML":
+        raise QbXmlParseError(f"the answer's root is {root_tag.group(1)!r}, not QBXML")
+    # Only the root's start is reported: the reader then walks the tree itself after each
+    # chunk, which costs far less than one Python event per element.
     parser = etree.XMLPullParser(
-        events=("start", "end"),
+        events=("start",),
+        tag="QBXML",
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -342,81 +341,78 @@ def parse_response(text: str, *, huge_tree: bool = False) -> list[Response]:
         remove_comments=True,
         remove_pis=True,
     )
-    responses: list[Response] = []
-    state = _State()
+    reader = _Reader()
     try:
         for offset in range(start, len(text), CHUNK):
             parser.feed(text[offset : offset + CHUNK])
-            state.consume(parser.read_events(), responses)
+            reader.advance(parser.read_events(), final=False)
         parser.close()
-        state.consume(parser.read_events(), responses)
+        reader.advance(parser.read_events(), final=True)
     except etree.XMLSyntaxError as exc:
         raise QbXmlParseError(f"the answer is not well-formed XML: {exc}") from None
-    except UnsafeXMLError as exc:
-        raise QbXmlParseError(str(exc)) from None
-    if not state.saw_messages:
-        raise QbXmlParseError("the answer has no QBXMLMsgsRs")
-    return responses
+    return reader.responses
 
 
-class _State:
-    """Where the reader is: depth 0 QBXML, 1 QBXMLMsgsRs, 2 …Rs, 3 …Ret."""
+class _Reader:
+    """Turns the growing tree into responses, freeing every element once it is read.
 
-    __slots__ = ("current", "depth", "in_messages", "records", "saw_messages", "skip")
+    While parsing, an element is complete once a later sibling has started; after the parser
+    is closed, everything is. Only complete ``…Ret`` elements are converted and removed, so the
+    tree never holds more than one chunk's worth of records.
+    """
+
+    __slots__ = ("current", "messages", "records", "responses", "root")
 
     def __init__(self) -> None:
-        self.depth = 0
-        self.in_messages = False
-        self.saw_messages = False
-        self.current: Response | None = None
+        self.root: etree._Element | None = None
+        self.messages: etree._Element | None = None
+        self.current: tuple[etree._Element, Response] | None = None
         self.records: list[Record] = []
-        self.skip = 0  # depth of an element outside QBXMLMsgsRs being skipped
+        self.responses: list[Response] = []
 
-    def consume(self, events: Iterable[tuple[str, Any]], responses: list[Response]) -> None:
-        """Advance over parser events, appending each finished response."""
-        for event, element in events:
-            if event == "start":
-                self._start(element)
-                self.depth += 1
-            else:
-                self.depth -= 1
-                self._end(element, responses)
-
-    def _start(self, element: etree._Element) -> None:
-        depth = self.depth
-        if depth == 0:
+    def advance(self, events: Iterable[tuple[str, Any]], *, final: bool) -> None:
+        """Read what the parser has completed so far (everything when ``final``)."""
+        for _, element in events:
             docinfo = element.getroottree().docinfo
             if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
-                raise UnsafeXMLError("the answer has a DOCTYPE (entity declarations): refused")
-            if element.tag != "QBXML":
-                raise QbXmlParseError(f"the answer's root is {element.tag!r}, not QBXML")
-        elif depth == 1:
-            if element.tag == "QBXMLMsgsRs":
-                if self.saw_messages:
-                    raise QbXmlParseError("the answer has more than one QBXMLMsgsRs")
-                self.in_messages = self.saw_messages = True
-        elif depth == 2 and self.in_messages:
-            self.current = _response_from_start(element)
-            self.records = []
+                raise QbXmlParseError("the answer has a DOCTYPE (entity declarations): refused")
+            self.root = element
+        if self.root is None:
+            return
+        found = [child for child in self.root if child.tag == "QBXMLMsgsRs"]
+        if len(found) > 1:
+            raise QbXmlParseError("the answer has more than one QBXMLMsgsRs")
+        if found:
+            self.messages = found[0]
+        if self.messages is None:
+            if final:
+                raise QbXmlParseError("the answer has no QBXMLMsgsRs")
+            return
+        done = final or self.messages.getnext() is not None
+        answers = list(self.messages)
+        for index, rs in enumerate(answers):
+            self._read_rs(rs, complete=done or index < len(answers) - 1)
 
-    def _end(self, element: etree._Element, responses: list[Response]) -> None:
-        depth = self.depth
-        if depth == 3 and self.current is not None:
-            convert = _converter(str(element.tag))
+    def _read_rs(self, rs: etree._Element, *, complete: bool) -> None:
+        if self.current is None or self.current[0] is not rs:
+            self.current = (rs, _response_from_start(rs))
+            self.records = []
+        rets = list(rs)
+        ready = rets if complete else rets[:-1]
+        for ret in ready:
+            convert = _converter(str(ret.tag))
             if convert is not None:
-                self.records.append(convert(element))
-            _free(element)
-        elif depth == 2 and self.current is not None:
-            current = self.current
+                self.records.append(convert(ret))
+            rs.remove(ret)
+        if complete:
+            response = self.current[1]
             if self.records:
-                current = _with_records(current, tuple(self.records))
-            responses.append(current)
+                response = _with_records(response, tuple(self.records))
+            self.responses.append(response)
             self.current = None
             self.records = []
-            _free(element)
-        elif depth == 1:
-            self.in_messages = False
-            _free(element)
+            assert self.messages is not None
+            self.messages.remove(rs)
 
 
 def _with_records(response: Response, records: tuple[Record, ...]) -> Response:
