@@ -51,3 +51,28 @@ def c14n(xml: str | bytes) -> bytes:
 def sample(relative: str) -> str:
     """The text of a file under reference/qbxml/samples."""
     return (SAMPLES / relative).read_text(encoding="utf-8")
+
+
+def inventory_answer(count: int) -> str:
+    """An ItemInventoryQueryRs with ``count`` realistic inventory parts (~930 bytes each)."""
+    item = (
+        "<ItemInventoryRet><ListID>8000{n:05X}-1231522945</ListID>"
+        "<TimeCreated>2009-01-09T12:42:25-05:00</TimeCreated>"
+        "<TimeModified>2009-01-09T12:42:25-05:00</TimeModified>"
+        "<EditSequence>1231522945</EditSequence><Name>Part {n}</Name><FullName>Part {n}</FullName>"
+        "<IsActive>true</IsActive><Sublevel>0</Sublevel><SalesDesc>Sales description of part "
+        "{n}, long enough to look like a real one</SalesDesc><SalesPrice>85.00</SalesPrice>"
+        "<IncomeAccountRef><ListID>420000-1128987409</ListID><FullName>Sales</FullName>"
+        "</IncomeAccountRef><PurchaseCost>0.00</PurchaseCost><COGSAccountRef>"
+        "<ListID>50001-1129079237</ListID><FullName>Cost of Goods Sold</FullName>"
+        "</COGSAccountRef><AssetAccountRef><ListID>A20000-1155155306</ListID>"
+        "<FullName>Inventory Asset</FullName></AssetAccountRef><QuantityOnHand>{n}</QuantityOnHand>"
+        "<AverageCost>0.00</AverageCost><QuantityOnOrder>0</QuantityOnOrder>"
+        "<QuantityOnSalesOrder>0</QuantityOnSalesOrder></ItemInventoryRet>"
+    )
+    body = "".join(item.format(n=n) for n in range(count))
+    return (
+        '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs><ItemInventoryQueryRs requestID="big" '
+        'statusCode="0" statusSeverity="Info" statusMessage="Status OK">'
+        f"{body}</ItemInventoryQueryRs></QBXMLMsgsRs></QBXML>"
+    )
