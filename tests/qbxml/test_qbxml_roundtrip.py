@@ -26,6 +26,7 @@ from service.qbxml.types import (
     PurchaseOrderRecord,
     Ref,
 )
+from service.simulators.quickbooks import SimulatedQuickBooks
 
 from .helpers import schema_problems
 
@@ -131,3 +132,37 @@ def test_memos_round_trip_with_line_breaks_kept(memo: str, raw: bool) -> None:
     (response,) = parse_response(echo(request.xml, "Memo", "PurchaseOrderRet", raw=raw))
     (order,) = response.records_of(PurchaseOrderRecord)
     assert order.memo == expected.text
+
+
+# ---------------------------------------------------------------------------------------------
+# The same properties against the simulated QuickBooks (service.simulators.quickbooks), an
+# independent model that rejects what QuickBooks rejects (raw non-ASCII, XSD violations) and
+# stores what QuickBooks stores.
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=names, memo=names)
+def test_names_and_memos_round_trip_through_the_simulated_quickbooks(name: str, memo: str) -> None:
+    try:
+        vendor = t.vendor_name(name)
+        item = t.item_name(name)
+    except ValueError:
+        return  # nothing storable left: refused before anything is sent (tested above)
+    quickbooks = SimulatedQuickBooks()
+    quickbooks.add_item(item.text)
+    po = PurchaseOrder(
+        Ref(full_name=vendor.text),
+        (PurchaseOrderLine(Ref(full_name=item.text), Decimal(2), Decimal("1.5")),),
+        memo=memo,
+    )
+    answer = quickbooks.process(
+        b.message([b.vendor_add("v", vendor.text), b.purchase_order_add("p", po)])
+    )
+    added, ordered = parse_response(answer)
+    assert (added.status_code, ordered.status_code) == (0, 0), answer
+    (record,) = added.records_of(ListRecord)
+    assert record.name == record.full_name == vendor.text
+    (order,) = ordered.records_of(PurchaseOrderRecord)
+    assert order.vendor is not None and order.vendor.full_name == vendor.text
+    assert order.memo == t.fit_text(memo, 4095).text
+    assert order.lines[0].item is not None and order.lines[0].item.full_name == item.text
