@@ -281,6 +281,19 @@ def test_modified_date_filter_selects_by_time_modified(
     assert len(whole_day) == 2
 
 
+def test_a_date_time_the_pattern_allows_but_no_calendar_has_is_3020(
+    qb: SimulatedQuickBooks,
+) -> None:
+    qb.add_vendor("Acme")
+    rs = one(qb, vendor_query("<FromModifiedDate>2024-13-45T99:00:00</FromModifiedDate>"))
+    assert status(rs) == (
+        3020,
+        "Error",
+        'There was an error when converting the date value "2024-13-45T99:00:00" in the field '
+        '"FromModifiedDate".',
+    )
+
+
 # ----------------------------------------------------------------------------- items and accounts
 
 

@@ -94,6 +94,7 @@ class CompanyAPI:
         cogs_account: str = "Cost of Goods Sold",
         asset_account: str = "Inventory Asset",
         expense_account: str = "Cost of Goods Sold",
+        purchase_desc: str | None = None,
     ) -> Item:
         """Add an item of any type. Inventory parts get the three accounts (and a starting
         QuantityOnHand); the other types get ``expense_account`` in a SalesOrPurchase."""
@@ -118,8 +119,14 @@ class CompanyAPI:
             else:
                 item.account = self._account_ref(expense_account)
                 sales_or_purchase = etree.Element("SalesOrPurchase")
+                if purchase_desc is not None:
+                    etree.SubElement(sales_or_purchase, "Desc").text = purchase_desc
                 sales_or_purchase.append(make_ref("AccountRef", item.account))
                 item.fields.append(sales_or_purchase)
+            if item_type == "Inventory" and purchase_desc is not None:
+                description = etree.Element("PurchaseDesc")
+                description.text = purchase_desc
+                item.fields.append(description)
             return copy.deepcopy(company.add_item(item))
 
     def add_list_entry(self, kind: str, name: str) -> ListRecord:

@@ -16,6 +16,7 @@ NOT_FOUND_IN_LIST = 500
 LINK_TO_CLOSED_TXN = 570
 INVALID_REQUEST_ID = 1060
 INVALID_OBJECT_ID = 3000
+DATE_CONVERSION = 3020
 STRING_TOO_LONG = 3070
 NAME_IN_USE = 3100
 OBJECT_NOT_FOUND = 3120
@@ -67,6 +68,15 @@ def not_found_in_list(value: str) -> StatusError:
         "The query request has not been fully completed. There was a required element "
         f'("{value}") that could not be found in QuickBooks.',
         "Warn",
+    )
+
+
+def date_conversion(value: str, field: str) -> StatusError:
+    """OSR text for the 3010-3035 conversion errors (reference/qbxml.md 7): a date-time the
+    schema's pattern lets through but no calendar has, like ``2024-13-45T99:00:00``."""
+    return StatusError(
+        DATE_CONVERSION,
+        f'There was an error when converting the date value "{value}" in the field "{field}".',
     )
 
 

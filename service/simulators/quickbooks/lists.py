@@ -24,7 +24,6 @@ from service.simulators.quickbooks.context import (
     Answer,
     Context,
     QueryOutcome,
-    UnsupportedRequestError,
     text,
 )
 from service.simulators.quickbooks.model import Entity, EntityKind, Item, ItemType, ListRecord, Ref
@@ -193,9 +192,7 @@ def host_query(ctx: Context, rq: etree._Element) -> Answer:
 
 
 def company_query(ctx: Context, rq: etree._Element) -> Answer:
-    """A minimal CompanyRet: the company's name."""
-    if rq.find("OwnerID") is not None:
-        raise UnsupportedRequestError("CompanyQueryRq: OwnerID (DataExt) is not modelled")
+    """A minimal CompanyRet: the company's name (no custom fields, so OwnerID adds nothing)."""
     ret = RetBuilder("CompanyRet")
     ret.flag("IsSampleCompany", False)
     ret.text("CompanyName", ctx.company.host.company_name)

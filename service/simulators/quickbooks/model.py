@@ -151,6 +151,18 @@ class Item(ListRecord):
     total_value: Decimal = Decimal(0)
 
     @property
+    def purchase_desc(self) -> str | None:
+        """The purchase description QuickBooks copies onto purchase-order lines."""
+        inside = {"SalesOrPurchase": "Desc", "SalesAndPurchase": "PurchaseDesc"}
+        for element in self.fields:
+            found = element if element.tag == "PurchaseDesc" else None
+            if element.tag in inside:
+                found = element.find(inside[element.tag])
+            if found is not None:
+                return found.text or ""
+        return None
+
+    @property
     def average_cost(self) -> Decimal:
         if self.quantity_on_hand > 0:
             return self.total_value / self.quantity_on_hand
@@ -458,6 +470,12 @@ class Company:
         record = ListRecord(name=name, full_name=name, **self.list_core())
         entries[record.list_id] = record
         return record
+
+    def simple_ref(self, kind: str, name: str) -> Ref | None:
+        """The entry of a small list (``Template``, ``SalesTaxCode``…) with this name."""
+        entries = self.simple_lists.get(kind, {}).values()
+        found = next((e for e in entries if name_key(e.full_name) == name_key(name)), None)
+        return None if found is None else found.ref
 
     # ---------------------------------------------------------------- derived quantities
 

@@ -90,6 +90,8 @@ def _apply_line(ctx: Context, line: PurchaseOrderLine, source: etree._Element) -
         line.customer = ctx.resolve(customer_el, LINE_WHERE).ref
     if source.find("Desc") is not None:
         line.desc = text(source, "Desc")
+    elif item_el is not None and line.item is not None:
+        line.desc = company.items[line.item.list_id].purchase_desc
     quantity = parse_decimal(text(source, "Quantity"))
     rate = parse_decimal(text(source, "Rate"))
     amount = parse_decimal(text(source, "Amount"))

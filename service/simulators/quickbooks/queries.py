@@ -49,12 +49,19 @@ def _max_returned(rq: etree._Element) -> int | None:
     return int(value) if value else None
 
 
+def _moment(company: Company, value: str, field: str, *, end_of_day: bool = False) -> datetime:
+    try:
+        return parse_datetime(value, company.zone, end_of_day=end_of_day)
+    except ValueError as exc:
+        raise errors.date_conversion(value, field) from exc
+
+
 def _modified_between(
     company: Company, record_time: datetime, low: str | None, high: str | None
 ) -> bool:
-    if low and record_time < parse_datetime(low, company.zone):
+    if low and record_time < _moment(company, low, "FromModifiedDate"):
         return False
-    return not (high and record_time > parse_datetime(high, company.zone, end_of_day=True))
+    return not (high and record_time > _moment(company, high, "ToModifiedDate", end_of_day=True))
 
 
 def select_list(

@@ -7,7 +7,7 @@ ItemInventoryRet, PurchaseOrderRet with lines) and Intuit's skeletons in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -71,6 +71,7 @@ class RetBuilder:
         self.tag = tag
         self.order = child_order(tag)
         self.children: list[etree._Element] = []
+        self.defaults: list[etree._Element] = []
 
     def text(self, name: str, value: str | None) -> RetBuilder:
         if value is not None:
@@ -100,13 +101,23 @@ class RetBuilder:
         self.children.extend(elements)
         return self
 
+    def default(self, build: Callable[[RetBuilder], object]) -> RetBuilder:
+        """Children ``build`` adds are kept only where the record has no child of that name:
+        what QuickBooks fills in when a request leaves a field out."""
+        scratch = RetBuilder(self.tag)
+        build(scratch)
+        self.defaults.extend(scratch.children)
+        return self
+
     def build(self, include: frozenset[str] = frozenset()) -> etree._Element:
         """The aggregate; with ``include`` (IncludeRetElement) only those children are kept."""
-        unknown = [c.tag for c in self.children if c.tag not in self.order]
+        present = {c.tag for c in self.children}
+        children = self.children + [d for d in self.defaults if d.tag not in present]
+        unknown = [c.tag for c in children if c.tag not in self.order]
         if unknown:
             raise ValueError(f"{self.tag} has no child {unknown[0]} in qbXML 13.0")
         element = etree.Element(self.tag)
-        for item in sorted(self.children, key=lambda c: self.order[c.tag]):
+        for item in sorted(children, key=lambda c: self.order[c.tag]):
             if not include or item.tag in include:
                 element.append(item)
         return element
@@ -149,7 +160,7 @@ def entity_ret(entity: Entity, include: frozenset[str] = frozenset()) -> etree._
     ret.amount("Balance", entity.balance)
     if entity.kind == "Customer":
         ret.amount("TotalBalance", entity.balance)
-        ret.text("JobStatus", "None")
+        ret.default(lambda d: d.text("JobStatus", "None"))
     return ret.build(include)
 
 
@@ -165,6 +176,8 @@ def item_ret(company: Company, item: Item, include: frozenset[str] = frozenset()
     """The ``…Ret`` of the item's own type: the element name tells the type (qbxml.md 4.5)."""
     ret = _list_core(ITEM_RET_TAGS[item.item_type], item)
     if item.item_type == "Inventory":
+        tax = company.simple_ref("SalesTaxCode", "Tax")
+        ret.default(lambda d: d.ref("SalesTaxCodeRef", tax))  # the real answer's default
         ret.ref("IncomeAccountRef", item.income_account)
         ret.ref("COGSAccountRef", item.cogs_account)
         ret.ref("AssetAccountRef", item.asset_account)
@@ -187,6 +200,9 @@ def purchase_order_ret(
     ret.amount("TotalAmount", po.total_amount)
     ret.flag("IsManuallyClosed", po.is_manually_closed)
     ret.flag("IsFullyReceived", po.is_fully_received)
+    template = company.simple_ref("Template", "Custom Purchase Order")
+    ret.default(lambda d: d.ref("TemplateRef", template).flag("IsToBePrinted", False))
+    ret.default(lambda d: d.flag("IsToBeEmailed", False))
     if options.linked:
         for receipt in company.receipts_linked_to(po.txn_id):
             amount = _linked_amount(receipt, po.txn_id)
