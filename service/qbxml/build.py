@@ -49,7 +49,7 @@ from service.qbxml.types import (
     InventoryAdjustment,
     InventoryItem,
     ItemReceipt,
-    Iterator,
+    IteratorMode,
     NameFilter,
     Number,
     PurchaseOrder,
@@ -335,7 +335,7 @@ def _finish(root: etree._Element, request_id: str, writer: _Writer) -> Request:
 
 
 def _iterator_attributes(
-    iterator: Iterator | None, iterator_id: str | None, max_returned: int | None
+    iterator: IteratorMode | None, iterator_id: str | None, max_returned: int | None
 ) -> dict[str, str | None]:
     if iterator is None:
         if iterator_id is not None:
@@ -358,7 +358,7 @@ def _query_start(
     request_id: str,
     lists: tuple[tuple[str, Sequence[str], int], tuple[str, Sequence[str], int]],
     filters: bool,
-    iterator: Iterator | None,
+    iterator: IteratorMode | None,
     iterator_id: str | None,
     max_returned: int | None,
 ) -> tuple[etree._Element, _Writer]:
@@ -402,7 +402,7 @@ def _list_query(
     active_status: ActiveStatus | None = None,
     from_modified: datetime | None = None,
     max_returned: int | None = None,
-    iterator: Iterator | None = None,
+    iterator: IteratorMode | None = None,
     iterator_id: str | None = None,
     include_ret_elements: Sequence[str] = (),
 ) -> Request:
@@ -477,7 +477,7 @@ def _txn_query(
     max_returned: int | None = None,
     include_line_items: bool = True,
     include_linked_txns: bool = False,
-    iterator: Iterator | None = None,
+    iterator: IteratorMode | None = None,
     iterator_id: str | None = None,
     include_ret_elements: Sequence[str] = (),
 ) -> Request:

@@ -27,7 +27,7 @@ from service.qbxml.text import name_key
 Number = Decimal | int
 MatchCriterion = Literal["StartsWith", "Contains", "EndsWith"]
 ActiveStatus = Literal["ActiveOnly", "InactiveOnly", "All"]
-Iterator = Literal["Start", "Continue", "Stop"]
+IteratorMode = Literal["Start", "Continue", "Stop"]
 
 #: The TxnLineID that makes a PurchaseOrderLineMod add a new line (reference/qbxml.md 4.9).
 NEW_LINE_ID = "-1"
@@ -171,7 +171,8 @@ class PurchaseOrderLineMod:
 class PurchaseOrderChange:
     """A change to an existing purchase order (``PurchaseOrderMod``).
 
-    Header fields left ``None`` are unchanged. ``lines=None`` leaves every line alone. When
+    Header fields left ``None`` are unchanged; an empty string sends an empty element, which
+    clears that text in QuickBooks. ``lines=None`` leaves every line alone. When
     ``lines`` is given, QuickBooks **deletes every existing line not listed** (reference/qbxml.md
     4.9): list each line to keep (``PurchaseOrderLineMod.keep(id)`` is enough), the changed ones,
     and new ones (``PurchaseOrderLineMod.new(line)``). ``is_manually_closed=True`` closes the PO.
