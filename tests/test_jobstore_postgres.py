@@ -56,7 +56,11 @@ def test_two_claimers_racing_for_one_job_exactly_one_wins(postgres_db: Database)
         barrier = threading.Barrier(2)
         results: dict[int, list[int]] = {}
 
-        def claim(session_id: int, results: dict[int, list[int]] = results) -> None:
+        def claim(
+            session_id: int,
+            results: dict[int, list[int]] = results,
+            barrier: threading.Barrier = barrier,
+        ) -> None:
             barrier.wait()
             with postgres_db.transaction() as conn:
                 claimed = JobStore(conn, T0).claim(

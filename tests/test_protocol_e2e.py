@@ -24,12 +24,14 @@ def test_complete_session_sends_batches_and_ends_with_every_job_done(
     add_user(db, "office", "s3cret", company_file=r"C:\Books\Company.QBW")
     job_ids = enqueue_company_queries(db, "office", 5)
     company = CompanyFile(name="Acme Books & Co")
-    with run_service(postgres_database_url, tmp_path, {"ATQB_BATCH_SIZE": "2"}) as service:
-        with SimulatedWebConnector(
+    with (
+        run_service(postgres_database_url, tmp_path, {"ATQB_BATCH_SIZE": "2"}) as service,
+        SimulatedWebConnector(
             service.qbwc_url, company, username="office", password="s3cret", noop_wait=0
-        ) as connector:
-            (report,) = connector.run_until_idle(max_sessions=1)
-            again = connector.run_session()
+        ) as connector,
+    ):
+        (report,) = connector.run_until_idle(max_sessions=1)
+        again = connector.run_session()
     assert report.authenticate_result is not None
     assert report.authenticate_result[1] == r"C:\Books\Company.QBW"
     assert report.round_trips == 3  # 2 + 2 + 1 requests
