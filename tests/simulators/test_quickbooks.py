@@ -411,6 +411,14 @@ def test_counters_and_log_record_every_message_and_request(qb: SimulatedQuickBoo
     assert second.hresult == HRESULT_PARSE_ERROR
 
 
+def test_the_log_keeps_the_last_messages_only() -> None:
+    qb = SimulatedQuickBooks(log_limit=2)
+    for name in ("A", "B", "C"):
+        qb.process(envelope(vendor_add(name)))
+    assert [m.request_xml.count(">C<") for m in qb.log] == [0, 1]
+    assert qb.messages_processed == 3
+
+
 def test_concurrent_messages_are_processed_one_at_a_time(qb: SimulatedQuickBooks) -> None:
     def worker(n: int) -> None:
         for i in range(10):

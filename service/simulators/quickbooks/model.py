@@ -314,6 +314,10 @@ class Company:
         self._next_list = 0x80000001
         self._next_txn = 0x1
         self._txn_number = 0
+        #: Bumped by every new or modified record; caches of derived quantities compare it.
+        self._generation = 0
+        self._on_order: dict[str, Decimal] = {}
+        self._on_order_generation = -1
         self.accounts: dict[str, Account] = {}
         self.entities: dict[str, Entity] = {}
         self.items: dict[str, Item] = {}
@@ -351,6 +355,7 @@ class Company:
 
     def new_txn_number(self) -> int:
         self._txn_number += 1
+        self._generation += 1
         return self._txn_number
 
     def edit_sequence(self, moment: datetime, previous: str | None = None) -> str:
@@ -364,6 +369,7 @@ class Company:
         moment = self.now()
         record.time_modified = moment
         record.edit_sequence = self.edit_sequence(moment, record.edit_sequence)
+        self._generation += 1  # transactions changed: derived quantities are recomputed
 
     def list_core(self) -> ListCore:
         """ListID, times and EditSequence for a new list record."""
@@ -481,14 +487,17 @@ class Company:
 
     def quantity_on_order(self, item_id: str) -> Decimal:
         """Open quantity of the item on purchase orders that are not closed."""
-        total = Decimal(0)
-        for po in self.purchase_orders.values():
-            if po.is_manually_closed:
-                continue
-            for line in po.lines:
-                if line.item is not None and line.item.list_id == item_id and not line.is_closed:
-                    total += line.open_quantity
-        return total
+        if self._on_order_generation != self._generation:
+            on_order: dict[str, Decimal] = {}
+            for po in self.purchase_orders.values():
+                if po.is_manually_closed:
+                    continue
+                for line in po.lines:
+                    if line.item is not None and not line.is_closed:
+                        key = line.item.list_id
+                        on_order[key] = on_order.get(key, Decimal(0)) + line.open_quantity
+            self._on_order, self._on_order_generation = on_order, self._generation
+        return self._on_order.get(item_id, Decimal(0))
 
     def receipts_linked_to(self, po_txn_id: str) -> list[ItemReceipt]:
         return [r for r in self.item_receipts.values() if po_txn_id in r.linked_txn_ids]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -145,7 +146,8 @@ class SimulatedQuickBooks(CompanyAPI):
     ``clock`` returns the current time (aware); answers show it at ``utc_offset`` (QuickBooks
     writes local time). ``default_accounts`` pre-populates the chart of accounts
     (:data:`~service.simulators.quickbooks.model.DEFAULT_ACCOUNTS`); ``host`` sets what
-    HostQuery/CompanyQuery report and which qbXML versions are accepted.
+    HostQuery/CompanyQuery report and which qbXML versions are accepted. :attr:`log` keeps
+    the last ``log_limit`` messages (all of them with ``None``).
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class SimulatedQuickBooks(CompanyAPI):
         utc_offset: timedelta = timedelta(hours=-5),
         default_accounts: bool = True,
         host: HostInfo | None = None,
+        log_limit: int | None = 10_000,
     ) -> None:
         super().__init__(
             Company(
@@ -164,7 +167,7 @@ class SimulatedQuickBooks(CompanyAPI):
         self._messages_received = 0
         self._messages_processed = 0
         self._requests_processed = 0
-        self._log: list[ProcessedMessage] = []
+        self._log: deque[ProcessedMessage] = deque(maxlen=log_limit)
         self._busy: list[_Injected] = []
         self._hresults: list[_HResultFault] = []
         self._injected: dict[str, list[_Injected]] = {}
