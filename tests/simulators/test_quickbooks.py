@@ -130,6 +130,7 @@ def test_elements_out_of_schema_order_reject_the_whole_message_set(
         "<PurchaseOrderLineAdd><ItemRef><FullName>Widget</FullName></ItemRef>"
         "<Rate>2.00</Rate><Quantity>1</Quantity></PurchaseOrderLineAdd>"
         "</PurchaseOrderAdd></PurchaseOrderAddRq>",
+        valid=False,
     )
     assert not is_valid(document)
     rejected(qb, document)
@@ -141,7 +142,8 @@ def test_elements_out_of_schema_order_reject_the_whole_message_set(
 
 def test_an_unknown_element_rejects_the_message_set(qb: SimulatedQuickBooks) -> None:
     document = envelope(
-        "<VendorAddRq><VendorAdd><Name>Acme</Name><Colour>red</Colour></VendorAdd></VendorAddRq>"
+        "<VendorAddRq><VendorAdd><Name>Acme</Name><Colour>red</Colour></VendorAdd></VendorAddRq>",
+        valid=False,
     )
     assert not is_valid(document)
     rejected(qb, document)
@@ -150,7 +152,8 @@ def test_an_unknown_element_rejects_the_message_set(qb: SimulatedQuickBooks) -> 
 def test_a_bad_value_type_rejects_the_message_set(qb: SimulatedQuickBooks) -> None:
     document = envelope(
         "<VendorAddRq><VendorAdd><Name>Acme</Name><IsActive>maybe</IsActive></VendorAdd>"
-        "</VendorAddRq>"
+        "</VendorAddRq>",
+        valid=False,
     )
     assert not is_valid(document)
     rejected(qb, document)
@@ -266,6 +269,7 @@ def test_an_over_long_string_fails_only_its_own_request_with_3070(
         vendor_add(long_name, "2"),
         customer_add("Contoso", "3"),
         on_error="continueOnError",
+        valid=False,
     )
     assert not is_valid(document)  # the XSD knows the limit; QuickBooks checks it at run time
     answers = list(check_answer(qb.process(document)))
@@ -283,6 +287,7 @@ def test_an_over_long_string_under_stop_on_error_stops_the_rest(qb: SimulatedQui
     document = envelope(
         vendor_add("B" * 42, "1"),
         vendor_add("Acme Supply", "2"),
+        valid=False,
     )
     answers = list(check_answer(qb.process(document)))
     assert [status(rs)[0] for rs in answers] == [3070, 3231]
@@ -295,6 +300,7 @@ def test_an_over_long_string_next_to_an_order_error_rejects_everything(
         vendor_add("C" * 42, "1"),
         "<VendorAddRq><VendorAdd><IsActive>true</IsActive><Name>Acme</Name></VendorAdd>"
         "</VendorAddRq>",
+        valid=False,
     )
     rejected(qb, document)
 

@@ -316,7 +316,7 @@ def test_inventory_part_answer_carries_accounts_cost_and_quantity_on_hand(
 
 
 def test_an_item_name_longer_than_31_is_3070(qb: SimulatedQuickBooks) -> None:
-    document = envelope(item_add("W" * 32))
+    document = envelope(item_add("W" * 32), valid=False)
     assert not is_valid(document)
     (rs,) = check_answer(qb.process(document))
     assert status(rs)[0] == 3070

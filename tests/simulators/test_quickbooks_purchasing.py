@@ -214,7 +214,9 @@ def test_inventory_sites_need_advanced_inventory(stocked: SimulatedQuickBooks) -
 def test_a_ref_number_over_11_characters_is_3070_at_run_time(stocked: SimulatedQuickBooks) -> None:
     document = envelope(po_add("Acme Supply", po_line("Widget", "1"), ref_number="PO-12345678"))
     assert is_valid(document)
-    document = envelope(po_add("Acme Supply", po_line("Widget", "1"), ref_number="PO-123456789"))
+    document = envelope(
+        po_add("Acme Supply", po_line("Widget", "1"), ref_number="PO-123456789"), valid=False
+    )
     assert not is_valid(document)
     (rs,) = check_answer(stocked.process(document))
     assert status(rs) == (

@@ -56,6 +56,7 @@ def test_answers_to_captured_requests_have_the_real_answers_shape(
 
 def test_intuits_vendor_sample_works_once_its_lists_exist(qb: SimulatedQuickBooks) -> None:
     request = sample("intuit-sdk-samples/VendorAddRq.xml")
+    assert is_valid(request)
     (refused,) = check_answer(qb.process(request))
     assert status(refused)[0] == 3140  # the sample "depends on a vendor type called Materials"
     qb.add_list_entry("VendorType", "Materials")
@@ -69,7 +70,9 @@ def test_intuits_vendor_sample_works_once_its_lists_exist(qb: SimulatedQuickBook
 
 
 def test_intuits_customer_and_job_sample(qb: SimulatedQuickBooks) -> None:
-    answers = list(check_answer(qb.process(sample("intuit-sdk-samples/CustomerAddRq.xml"))))
+    request = sample("intuit-sdk-samples/CustomerAddRq.xml")
+    assert is_valid(request)
+    answers = list(check_answer(qb.process(request)))
     assert [status(rs)[0] for rs in answers] == [0, 0]
     job = answers[1][0]
     assert job.findtext("FullName") == "Joe Customer:Equipment Installation"
@@ -83,6 +86,7 @@ def test_intuits_item_samples(qb: SimulatedQuickBooks) -> None:
     request = sample("intuit-sdk-samples/ItemsAddRq.xml")
     # The sample's fourth request adds a sales tax item, which the simulator does not model.
     request = request[: request.index("<ItemSalesTaxAddRq")] + "</QBXMLMsgsRq></QBXML>"
+    assert is_valid(request)
     answers = list(check_answer(qb.process(request)))
     assert [(rs.tag, status(rs)[0]) for rs in answers] == [
         ("ItemInventoryAddRs", 0),
@@ -97,6 +101,7 @@ def test_the_captured_purchase_order_query_pages_with_lines(qb: SimulatedQuickBo
     qb.add_item("test inventory part", purchase_cost=25, purchase_desc="test")
     send(qb, po_add("Test Vendor 1", po_line("test inventory part", "5"), ref_number="1"))
     request = sample("qbwc-qbxml-spec/purchase_order_query_rq.xml")
+    assert is_valid(request)
     (rs,) = check_answer(qb.process(request))
     real = real_ret("qbwc-qbxml-spec/purchase_order_query_rs.xml")
     assert rs.get("iteratorRemainingCount") == "0"
@@ -117,5 +122,7 @@ def test_the_captured_purchase_order_query_pages_with_lines(qb: SimulatedQuickBo
 def test_the_captured_customer_iterator_request(qb: SimulatedQuickBooks) -> None:
     for n in range(7):
         qb.add_customer(f"Customer {n}")
-    (rs,) = check_answer(qb.process(sample("qbwc-qbxml-spec/customer_query_iterator_rq.xml")))
+    request = sample("qbwc-qbxml-spec/customer_query_iterator_rq.xml")
+    assert is_valid(request)
+    (rs,) = check_answer(qb.process(request))
     assert (len(rs), rs.get("iteratorRemainingCount")) == (5, "2")
