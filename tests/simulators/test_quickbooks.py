@@ -324,6 +324,25 @@ def test_a_request_the_simulator_does_not_model_fails_loudly_before_anything_run
     assert qb.vendor("Acme") is None
 
 
+def test_an_element_the_simulator_does_not_model_fails_loudly_before_anything_runs(
+    qb: SimulatedQuickBooks,
+) -> None:
+    custom_field = (
+        "<DataExt><OwnerID>0</OwnerID><DataExtName>Ticket</DataExtName>"
+        "<DataExtValue>T1</DataExtValue></DataExt>"
+    )
+    document = envelope(
+        vendor_add("Acme"),
+        '<PurchaseOrderAddRq requestID="2"><PurchaseOrderAdd>'
+        "<VendorRef><FullName>Acme</FullName></VendorRef><PurchaseOrderLineAdd>"
+        f"<Desc>x</Desc>{custom_field}</PurchaseOrderLineAdd>"
+        "</PurchaseOrderAdd></PurchaseOrderAddRq>",
+    )
+    with pytest.raises(UnsupportedRequestError, match="DataExt"):
+        qb.process(document)
+    assert qb.vendor("Acme") is None
+
+
 def test_response_data_include_none_answers_statuses_only(qb: SimulatedQuickBooks) -> None:
     document = envelope(vendor_add("Acme"), attributes=' responseData="includeNone"')
     (rs,) = check_answer(qb.process(document))

@@ -34,7 +34,6 @@ from service.simulators.quickbooks.context import (
     Answer,
     Context,
     QueryOutcome,
-    UnsupportedRequestError,
     replace_fields,
     text,
     txn_header,
@@ -71,10 +70,7 @@ _LINE_HANDLED = (
 )
 
 
-def _reject_unmodelled(element: etree._Element) -> None:
-    for tag in ("PurchaseOrderLineGroupAdd", "PurchaseOrderLineGroupMod", "DataExt"):
-        if element.find(f".//{tag}") is not None:
-            raise UnsupportedRequestError(f"{element.tag}: {tag} is not modelled by the simulator")
+def _reject_sites(element: etree._Element) -> None:
     if element.find("InventorySiteRef") is not None:
         raise errors.feature_not_enabled()
 
@@ -125,7 +121,7 @@ def _next_ref_number(company: Company) -> str:
 
 def purchase_order_add(ctx: Context, rq: etree._Element) -> Answer:
     add = rq[0]
-    _reject_unmodelled(add)
+    _reject_sites(add)
     company = ctx.company
     vendor = ctx.optional_ref(add, "VendorRef", WHERE)
     ship_to = ctx.optional_ref(add, "ShipToEntityRef", WHERE)
@@ -155,7 +151,7 @@ def purchase_order_add(ctx: Context, rq: etree._Element) -> Answer:
 
 def purchase_order_mod(ctx: Context, rq: etree._Element) -> Answer:
     mod = rq[0]
-    _reject_unmodelled(mod)
+    _reject_sites(mod)
     company = ctx.company
     txn_id = ctx.txn_id(text(mod, "TxnID") or "")
     po = company.purchase_orders.get(txn_id)

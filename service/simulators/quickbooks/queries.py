@@ -20,19 +20,13 @@ from typing import TypeVar
 from lxml import etree
 
 from service.simulators.quickbooks import errors
-from service.simulators.quickbooks.context import UnsupportedRequestError, text, texts
+from service.simulators.quickbooks.context import text, texts
 from service.simulators.quickbooks.model import Company, ListRecord, Ref, Txn, name_key
 from service.simulators.quickbooks.values import parse_date, parse_datetime
 
 L = TypeVar("L", bound=ListRecord)
 T = TypeVar("T", bound=Txn)
 X = TypeVar("X")
-
-
-def _unsupported(rq: etree._Element, names: Iterable[str]) -> None:
-    for name in names:
-        if rq.find(f".//{name}") is not None:
-            raise UnsupportedRequestError(f"{rq.tag}: {name} is not modelled by the simulator")
 
 
 def _match(criterion: str, value: str, wanted: str) -> bool:
@@ -68,7 +62,6 @@ def select_list(
     company: Company, rq: etree._Element, records: Iterable[L]
 ) -> tuple[list[L], errors.StatusError | None]:
     """Records a list query (Vendor, Customer, Item…, Account) asks for, and its status."""
-    _unsupported(rq, ("TotalBalanceFilter", "CurrencyFilter", "ClassFilter"))
     pool = list(records)
     ids, names = texts(rq, "ListID"), texts(rq, "FullName")
     if ids or names:
@@ -160,7 +153,6 @@ def select_txns(
     items_of: Callable[[T], Sequence[Ref]] = lambda _t: (),
 ) -> tuple[list[T], errors.StatusError | None]:
     """Transactions a PurchaseOrder/ItemReceipt/InventoryAdjustment query asks for."""
-    _unsupported(rq, ("CurrencyFilter", "DateMacro"))
     pool = sorted(txns, key=lambda t: t.txn_number)
     ids = texts(rq, "TxnID")
     refs = texts(rq, "RefNumber")

@@ -39,7 +39,6 @@ from service.simulators.quickbooks.context import (
     Answer,
     Context,
     QueryOutcome,
-    UnsupportedRequestError,
     text,
     texts,
     txn_header,
@@ -132,8 +131,6 @@ def _receipt_line(
 
 def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
     add = rq[0]
-    if add.find("ItemGroupLineAdd") is not None or add.find(".//DataExt") is not None:
-        raise UnsupportedRequestError("ItemReceiptAdd: item groups and DataExt are not modelled")
     company = ctx.company
     vendor = ctx.optional_ref(add, "VendorRef", RECEIPT)
     assert vendor is not None  # the schema requires VendorRef
@@ -249,12 +246,8 @@ def item_receipt_query(ctx: Context, rq: etree._Element) -> QueryOutcome:
 
 
 def _quantity_difference(adjustment: etree._Element, on_hand: Decimal) -> Decimal:
-    if adjustment.tag != "QuantityAdjustment":
-        raise (
-            UnsupportedRequestError("InventoryAdjustmentAdd: ValueAdjustment is not modelled")
-            if adjustment.tag == "ValueAdjustment"
-            else errors.feature_not_enabled()
-        )
+    if adjustment.tag != "QuantityAdjustment":  # serial and lot number adjustments
+        raise errors.feature_not_enabled()
     for tag in ("SerialNumber", "LotNumber", "InventorySiteLocationRef"):
         if adjustment.find(tag) is not None:
             raise errors.feature_not_enabled()

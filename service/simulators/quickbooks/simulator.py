@@ -64,6 +64,19 @@ from service.xmlsafe import UnsafeXMLError, parse_text
 PARSE_ERROR_MESSAGE = "QuickBooks found an error when parsing the provided XML text stream."
 _QBXML_VERSION = re.compile(r'version\s*=\s*"([^"]*)"')
 _MAX_REQUEST_ID = 50
+#: Valid qbXML inside modelled requests that the simulator does not model: custom fields, item
+#: groups, filters on currency/class/balance, date macros, value adjustments.
+UNMODELLED = (
+    "DataExt",
+    "PurchaseOrderLineGroupAdd",
+    "PurchaseOrderLineGroupMod",
+    "ItemGroupLineAdd",
+    "TotalBalanceFilter",
+    "CurrencyFilter",
+    "ClassFilter",
+    "DateMacro",
+    "ValueAdjustment",
+)
 
 HANDLERS: dict[str, Callable[[Context, etree._Element], Answer | QueryOutcome]] = {
     **lists.HANDLERS,
@@ -224,6 +237,9 @@ class SimulatedQuickBooks(CompanyAPI):
         for rq in requests:
             if rq.tag not in HANDLERS:
                 raise UnsupportedRequestError(f"{rq.tag} is not modelled by the simulator")
+            for name in UNMODELLED:
+                if rq.find(f".//{name}") is not None:
+                    raise UnsupportedRequestError(f"{rq.tag}: {name} is not modelled")
         _normalise(root)
         message = _Message(
             on_error=on_error,
