@@ -14,23 +14,24 @@ later or failed.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from lxml import etree
 from sqlalchemy import Connection
 
 from service import __version__
 from service.db import Database
 from service.jobstore import Answer, Job, JobStore, Transmission
-from service.kinds import Done, Fail, JobKind, Next, Outcome, Reply, RetryLater, builtin_kinds
+from service.kinds import Decision, Done, Fail, JobKind, Next, RetryLater, builtin_kinds
+from service.qbxml.build import Request, message
+from service.qbxml.parse import QbXmlParseError, pair_responses, parse_response, raw_responses
+from service.qbxml.status import describe_hresult
+from service.qbxml.types import Response
 from service.sessions import Session, Sessions, short_ticket, verify_password
 from service.settings import Settings
-from service.xmlsafe import parse_text
 
 log = logging.getLogger("atqb.qbwc")
 
@@ -42,6 +43,8 @@ NOOP_HORIZON = timedelta(seconds=60)
 MIN_QBXML_MAJOR = 13
 #: QuickBooks rejected the whole message set as unparseable (qbwc.md 6.3).
 HRESULT_PARSE_ERROR = "0x80040400"
+#: The raw answer kept on each transmission when QuickBooks' answer cannot be read.
+UNREADABLE_KEPT = 100_000
 UNKNOWN_TICKET = (
     "atqb: this session's ticket is unknown or has expired; the Web Connector will "
     "start a new session at its next run"
@@ -51,47 +54,6 @@ UNKNOWN_TICKET = (
 def utcnow() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
-
-
-def build_message(requests: list[etree._Element]) -> str:
-    """One qbXML request message holding ``requests`` in order (continueOnError)."""
-    root = etree.Element("QBXML")
-    messages = etree.SubElement(root, "QBXMLMsgsRq", onError="continueOnError")
-    messages.extend(requests)
-    # us-ascii output turns every non-ASCII character into a numeric character reference,
-    # the only form QuickBooks accepts (qbxml.md 9).
-    body = etree.tostring(root, encoding="us-ascii").decode("ascii")
-    return '<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n' + body
-
-
-class UnreadableAnswer(ValueError):
-    """QuickBooks' answer is not a qbXML response message."""
-
-
-def split_response(response: str) -> dict[str, etree._Element]:
-    """The ``…Rs`` elements of a qbXML answer, by ``requestID``."""
-    try:
-        root = parse_text(response, huge_tree=True)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise UnreadableAnswer(f"not well-formed XML: {exc}") from None
-    messages = root.find("QBXMLMsgsRs")
-    if root.tag != "QBXML" or messages is None:
-        raise UnreadableAnswer(f"expected QBXML/QBXMLMsgsRs, got <{root.tag}>")
-    return {rs.get("requestID", ""): rs for rs in messages if isinstance(rs.tag, str)}
-
-
-def _reply(rs: etree._Element) -> Reply:
-    raw_code = rs.get("statusCode")
-    try:
-        code = int(raw_code) if raw_code is not None else None
-    except ValueError:
-        code = None
-    return Reply(
-        element=rs,
-        status_code=code,
-        status_severity=rs.get("statusSeverity"),
-        status_message=rs.get("statusMessage"),
-    )
 
 
 @dataclass
@@ -269,9 +231,9 @@ class Exchange:
             short_ticket(ticket),
             len(requests),
         )
-        return build_message(requests)
+        return message(requests)
 
-    def _claim_requests(self, call: _Call, session: Session) -> list[etree._Element]:
+    def _claim_requests(self, call: _Call, session: Session) -> list[Request]:
         """Claim jobs and build their requests; a job whose request cannot be built fails."""
         while True:
             claimed = call.store.claim(
@@ -296,29 +258,29 @@ class Exchange:
             if requests:
                 return requests
 
-    def _build(self, call: _Call, session: Session, job: Job) -> etree._Element | None:
+    def _build(self, call: _Call, session: Session, job: Job) -> Request | None:
         kind = self.kinds.get(job.kind)
         try:
             if kind is None:
                 raise LookupError(f"unknown job kind {job.kind!r} (made by a newer atqb?)")
-            step = kind.step(job)
+            step = kind.step(job, str(job.id))
+            if step.request.request_id != str(job.id):
+                raise ValueError(f"the request's requestID is not the job id {job.id}")
         except Exception as exc:
             log.exception("job %d: could not build its request", job.id)
             self._finish(call, session, job, Fail(f"atqb could not build the request: {exc}"))
             return None
-        request = step.request
-        request.set("requestID", str(job.id))
         state = {k: v for k, v in step.state.items() if k != "_solo"}
         if job.state.get("_solo"):
             state["_solo"] = True
         call.store.record_request(
             job,
             session_id=session.id,
-            request_id=str(job.id),
-            request_xml=build_message([copy.deepcopy(request)]),
+            request_id=step.request.request_id,
+            request_xml=message([step.request]),
             state=state,
         )
-        return request
+        return step.request
 
     def receive_response_xml(self, ticket: str, response: str, hresult: str, message: str) -> int:
         """Apply QuickBooks' answer; return the percentage done, or -1 on error."""
@@ -333,22 +295,38 @@ class Exchange:
             sent = call.store.open_transmissions(session.id)
             jobs = call.store.get_many(t.job_id for t in sent)
             error: str | None = None
-            if hresult and not response:
+            if not sent:
+                # Nothing of ours is in flight (its lease ended meanwhile, or the Web Connector
+                # posts an answer to a request it never got from us): nothing to apply.
+                log.warning("receiveResponseXML with no request in flight; answer ignored")
+            elif hresult and not response:
                 self._apply_hresult(call, session, sent, jobs, hresult, message)
                 error = f"QuickBooks could not process the request: {hresult} {message}".strip()
             else:
                 try:
-                    replies = split_response(response)
-                except UnreadableAnswer as exc:
+                    answers = parse_response(response, huge_tree=True)
+                    paired = pair_responses([t.request_id for t in sent], answers)
+                except QbXmlParseError as exc:
                     error = f"atqb could not read QuickBooks' answer: {exc}"
                     for transmission in sent:
+                        kept = response[:UNREADABLE_KEPT]
                         call.store.record_answer(
-                            transmission.id, Answer(response_xml=response[:100_000], message=error)
+                            transmission.id, Answer(response_xml=kept, message=error)
                         )
                         self._finish(call, session, jobs[transmission.job_id], RetryLater(error))
                 else:
-                    for transmission in sent:
-                        self._apply_reply(call, session, transmission, jobs, replies)
+                    texts = dict(
+                        zip((a.request_id for a in answers), raw_responses(response), strict=False)
+                    )
+                    for transmission, answer in zip(sent, paired, strict=True):
+                        self._apply_answer(
+                            call,
+                            session,
+                            transmission,
+                            jobs[transmission.job_id],
+                            answer,
+                            texts.get(answer.request_id),
+                        )
             session = call.sessions.get(session.id)
             percent = self._percent(call, session)
             self._touch(call, session, last_error=error, round_trips=session.round_trips + 1)
@@ -362,29 +340,27 @@ class Exchange:
         )
         return -1 if error is not None else percent
 
-    def _apply_reply(
+    def _apply_answer(
         self,
         call: _Call,
         session: Session,
         transmission: Transmission,
-        jobs: Mapping[int, Job],
-        replies: Mapping[str, etree._Element],
+        job: Job,
+        answer: Response,
+        answer_xml: str | None,
     ) -> None:
-        job = jobs[transmission.job_id]
-        rs = replies.get(transmission.request_id)
-        if rs is None:
+        if answer.status_code is None:
             note = "QuickBooks' answer has no response for this request"
             call.store.record_answer(transmission.id, Answer(message=note))
             self._finish(call, session, job, RetryLater(note))
             return
-        reply = _reply(rs)
         call.store.record_answer(
             transmission.id,
             Answer(
-                response_xml=etree.tostring(rs, encoding="unicode"),
-                status_code=reply.status_code,
-                status_severity=reply.status_severity,
-                status_message=reply.status_message,
+                response_xml=answer_xml,
+                status_code=answer.status_code,
+                status_severity=answer.status_severity,
+                status_message=answer.status_message,
             ),
         )
         if job.status != "in_flight" or job.lease_session_id != session.id:
@@ -393,11 +369,11 @@ class Exchange:
         try:
             if kind is None:
                 raise LookupError(f"unknown job kind {job.kind!r}")
-            outcome = kind.handle(job, reply)
+            decision = kind.handle(job, answer)
         except Exception as exc:
             log.exception("job %d: could not apply QuickBooks' answer", job.id)
-            outcome = Fail(f"atqb could not apply QuickBooks' answer: {exc}")
-        self._finish(call, session, job, outcome)
+            decision = Fail(f"atqb could not apply QuickBooks' answer: {exc}")
+        self._finish(call, session, job, decision)
 
     def _apply_hresult(
         self,
@@ -409,38 +385,39 @@ class Exchange:
         message: str,
     ) -> None:
         # No requestID comes back: the HRESULT belongs to every request of the message.
-        text = f"QuickBooks HRESULT {hresult}: {message or 'no message'}"
+        info = describe_hresult(hresult, message)
+        text = f"QuickBooks HRESULT {info.hresult}: {message or info.meaning} — {info.action}"
         for transmission in sent:
             job = jobs[transmission.job_id]
             call.store.record_answer(transmission.id, Answer(hresult=hresult, message=message))
             if job.status != "in_flight" or job.lease_session_id != session.id:
                 continue
-            outcome: Outcome
-            if hresult.lower() == HRESULT_PARSE_ERROR:
+            decision: Decision
+            if info.hresult == HRESULT_PARSE_ERROR:
                 if len(sent) == 1:
-                    outcome = Fail(f"{text} (QuickBooks cannot parse this job's request)")
+                    decision = Fail(f"{text} (QuickBooks cannot parse this job's request)")
                 else:
-                    outcome = RetryLater(text, state={**job.state, "_solo": True})
+                    decision = RetryLater(text, state={**job.state, "_solo": True})
             else:
-                outcome = RetryLater(text)
-            self._finish(call, session, job, outcome)
+                decision = RetryLater(text)
+            self._finish(call, session, job, decision)
 
-    def _finish(self, call: _Call, session: Session, job: Job, outcome: Outcome) -> None:
+    def _finish(self, call: _Call, session: Session, job: Job, decision: Decision) -> None:
         """Apply a kind's verdict; count the jobs that reached an end for the progress."""
         ended = 0
-        if isinstance(outcome, Done):
-            call.store.complete(job.id, outcome.result)
+        if isinstance(decision, Done):
+            call.store.complete(job.id, decision.result)
             ended = 1
-        elif isinstance(outcome, Next):
-            call.store.advance(job.id, outcome.state)
-        elif isinstance(outcome, RetryLater):
-            solo = bool(outcome.state and outcome.state.get("_solo"))
+        elif isinstance(decision, Next):
+            call.store.advance(job.id, decision.state)
+        elif isinstance(decision, RetryLater):
+            solo = bool(decision.state and decision.state.get("_solo"))
             status = call.store.retry_later(
-                job.id, outcome.error, state=outcome.state, delay=not solo
+                job.id, decision.error, state=decision.state, delay=not solo
             )
             ended = 1 if status == "failed" else 0
         else:
-            ended = 1 + len(call.store.fail(job.id, outcome.error))
+            ended = 1 + len(call.store.fail(job.id, decision.error))
         if ended:
             call.sessions.add_finished(session.id, ended)
 

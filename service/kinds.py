@@ -2,7 +2,7 @@
 
 A kind is a small state machine. :meth:`JobKind.step` builds the request for the job's next step
 and the state to keep while it is in flight; :meth:`JobKind.handle` reads QuickBooks' answer and
-says what happens next (:class:`Done`, :class:`Next`, :class:`RetryLater`, :class:`Fail`).
+decides what happens next (:class:`Done`, :class:`Next`, :class:`RetryLater`, :class:`Fail`).
 
 A request whose answer never came may have been carried out by QuickBooks. The state saved with
 the request stays on the job when its lease ends, so the kind's next ``step`` sees it and can look
@@ -15,29 +15,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lxml import etree
-
 from service.jobstore import Job
+from service.qbxml import build
+from service.qbxml.build import Request
+from service.qbxml.status import Outcome, describe
+from service.qbxml.types import CompanyRecord, Response
 
 
 @dataclass(frozen=True)
 class Step:
-    """The next request of a job (its ``requestID`` is set by the exchange)."""
+    """The next request of a job, and the state to keep on the job while it is in flight."""
 
-    request: etree._Element
+    request: Request
     state: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """QuickBooks' answer to one request: its ``…Rs`` element, or the HRESULT that replaced it."""
-
-    element: etree._Element | None
-    status_code: int | None = None
-    status_severity: str | None = None
-    status_message: str | None = None
-    hresult: str | None = None
-    hresult_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +59,7 @@ class Fail:
     error: str
 
 
-Outcome = Done | Next | RetryLater | Fail
+Decision = Done | Next | RetryLater | Fail
 
 
 class JobKind(Protocol):
@@ -78,20 +68,41 @@ class JobKind(Protocol):
     #: The value of ``jobs.kind``.
     name: str
 
-    def step(self, job: Job) -> Step:
-        """Build the request for the job's next step."""
+    def step(self, job: Job, request_id: str) -> Step:
+        """Build the request for the job's next step, with this ``requestID``."""
         ...
 
-    def handle(self, job: Job, reply: Reply) -> Outcome:
-        """Decide what QuickBooks' answer means for the job."""
+    def handle(self, job: Job, response: Response) -> Decision:
+        """Decide what QuickBooks' answer (a qbXML status, never an HRESULT) means for the job.
+
+        HRESULTs, lost answers and unreadable answers are handled by the exchange for every
+        kind alike: the job is retried and its saved state says the request may have run.
+        """
         ...
 
 
-def describe_reply(reply: Reply) -> str:
-    """The error text of an unsuccessful reply, with the QuickBooks status code or HRESULT."""
-    if reply.hresult:
-        return f"QuickBooks HRESULT {reply.hresult}: {reply.hresult_message or 'no message'}"
-    return f"QuickBooks status {reply.status_code}: {reply.status_message or 'no message'}"
+def error_text(response: Response) -> str:
+    """An operator's one-line account of an unsuccessful answer, with the status code."""
+    description = describe(response.status_code or 0, response.status_message)
+    return (
+        f"QuickBooks {response.status_code} ({response.status_severity}): "
+        f"{response.status_message or 'no message'} — {description.action}"
+    )
+
+
+def failure(response: Response, error: str | None = None) -> Decision | None:
+    """The decision every kind shares for an answer that is not a success; None for a success.
+
+    Locks and "not processed" are retried later; other errors fail the job with QuickBooks'
+    own message.
+    """
+    outcome = response.outcome
+    if outcome in (Outcome.OK, Outcome.WARNING, Outcome.NOTHING_MATCHED, Outcome.NOT_FOUND):
+        return None
+    text = error or error_text(response)
+    if outcome is Outcome.RETRY_LATER:
+        return RetryLater(text)
+    return Fail(text)
 
 
 class CompanyQuery:
@@ -99,18 +110,17 @@ class CompanyQuery:
 
     name = "company_query"
 
-    def step(self, job: Job) -> Step:
+    def step(self, job: Job, request_id: str) -> Step:
         """One CompanyQueryRq."""
-        return Step(request=etree.Element("CompanyQueryRq"))
+        return Step(build.company_query(request_id))
 
-    def handle(self, job: Job, reply: Reply) -> Outcome:
+    def handle(self, job: Job, response: Response) -> Decision:
         """Done with the company name, or the QuickBooks error."""
-        if reply.hresult or reply.element is None:
-            return RetryLater(describe_reply(reply))
-        if reply.status_code != 0:
-            return Fail(describe_reply(reply))
-        name = reply.element.findtext("CompanyRet/CompanyName")
-        return Done({"company_name": name})
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        companies = response.records_of(CompanyRecord)
+        return Done({"company_name": companies[0].company_name if companies else None})
 
 
 def builtin_kinds() -> Mapping[str, JobKind]:

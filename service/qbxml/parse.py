@@ -488,3 +488,29 @@ def pair_responses(request_ids: Sequence[str], responses: Sequence[Response]) ->
         )
         for request_id in request_ids
     ]
+
+
+# An ``…Rs`` element as text: the start tag (quoted attribute values may hold ``>``), then either
+# ``/>`` or everything up to its own end tag. ``…Rs`` elements never nest.
+_RS_TEXT = re.compile(
+    r"<(?!QBXMLMsgsRs\b)(?P<tag>[A-Za-z][\w.]*Rs)\b"  # the start tag's name
+    r"(?:[^>\"']|\"[^\"]*\"|'[^']*')*?"  # its attributes
+    r"(?:/>|>.*?</(?P=tag)\s*>)",  # self-closed, or up to its end tag
+    re.DOTALL,
+)
+
+
+def raw_responses(text: str, *, limit: int = 200_000) -> list[str]:
+    """Each ``…Rs`` of a well-formed qbXML answer as text, in document order.
+
+    For the transmission log: an operator reads what QuickBooks said to each request. Call it
+    only on text :func:`parse_response` accepted. A part longer than ``limit`` characters (a
+    large query answer) is cut, with a note saying how much was left out.
+    """
+    parts = []
+    for match in _RS_TEXT.finditer(text, _body_start(text)):
+        part = match.group(0)
+        if len(part) > limit:
+            part = f"{part[:limit]}\n<!-- {len(part) - limit} more characters not kept -->"
+        parts.append(part)
+    return parts
