@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,9 @@ NOOP_HORIZON = timedelta(seconds=60)
 MIN_QBXML_MAJOR = 13
 #: QuickBooks rejected the whole message set as unparseable (qbwc.md 6.3).
 HRESULT_PARSE_ERROR = "0x80040400"
+#: How often (seconds) a process looks for quiet sessions and expired leases between
+#: authenticates; every authenticate looks too.
+HOUSEKEEPING_INTERVAL = 10.0
 #: The raw answer kept on each transmission when QuickBooks' answer cannot be read.
 UNREADABLE_KEPT = 100_000
 UNKNOWN_TICKET = (
@@ -64,6 +68,8 @@ class _Call:
     now: datetime
     store: JobStore
     sessions: Sessions
+    #: Jobs this call brought to an end (added to the session's count when the call ends).
+    finished: int = 0
 
 
 class Exchange:
@@ -80,6 +86,7 @@ class Exchange:
         self.settings = settings
         self.kinds = dict(kinds) if kinds is not None else dict(builtin_kinds())
         self.clock = clock
+        self._housekept_at = -math.inf
 
     def _call(self, conn: Connection) -> _Call:
         now = self.clock()
@@ -194,7 +201,8 @@ class Exchange:
             if session is None:
                 log.warning("sendRequestXML ticket=%s outcome=unknown-ticket", short_ticket(ticket))
                 return ""
-            self._housekeeping(call)
+            if time.monotonic() - self._housekept_at > HOUSEKEEPING_INTERVAL:
+                self._housekeeping(call)
             changes: dict[str, object] = {}
             if hcp_response:
                 changes.update(
@@ -327,8 +335,7 @@ class Exchange:
                             answer,
                             texts.get(answer.request_id),
                         )
-            session = call.sessions.get(session.id)
-            percent = self._percent(call, session)
+            percent = self._percent(call, session, session.finished + call.finished)
             self._touch(call, session, last_error=error, round_trips=session.round_trips + 1)
         log.info(
             "receiveResponseXML user=%s ticket=%s answered=%d percent=%d%s",
@@ -418,18 +425,17 @@ class Exchange:
             ended = 1 if status == "failed" else 0
         else:
             ended = 1 + len(call.store.fail(job.id, decision.error))
-        if ended:
-            call.sessions.add_finished(session.id, ended)
+        call.finished += ended
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _percent(self, call: _Call, session: Session) -> int:
+    def _percent(self, call: _Call, session: Session, finished: int) -> int:
         """Share of the session's work finished; 100 when nothing more will come this run."""
         if not self._work_due(call, session.user_name, session.id):
             return 100
         remaining = call.store.unfinished_count(session.user_name)
-        total = max(session.work_at_start, session.finished + remaining, 1)
-        return min(99, math.floor(100 * session.finished / total))
+        total = max(session.work_at_start, finished + remaining, 1)
+        return min(99, math.floor(100 * finished / total))
 
     def _work_due(self, call: _Call, user_name: str, session_id: int | None = None) -> bool:
         """Whether work is ready now or shortly (then the session should go on)."""
@@ -440,10 +446,13 @@ class Exchange:
         return session_id is not None and call.store.in_flight_elsewhere(user_name, session_id) > 0
 
     def _touch(self, call: _Call, session: Session, **changes: object) -> None:
+        """Record the call on the session, with the jobs it finished."""
+        changes.setdefault("finished", session.finished + call.finished)
         call.sessions.touch(session, self.settings.session_idle_seconds, **changes)
 
     def _housekeeping(self, call: _Call) -> None:
         """End sessions that went quiet and take back leases that expired."""
+        self._housekept_at = time.monotonic()
         for session_id in call.sessions.expired_ids():
             call.store.release_session(session_id, "session expired")
             call.sessions.end(session_id, "expired")

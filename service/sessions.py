@@ -228,14 +228,6 @@ class Sessions:
             )
         )
 
-    def add_finished(self, session_id: int, count: int) -> None:
-        """Count jobs this session brought to an end (for its progress percentage)."""
-        self.conn.execute(
-            update(wc_sessions)
-            .where(wc_sessions.c.id == session_id)
-            .values(finished=wc_sessions.c.finished + count)
-        )
-
     def end(self, session_id: int, reason: str, last_error: str | None = None) -> None:
         """End a session (its leases are released by the caller)."""
         values: dict[str, object] = {"ended_at": self.now, "end_reason": reason}

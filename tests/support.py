@@ -176,7 +176,15 @@ def serve_in_thread(database_url: str, **settings: object) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
     finally:
-        server.task_dispatcher.shutdown()
-        server.close()
+        # Take every channel out of waitress' map first: its loop ends by itself once the map
+        # is empty, and only then are the sockets closed (closing a socket under select()
+        # fails in the server thread with EBADF).
+        channels = list(server._map.values())  # type: ignore[union-attr]
+        for channel in channels:
+            channel.del_channel()
         thread.join(timeout=5)
+        for channel in channels:
+            if channel.socket is not None:  # a channel may have closed itself meanwhile
+                channel.socket.close()
+        server.task_dispatcher.shutdown()
         database.dispose()
