@@ -1,0 +1,95 @@
+"""Settings: from the environment and .env, checked at start-up, errors naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.settings import Settings, SettingsError, TransferMode, load_settings
+
+
+def test_defaults_are_those_of_the_contract(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///atqb.db"
+    assert settings.transfer_mode is TransferMode.RECEIVED
+    assert settings.transfer_selection == "all"
+    assert settings.income_account == "Autotask Income from PO"
+    assert settings.cogs_account == "Cost of Goods Sold"
+    assert settings.asset_account == "Inventory Asset"
+    assert settings.adjustment_account == "Inventory Adjustment"
+    assert settings.poll_interval == 300
+    assert settings.write_back_po_number is True
+    assert settings.admin_user is None and settings.admin_password is None
+
+
+def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("ATQB_TRANSFER_MODE=unreceived\nATQB_POLL_INTERVAL=60\n")
+    monkeypatch.setenv("ATQB_POLL_INTERVAL", "120")  # the environment wins over .env
+    settings = load_settings()
+    assert settings.transfer_mode is TransferMode.UNRECEIVED
+    assert settings.poll_interval == 120
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        (
+            "ATQB_TRANSFER_MODE",
+            "sometimes",
+            "ATQB_TRANSFER_MODE (got 'sometimes'): must be one of 'received' or 'unreceived'",
+        ),
+        (
+            "ATQB_TRANSFER_SELECTION",
+            "ALL!",
+            "ATQB_TRANSFER_SELECTION (got 'ALL!'): must be one of 'all' or 'manual'",
+        ),
+        ("ATQB_POLL_INTERVAL", "-5", "ATQB_POLL_INTERVAL (got '-5'): Input should be greater"),
+        ("ATQB_POLL_INTERVAL", "often", "ATQB_POLL_INTERVAL (got 'often')"),
+        ("ATQB_WRITE_BACK_PO_NUMBER", "maybe", "ATQB_WRITE_BACK_PO_NUMBER (got 'maybe')"),
+        (
+            "ATQB_DATABASE_URL",
+            "mysql://x/y",
+            "ATQB_DATABASE_URL (got 'mysql://x/y'): Value error, must be a SQLAlchemy URL",
+        ),
+        (
+            "ATQB_AUTOTASK_BASE_URL",
+            "ftp://x",
+            "ATQB_AUTOTASK_BASE_URL (got 'ftp://x'): Value error, must be an http(s) URL",
+        ),
+        ("ATQB_BATCH_SIZE", "0", "ATQB_BATCH_SIZE (got '0')"),
+    ],
+)
+def test_a_bad_value_names_the_variable_and_what_is_allowed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert expected in str(error.value)
+    assert str(error.value).startswith("invalid setting: ")
+
+
+def test_every_bad_variable_is_reported_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ATQB_TRANSFER_MODE", "x")
+    monkeypatch.setenv("ATQB_POLL_INTERVAL", "0")
+    with pytest.raises(SettingsError, match=r"ATQB_TRANSFER_MODE.*ATQB_POLL_INTERVAL"):
+        load_settings()
+
+
+def test_plain_postgresql_url_means_psycopg3_and_secrets_are_not_shown() -> None:
+    settings = Settings(
+        database_url="postgresql://atqb:pw@db/atqb",
+        autotask_secret="hunter2",  # type: ignore[arg-type]
+        admin_password="s3cret",  # type: ignore[arg-type]
+    )
+    assert settings.database_url == "postgresql+psycopg://atqb:pw@db/atqb"
+    assert "hunter2" not in repr(settings) and "s3cret" not in repr(settings)
