@@ -1,4 +1,5 @@
-"""The database schema: jobs, dependencies, transmissions, Web Connector users and sessions.
+"""The database schema: jobs, dependencies, transmissions, Web Connector users and sessions,
+poll cycles.
 
 The migrations in ``migrations/versions`` must produce exactly this schema on PostgreSQL and on
 SQLite (a test compares them). Queries live in :mod:`service.jobstore` and :mod:`service.sessions`.
@@ -224,6 +225,39 @@ class WebConnectorSession(Base):
     has_hcp_response: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+POLL_OUTCOMES = ("running", "ok", "failed")
+
+
+class PollCycle(Base):
+    """One cycle of the Autotask poller (``atqb poll``): what it asked Autotask, what it enqueued.
+
+    Written by the poller (see :mod:`service.pollcycles`), read by ``/admin`` and ``/metrics``,
+    which run in another process: the database is the only thing the two share.
+    """
+
+    __tablename__ = "poll_cycles"
+    __table_args__ = (
+        CheckConstraint(
+            f"outcome IN ({', '.join(repr(o) for o in POLL_OUTCOMES)})", name="outcome"
+        ),
+        Index("ix_poll_cycles_outcome", "outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: ``running`` until the cycle ends (or forever, if the poller died during it).
+    outcome: Mapped[str] = mapped_column(String(16))
+    #: HTTP requests sent to Autotask (retries, pages and zone lookups included).
+    autotask_requests: Mapped[int] = mapped_column(Integer, default=0)
+    #: Times Autotask held the cycle back: HTTP 429, its thread limit, or atqb's request budget.
+    autotask_throttled: Mapped[int] = mapped_column(Integer, default=0)
+    jobs_enqueued: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Counts for people (e.g. ``{"purchase_orders": 12}``); shown as they are.
+    details: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+
+
 class Installation(Base):
     """Facts about this installation (for example the .qwc OwnerID), one row per key."""
 
@@ -239,3 +273,4 @@ transmissions = cast(Table, Transmission.__table__)
 wc_users = cast(Table, WebConnectorUser.__table__)
 wc_sessions = cast(Table, WebConnectorSession.__table__)
 installation = cast(Table, Installation.__table__)
+poll_cycles = cast(Table, PollCycle.__table__)
