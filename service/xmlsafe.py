@@ -7,6 +7,8 @@ pretending to be either). lxml's defaults resolve internal entities, which makes
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from lxml import etree
 
 
@@ -14,16 +16,31 @@ class UnsafeXMLError(ValueError):
     """The document declares a DTD or entities, which atqb never accepts."""
 
 
-def _parser(*, huge_tree: bool = False) -> etree.XMLParser:
-    return etree.XMLParser(
+class ParserOptions(TypedDict):
+    """Keyword arguments of an lxml parser."""
+
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    huge_tree: bool
+    remove_comments: bool
+
+
+def parser_options(*, huge_tree: bool = False) -> ParserOptions:
+    """The options of every lxml parser that reads outside XML (also the streaming ones)."""
+    return ParserOptions(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
         huge_tree=huge_tree,
         remove_comments=True,
-        remove_pis=False,
     )
+
+
+def _parser(*, huge_tree: bool = False) -> etree.XMLParser:
+    return etree.XMLParser(**parser_options(huge_tree=huge_tree))
 
 
 def parse_bytes(raw: bytes, *, huge_tree: bool = False) -> etree._Element:

@@ -46,6 +46,7 @@ from service.qbxml.types import (
     Ref,
     Response,
 )
+from service.xmlsafe import parser_options
 
 #: Characters fed to the parser at a time.
 CHUNK = 1 << 16
@@ -332,14 +333,7 @@ def parse_response(text: str, *, huge_tree: bool = False) -> list[Response]:
     # Only the root's start is reported: the reader then walks the tree itself after each
     # chunk, which costs far less than one Python event per element.
     parser = etree.XMLPullParser(
-        events=("start",),
-        tag="QBXML",
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=huge_tree,
-        remove_comments=True,
-        remove_pis=True,
+        events=("start",), tag="QBXML", remove_pis=True, **parser_options(huge_tree=huge_tree)
     )
     reader = _Reader()
     try:
