@@ -120,7 +120,6 @@ class Job:
                 else None
             ),
             "qbwc_user": self.qbwc_user,
-            "depends_on": None,  # filled by JobStore.describe when asked for
             "run_after": _iso(self.run_after),
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
