@@ -72,5 +72,10 @@ def strip_declaration(text: str) -> str:
 
 
 def parse_text(text: str, *, huge_tree: bool = False) -> etree._Element:
-    """Parse a decoded XML string (its declaration, if any, is ignored)."""
-    return parse_bytes(strip_declaration(text).encode("utf-8"), huge_tree=huge_tree)
+    """Parse a decoded XML string (its declaration, if any, is ignored).
+
+    A lone surrogate (which no XML text can hold) is passed on as the bytes it would be, so
+    libxml2 refuses it like any other character that is not UTF-8: one error for all bad text.
+    """
+    raw = strip_declaration(text).encode("utf-8", "surrogatepass")
+    return parse_bytes(raw, huge_tree=huge_tree)

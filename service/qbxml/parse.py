@@ -342,7 +342,9 @@ def parse_response(text: str, *, huge_tree: bool = False) -> list[Response]:
             reader.advance(parser.read_events(), final=False)
         parser.close()
         reader.advance(parser.read_events(), final=True)
-    except etree.XMLSyntaxError as exc:
+    except (etree.XMLSyntaxError, UnicodeEncodeError) as exc:
+        # UnicodeEncodeError: a lone surrogate, which no XML text can hold (lxml encodes each
+        # chunk to UTF-8 before parsing it).
         raise QbXmlParseError(f"the answer is not well-formed XML: {exc}") from None
     return reader.responses
 
