@@ -11,9 +11,6 @@ payloads never reach a parser.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import html
 import io
 import json
@@ -23,13 +20,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
-from service import __version__
+from service import __version__, metrics
+from service.admin import AdminApp
 from service.db import Database
-from service.exchange import Exchange, utcnow
-from service.jobstore import JobStore
+from service.exchange import Exchange
 from service.migrate import is_current
 from service.qbwc import soap_application
 from service.settings import Settings
@@ -70,22 +66,6 @@ def _respond(
     return [body]
 
 
-class JobsCollector:
-    """Prometheus gauges read from the job table at scrape time."""
-
-    def __init__(self, database: Database) -> None:
-        self.db = database
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        """Jobs by kind and status."""
-        gauge = GaugeMetricFamily("atqb_jobs", "Jobs by kind and status", labels=["kind", "status"])
-        with self.db.transaction() as conn:
-            counts = JobStore(conn, utcnow()).counts()
-        for (kind, status), number in sorted(counts.by_kind_status.items()):
-            gauge.add_metric([kind, status], number)
-        yield gauge
-
-
 class AtqbApp:
     """Routes requests to the SOAP service and the small pages beside it."""
 
@@ -93,8 +73,8 @@ class AtqbApp:
         self.db = database
         self.settings = settings
         self.soap = soap_application(exchange, max_body_bytes=settings.max_body_bytes)
-        self.registry = CollectorRegistry()
-        self.registry.register(JobsCollector(database))
+        self.registry = metrics.registry(database)
+        self.admin = AdminApp(database, settings)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -108,7 +88,7 @@ class AtqbApp:
             body = generate_latest(self.registry)
             return _respond(start_response, "200 OK", body, CONTENT_TYPE_LATEST)
         if path == "/admin" or path.startswith("/admin/"):
-            return self._admin(environ, start_response)
+            return self.admin(environ, start_response)
         if path == "/":
             return _respond(
                 start_response, "302 Found", b"", "text/plain", [("Location", "/support")]
@@ -150,7 +130,9 @@ class AtqbApp:
             return _respond(start_response, "400 Bad Request", fault, "text/xml; charset=utf-8")
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        return self.soap(environ, start_response)  # type: ignore[no-any-return]
+        with metrics.timing_call():
+            # spyne answers before returning: the exchange's call runs inside this block.
+            return list(self.soap(environ, start_response))
 
     # -- small pages -----------------------------------------------------------------------
 
@@ -186,49 +168,6 @@ every request sent to QuickBooks and every answer with <code>atqb jobs list</cod
         }
         status = "200 OK" if current else "503 Service Unavailable"
         return _respond(start_response, status, json.dumps(body).encode(), "application/json")
-
-    def _admin(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        user = self.settings.admin_user
-        password = self.settings.admin_password
-        if not user or password is None:
-            text = (
-                b"/admin is disabled: set ATQB_ADMIN_USER and ATQB_ADMIN_PASSWORD "
-                b"(environment or .env) and restart atqb serve.\n"
-            )
-            return _respond(start_response, "401 Unauthorized", text, "text/plain")
-        if not _basic_auth_ok(environ, user, password.get_secret_value()):
-            return _respond(
-                start_response,
-                "401 Unauthorized",
-                b"credentials required\n",
-                "text/plain",
-                [("WWW-Authenticate", 'Basic realm="atqb admin", charset="UTF-8"')],
-            )
-        with self.db.transaction() as conn:
-            counts = JobStore(conn, utcnow()).counts()
-        rows = "".join(
-            f"<tr><td>{html.escape(s)}</td><td>{n}</td></tr>"
-            for s, n in sorted(counts.by_status.items())
-        )
-        page = (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>atqb admin</title>"
-            f"</head><body><h1>atqb jobs</h1><table>{rows}</table></body></html>"
-        )
-        return _respond(start_response, "200 OK", page.encode(), "text/html; charset=utf-8")
-
-
-def _basic_auth_ok(environ: Environ, user: str, password: str) -> bool:
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    if not header.startswith("Basic "):
-        return False
-    try:
-        decoded = base64.b64decode(header[6:], validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    given_user, _, given_password = decoded.partition(":")
-    user_ok = hmac.compare_digest(given_user.encode(), user.encode())
-    password_ok = hmac.compare_digest(given_password.encode(), password.encode())
-    return user_ok and password_ok
 
 
 def create_app(settings: Settings, database: Database | None = None) -> AtqbApp:
