@@ -50,6 +50,7 @@ th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--lin
   vertical-align: top; }
 th { background: #eef1f6; font-weight: 600; font-size: 13px; color: #2f3a4d; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.when { white-space: nowrap; }
 tr.total td { font-weight: 600; background: #fafbfd; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 16px; }
 .card { display: block; min-width: 130px; padding: 10px 14px; background: #fff;
@@ -276,11 +277,13 @@ def counts_section(urls: Urls, counts: Counts) -> Html:
     cards = join(
         render(
             '<a class="card s-{status}" href="{href}" data-status="{status}">'
-            '<span class="n">{n}</span><span class="l">{status} · {words}</span></a>',
+            '<span class="n">{n}</span><span class="l">{label}</span></a>',
             status=status,
             href=urls.jobs(status=status),
             n=counts.by_status.get(status, 0),
-            words=STATUS_WORDS[status],
+            label=status
+            if STATUS_WORDS[status] == status
+            else f"{status} · {STATUS_WORDS[status]}",
         )
         for status in JOB_STATUSES
     )
@@ -378,7 +381,7 @@ def job_rows(urls: Urls, found: Iterable[Job]) -> list[Html]:
         render(
             '<tr data-job="{id}"><td class="num"><a href="{href}">#{id}</a></td><td>{status}</td>'
             '<td>{kind}</td><td>{subject}</td><td>{user}</td><td class="num">{tries}</td>'
-            '<td>{updated}</td><td class="error" title="{error}">{short}</td></tr>',
+            '<td class="when">{updated}</td><td class="error" title="{error}">{short}</td></tr>',
             id=job.id,
             href=urls.job(job.id),
             status=badge(job.status),
@@ -434,7 +437,8 @@ def session_rows(sessions: Iterable[Session], now: datetime) -> list[Html]:
         rows.append(
             render(
                 '<tr id="s{id}" data-session="{id}"><td class="num">#{id}</td><td>{user}</td>'
-                '<td>{started}</td><td>{last}</td><td>{state}</td><td class="num">{took}</td>'
+                '<td class="when">{started}</td><td class="when">{last}</td><td>{state}</td>'
+                '<td class="num">{took}</td>'
                 '<td class="num">{trips}</td><td class="num">{finished}/{work}</td>'
                 '<td class="{cls}">{message}</td></tr>',
                 id=s.id,
