@@ -35,12 +35,19 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from service.models import UNFINISHED_STATUSES, job_dependencies, jobs, transmissions
+from service.models import (
+    UNFINISHED_PREDICATE,
+    UNFINISHED_STATUSES,
+    job_dependencies,
+    jobs,
+    transmissions,
+)
 from service.retry import DEFAULT_RETRY, RetryPolicy
 
 FINISHED_STATUSES = ("done", "failed", "cancelled")
@@ -346,7 +353,7 @@ class JobStore:
                 .values(values)
                 .on_conflict_do_nothing(
                     index_elements=[jobs.c.idempotency_key],
-                    index_where=jobs.c.status.in_(UNFINISHED_STATUSES),
+                    index_where=text(UNFINISHED_PREDICATE),
                 )
                 .returning(jobs.c.id)
             )

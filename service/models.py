@@ -79,7 +79,10 @@ class Base(DeclarativeBase):
 
 
 _status_list = ", ".join(f"'{s}'" for s in JOB_STATUSES)
-_unfinished = f"status IN ({', '.join(repr(s) for s in UNFINISHED_STATUSES)})"
+#: The unique index's predicate, as literal SQL. ON CONFLICT must name it literally too: with
+#: bound parameters PostgreSQL cannot match the partial index once a prepared statement uses a
+#: generic plan ("no unique or exclusion constraint matching the ON CONFLICT specification").
+UNFINISHED_PREDICATE = f"status IN ({', '.join(repr(s) for s in UNFINISHED_STATUSES)})"
 
 
 class Job(Base):
@@ -93,8 +96,8 @@ class Job(Base):
             "uq_jobs_idempotency_key_unfinished",
             "idempotency_key",
             unique=True,
-            postgresql_where=text(_unfinished),
-            sqlite_where=text(_unfinished),
+            postgresql_where=text(UNFINISHED_PREDICATE),
+            sqlite_where=text(UNFINISHED_PREDICATE),
         ),
         # The claim's ORDER BY, for ready work only.
         Index(

@@ -100,3 +100,17 @@ def test_racing_enqueues_of_the_same_work_make_one_job(postgres_db: Database) ->
         thread.join()
     assert len({job_id for job_id, _ in created}) == 1
     assert sum(new for _, new in created) == 1
+
+
+def test_enqueue_stays_idempotent_once_the_statement_is_prepared(postgres_db: Database) -> None:
+    """psycopg prepares a statement after a few executions; PostgreSQL may then use a generic
+    plan, and ON CONFLICT must still find the partial unique index."""
+    with postgres_db.transaction() as conn:
+        store = JobStore(conn, T0)
+        for round_ in range(12):
+            for key in ("vendor:1", "vendor:2"):
+                job, created = store.enqueue(
+                    NewJob(kind="vendor", qbwc_user="office", payload={}, idempotency_key=key)
+                )
+                assert created == (round_ == 0), (round_, key)
+        assert len(store.find()) == 2
