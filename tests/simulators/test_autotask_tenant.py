@@ -57,6 +57,7 @@ from service.simulators.autotask import (
     VENDOR_AND_CUSTOMER,
     EntityDef,
     SimulatedAutotask,
+    add_open_orders,
     demo_tenant,
 )
 
@@ -935,6 +936,8 @@ def test_data_autotask_would_refuse_is_refused(tenant: SimulatedAutotask) -> Non
         tenant.add_line(new, None, 1, "1")
     with pytest.raises(ValueError, match="has no field"):
         tenant.change("PurchaseOrders", new, colour="red")
+    with pytest.raises(ValueError, match="orderID of a PurchaseOrderItems record cannot change"):
+        tenant.change("PurchaseOrderItems", line, orderID=new + 1)
     with pytest.raises(ValueError, match="quantity is not an integer"):
         tenant.change("PurchaseOrderItems", line, quantity="3")
     with pytest.raises(ValueError, match="receipts"):
@@ -1026,6 +1029,22 @@ def test_the_demo_dataset_has_the_cases_the_workflow_must_handle() -> None:
         places.setdefault(row["productID"], set()).add(row["inventoryLocationID"])
     assert max(len(p) for p in places.values()) >= 3
     assert not all(loc["isActive"] for loc in tenant.records("InventoryLocations"))
+
+
+def test_open_orders_for_benchmarks_reuse_their_vendor_and_products(
+    tenant: SimulatedAutotask, client: AutotaskClient
+) -> None:
+    first = add_open_orders(tenant, 1000)
+    companies = len(tenant.records("Companies"))
+    second = add_open_orders(tenant, 3, lines_per_order=4)
+
+    assert len(tenant.records("Companies")) == companies
+    assert len(tenant.records("Products")) == 10
+    submitted = tenant.po_status("Submitted")
+    assert client.count(PurchaseOrder, f.eq("status", submitted)) == 1003
+    assert client.count(PurchaseOrderItem, f.in_("orderID", second)) == 12
+    assert len(list(client.query_in(PurchaseOrderItem, "orderID", first))) == 2000
+    assert tenant.request_count == 2 + 2 * 2  # two counts, two chunks of 500 POs, 2 pages each
 
 
 def test_python_m_serves_the_demo_tenant_until_stopped() -> None:

@@ -22,7 +22,8 @@ For tests, benchmarks and ``atqb demo``: the project's real
 * :mod:`.query`: the filter language, ``includeFields``, ``maxRecords`` and keyset paging.
 * :mod:`.schema`: entities, wire field names and types (checked against the Swagger by the
   tests), picklist labels and this tenant's integers.
-* :mod:`.demo`: :func:`demo_tenant`, a small realistic dataset.
+* :mod:`.demo`: :func:`demo_tenant`, a small realistic dataset, and :func:`add_open_orders`
+  for benchmarks with many open POs.
 
 ``python -m service.simulators.autotask`` serves the demo tenant until Ctrl-C and prints the
 settings that point ``atqb`` at it.
@@ -38,6 +39,7 @@ from .demo import (
     VENDOR_AND_CUSTOMER,
     DemoOrders,
     DemoTenant,
+    add_open_orders,
     demo_tenant,
     populate_demo,
 )
@@ -80,6 +82,7 @@ __all__ = [
     "RoutingTransport",
     "SimulatedAutotask",
     "TenantData",
+    "add_open_orders",
     "demo_tenant",
     "populate_demo",
 ]

@@ -83,6 +83,11 @@ class TenantData:
         self.lock = threading.RLock()
         self._records: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in ENTITIES}
         self._next_id = dict(_FIRST_IDS)
+        self._on_order_stale = False
+        # Child ids by parent id (lines of a PO, receipts of a line), kept as records change.
+        self._by_parent: dict[str, dict[int, set[int]]] = {
+            e.name: {} for e in ENTITIES.values() if e.parent
+        }
         self.po_statuses: dict[str, int] = dict(po_statuses or PO_STATUSES)
         self.company_types: dict[str, int] = dict(company_types or COMPANY_TYPES)
         for labels, what in ((self.po_statuses, "PO status"), (self.company_types, "type")):
@@ -175,23 +180,39 @@ class TenantData:
             if missing:
                 raise ValueError(f"{entity.name} needs {', '.join(missing)}")
             self._records[entity.name][record_id] = row
+            if entity.parent:
+                parent_id = row[entity.parent[2]]
+                self._by_parent[entity.name].setdefault(parent_id, set()).add(record_id)
             return record_id
+
+    def _remove(self, entity: EntityDef, record_id: int) -> None:
+        row = self._records[entity.name].pop(record_id)
+        if entity.parent:
+            self._by_parent[entity.name][row[entity.parent[2]]].discard(record_id)
 
     def get(self, entity: str, record_id: int) -> dict[str, Any]:
         """A copy of one record (Python values), or ValueError when there is none."""
         with self.lock:
+            self._settle()
             return copy.deepcopy(self._row(_entity(entity).name, record_id))
 
     def records(self, entity: str) -> list[dict[str, Any]]:
         """Copies of every record of ``entity``, by id."""
         name = _entity(entity).name
         with self.lock:
+            self._settle()
             return [copy.deepcopy(self._records[name][i]) for i in sorted(self._records[name])]
 
     def rows(self, entity: EntityDef) -> list[dict[str, Any]]:
         """The live records of ``entity`` by id, for the server; call with :attr:`lock` held."""
+        self._settle()
         table = self._records[entity.name]
         return [table[i] for i in sorted(table)]
+
+    def live_row(self, entity: EntityDef, record_id: int) -> dict[str, Any] | None:
+        """The live record, or None, for the server; call with :attr:`lock` held."""
+        self._settle()
+        return self._records[entity.name].get(record_id)
 
     def find(self, entity: str, **equals: Any) -> list[dict[str, Any]]:
         """Copies of the records whose fields (Autotask names) equal the given values."""
@@ -215,6 +236,8 @@ class TenantData:
         """
         ent = _entity(entity)
         values = self._values(ent, fields)
+        if ent.parent and ent.parent[2] in values:
+            raise ValueError(f"{ent.parent[2]} of a {ent.name} record cannot change")
         with self.lock:
             row = self._row(ent.name, record_id)
             if ent.name == "PurchaseOrderItems" and "quantity" in values:
@@ -231,7 +254,7 @@ class TenantData:
             if missing:
                 raise ValueError(f"{ent.name} needs {', '.join(missing)}")
             row.update(values)
-            self._refresh_on_order()
+            self._on_order_stale = True
 
     def delete(self, entity: str, record_id: int) -> None:
         """Remove a record. A PO with lines, a line with receipts and a receipt (use
@@ -245,11 +268,11 @@ class TenantData:
                 raise ValueError(f"line {record_id} has receipts; cancel them first")
             if ent.name == "PurchaseOrderItemReceiving":
                 raise ValueError("a receipt is cancelled with cancel_receipt, not deleted")
-            del self._records[ent.name][record_id]
+            self._remove(ent, record_id)
             if ent.name in ("InventoryItems", "InventoryProducts"):
                 self._records["InventoryItems"].pop(record_id, None)
                 self._records["InventoryProducts"].pop(record_id, None)
-            self._refresh_on_order()
+            self._on_order_stale = True
 
     # -- companies, products, locations, tickets, projects ------------------------------------
 
@@ -323,11 +346,12 @@ class TenantData:
     def default_location(self) -> int | None:
         """The id of the default active location, if there is one."""
         with self.lock:
+            locations = self._records["InventoryLocations"]
             return next(
                 (
-                    r["id"]
-                    for r in self.rows(ENTITIES["InventoryLocations"])
-                    if r["isDefault"] and r["isActive"]
+                    i
+                    for i in sorted(locations)
+                    if locations[i]["isDefault"] and locations[i]["isActive"]
                 ),
                 None,
             )
@@ -462,14 +486,23 @@ class TenantData:
         units = self._records["InventoryItems"][stock_id]["quantityOnHand"] + delta
         self._write_stock(stock_id, max(0, units))
 
-    def _refresh_on_order(self) -> None:
+    def _settle(self) -> None:
+        """Bring the on-order figures up to date after purchasing changed (done lazily, when
+        a record is read, so that building thousands of POs stays linear)."""
+        if not self._on_order_stale:
+            return
+        self._on_order_stale = False
+        received: dict[int, int] = {}
+        for receipt in self._records["PurchaseOrderItemReceiving"].values():
+            line_id = receipt["purchaseOrderItemID"]
+            received[line_id] = received.get(line_id, 0) + receipt["quantityNowReceiving"]
         on_order: dict[tuple[int, int], int] = {}
         for line in self._records["PurchaseOrderItems"].values():
             order = self._records["PurchaseOrders"].get(line["orderID"])
             if order is None or self._status_label(order["status"]) not in _OPEN:
                 continue
             key = (line["productID"], line["inventoryLocationID"])
-            on_order[key] = on_order.get(key, 0) + line["quantity"] - self._received(line["id"])
+            on_order[key] = on_order.get(key, 0) + line["quantity"] - received.get(line["id"], 0)
         for stock_id, item in self._records["InventoryItems"].items():
             units = on_order.get((item["productID"], item["inventoryLocationID"]), 0)
             item["quantityOnOrder"] = units
@@ -579,15 +612,15 @@ class TenantData:
             self._refresh_status(order_id)
             return record_id
 
+    def _children(self, entity: str, parent_id: int) -> list[dict[str, Any]]:
+        table = self._records[entity]
+        return [table[i] for i in sorted(self._by_parent[entity].get(parent_id, ()))]
+
     def _lines(self, order_id: int) -> list[dict[str, Any]]:
-        return [r for r in self._records["PurchaseOrderItems"].values() if r["orderID"] == order_id]
+        return self._children("PurchaseOrderItems", order_id)
 
     def _receipts(self, line_id: int) -> list[dict[str, Any]]:
-        return [
-            r
-            for r in self._records["PurchaseOrderItemReceiving"].values()
-            if r["purchaseOrderItemID"] == line_id
-        ]
+        return self._children("PurchaseOrderItemReceiving", line_id)
 
     def _received(self, line_id: int) -> int:
         return sum(r["quantityNowReceiving"] for r in self._receipts(line_id))
@@ -606,7 +639,7 @@ class TenantData:
                 raise ValueError(f"PO {order_id} is not New")
             order["status"] = self.po_status("Submitted")
             order["submitDateTime"] = self._now()
-            self._refresh_on_order()
+            self._on_order_stale = True
 
     def cancel_purchase_order(self, order_id: int) -> None:
         """Set a PO to Canceled (``cancelDateTime`` set). A PO with receipts cannot be."""
@@ -616,7 +649,7 @@ class TenantData:
                 raise ValueError(f"PO {order_id} has received items and cannot be canceled")
             order["status"] = self.po_status("Canceled")
             order["cancelDateTime"] = self._now()
-            self._refresh_on_order()
+            self._on_order_stale = True
 
     def receive(
         self,
@@ -677,7 +710,7 @@ class TenantData:
         with self.lock:
             receipt = self._row("PurchaseOrderItemReceiving", receiving_id)
             line = self._row("PurchaseOrderItems", receipt["purchaseOrderItemID"])
-            del self._records["PurchaseOrderItemReceiving"][receiving_id]
+            self._remove(ENTITIES["PurchaseOrderItemReceiving"], receiving_id)
             self._add_stock(
                 line["productID"], line["inventoryLocationID"], -receipt["quantityNowReceiving"]
             )
@@ -696,4 +729,4 @@ class TenantData:
             else:
                 label = "Submitted"
             order["status"] = self.po_status(label)
-        self._refresh_on_order()
+        self._on_order_stale = True

@@ -859,7 +859,7 @@ class SimulatedAutotask(TenantData):
 
     def _get(self, entity: EntityDef, record_id: int, parent_id: int | None) -> _Answer:
         with self.lock:
-            row = self._records[entity.name].get(record_id)
+            row = self.live_row(entity, record_id)
             if row is not None and parent_id is not None:
                 assert entity.parent is not None
                 row = row if row[entity.parent[2]] == parent_id else None
@@ -889,7 +889,7 @@ class SimulatedAutotask(TenantData):
         if problems:
             return _errors(500, *problems)
         with self.lock:
-            row = self._records[entity.name].get(record_id)
+            row = self.live_row(entity, record_id)
             if row is None or (
                 parent_id is not None
                 and entity.parent is not None
