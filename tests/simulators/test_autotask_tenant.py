@@ -26,6 +26,7 @@ import pytest
 from service.autotask import (
     AuthenticationError,
     AutotaskClient,
+    AutotaskError,
     Company,
     InventoryItem,
     InventoryLocation,
@@ -668,19 +669,31 @@ def test_the_zone_is_discovered_and_a_zone_move_is_followed(
 def test_the_zone_lookup_reached_directly_announces_the_local_address_which_the_client_refuses(
     tenant: SimulatedAutotask,
 ) -> None:
-    answer = httpx.get(
-        f"http://127.0.0.1:{tenant.port}/atservicesrest/v1.0/zoneInformation",
-        params={"user": tenant.username},
-    ).json()
+    answer = httpx.get(tenant.local_zone_lookup_url, params={"user": tenant.username}).json()
     assert answer["url"] == f"http://127.0.0.1:{tenant.port}/ATServicesRest/"
-    zone_url = f"http://127.0.0.1:{tenant.port}/atservicesrest/v1.0/zoneInformation"
-    with (
-        AutotaskClient(
-            tenant.username, tenant.secret, tenant.integration_code, zone_url=zone_url
-        ) as client,
-        pytest.raises(ZoneDiscoveryError, match="refusing to send credentials"),
-    ):
+    client = AutotaskClient(
+        tenant.username,
+        tenant.secret,
+        tenant.integration_code,
+        zone_url=tenant.local_zone_lookup_url,
+    )
+    with client, pytest.raises(ZoneDiscoveryError, match="refusing to send credentials"):
         client.zone()
+
+
+def test_a_401_at_the_local_address_looks_the_zone_up_locally_and_goes_nowhere_else(
+    tenant: SimulatedAutotask,
+) -> None:
+    client = AutotaskClient(
+        tenant.username,
+        "not-the-secret",
+        tenant.integration_code,
+        base_url=tenant.local_base_url,
+        zone_url=tenant.local_zone_lookup_url,
+    )
+    with client, pytest.raises(AutotaskError):
+        list(client.query(PurchaseOrder))
+    assert [(r.action, r.status) for r in tenant.requests] == [("query", 401), ("zone", 200)]
 
 
 def test_the_local_address_serves_the_client_as_a_configured_base_url() -> None:
@@ -1068,6 +1081,7 @@ def test_python_m_serves_the_demo_tenant_until_stopped() -> None:
             settings["ATQB_AUTOTASK_SECRET"],
             settings["ATQB_AUTOTASK_INTEGRATION_CODE"],
             base_url=settings["ATQB_AUTOTASK_BASE_URL"],
+            zone_url=settings["ATQB_AUTOTASK_ZONE_URL"],
         ) as client:
             assert len(list(client.query(PurchaseOrder))) == 6
         process.send_signal(signal.SIGINT)

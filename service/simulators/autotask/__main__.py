@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(
             f"Simulated Autotask tenant at {tenant.local_base_url}\n"
             f"ATQB_AUTOTASK_BASE_URL={tenant.local_base_url}\n"
+            f"ATQB_AUTOTASK_ZONE_URL={tenant.local_zone_lookup_url}\n"
             f"ATQB_AUTOTASK_USERNAME={tenant.username}\n"
             f"ATQB_AUTOTASK_SECRET={tenant.secret}\n"
             f"ATQB_AUTOTASK_INTEGRATION_CODE={tenant.integration_code}\n"

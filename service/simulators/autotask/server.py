@@ -422,6 +422,13 @@ class SimulatedAutotask(TenantData):
         """``http://127.0.0.1:PORT/ATServicesRest/V1.0/``: the REST base reached directly."""
         return f"http://127.0.0.1:{self.port}/ATServicesRest/V1.0/"
 
+    @property
+    def local_zone_lookup_url(self) -> str:
+        """The zone lookup reached directly (for ``ATQB_AUTOTASK_ZONE_URL`` beside
+        :attr:`local_base_url`, so that even a 401 never sends the client to the real
+        Autotask). It announces the local address, which the client refuses as a zone URL."""
+        return f"http://127.0.0.1:{self.port}/ATServicesRest/V1.0/zoneInformation"
+
     def http_client(self, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` that reaches this tenant under Autotask's host names (see the
         module docstring); closed by :meth:`stop`. Keywords go to ``httpx.Client``."""
