@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
-from service import __version__
+from service import __version__, metrics
 from service.db import Database
 from service.jobstore import Answer, Job, JobStore, Transmission
 from service.kinds import Decision, Done, Fail, JobKind, Next, RetryLater, builtin_kinds
@@ -96,11 +96,13 @@ class Exchange:
 
     def server_version(self) -> str:
         """Shown in the Web Connector's "More Information"."""
+        log.info("serverVersion outcome=ok ms=%d", metrics.qbwc_call("serverVersion", "ok"))
         return f"atqb {__version__}"
 
     def client_version(self, version: str) -> str:
         """Every Web Connector 2.x works: "" lets the update go on."""
-        log.info("clientVersion version=%s", version or "-")
+        ms = metrics.qbwc_call("clientVersion", "ok")
+        log.info("clientVersion version=%s outcome=ok ms=%d", version or "-", ms)
         return ""
 
     # -- session life ----------------------------------------------------------------------
@@ -111,7 +113,8 @@ class Exchange:
             user = Sessions(conn, self.clock()).find_user(user_name)
         # The memory-hard hash check runs outside the transaction: SQLite has one writer.
         if not verify_password(user, password) or user is None:
-            log.warning("authenticate user=%s outcome=nvu", user_name[:64])
+            ms = metrics.qbwc_call("authenticate", "nvu")
+            log.warning("authenticate user=%r outcome=nvu ms=%d", user_name[:64], ms)
             return ["", "nvu"]
         with self.db.transaction() as conn:
             call = self._call(conn)
@@ -126,13 +129,16 @@ class Exchange:
             )
             has_work = self._work_due(call, user.name)
         outcome = user.company_file if has_work else "none"
+        verdict = "work" if has_work else "none"
+        ms = metrics.qbwc_call("authenticate", verdict)
         log.info(
-            "authenticate user=%s ticket=%s session=%d jobs=%d outcome=%s",
+            "authenticate user=%s ticket=%s session=%d jobs=%d outcome=%s ms=%d",
             user.name,
             short_ticket(ticket),
             session_id,
             work,
-            "work" if has_work else "none",
+            verdict,
+            ms,
         )
         return [ticket, outcome]
 
@@ -142,16 +148,25 @@ class Exchange:
             call = self._call(conn)
             session = call.sessions.find(ticket)
             if session is None:
+                ms = metrics.qbwc_call("connectionError", "unknown-ticket")
+                log.warning(
+                    "connectionError ticket=%s outcome=unknown-ticket ms=%d",
+                    short_ticket(ticket),
+                    ms,
+                )
                 return "done"
+            metrics.hresult(hresult, "connectionError")
+            metrics.session_ended("connectionError", session.created_at, call.now)
             reason = f"QuickBooks could not be opened ({hresult or 'no HRESULT'}: {message})"
             call.store.release_session(session.id, "connectionError")
             call.sessions.end(session.id, "connectionError", last_error=reason)
         log.warning(
-            "connectionError user=%s ticket=%s hresult=%s message=%s",
+            "connectionError user=%s ticket=%s hresult=%r message=%r outcome=done ms=%d",
             session.user_name,
             short_ticket(ticket),
-            hresult,
-            message,
+            hresult[:32],
+            message[:500],
+            metrics.qbwc_call("connectionError", "done"),
         )
         return "done"
 
@@ -160,8 +175,22 @@ class Exchange:
         with self.db.transaction() as conn:
             session = Sessions(conn, self.clock()).find(ticket, include_ended=True)
         if session is None:
+            ms = metrics.qbwc_call("getLastError", "unknown-ticket")
+            log.warning(
+                "getLastError ticket=%s outcome=unknown-ticket ms=%d", short_ticket(ticket), ms
+            )
             return UNKNOWN_TICKET
-        return session.last_error or ""
+        text = session.last_error or ""
+        said = "noop" if text == NOOP else "message" if text else "empty"
+        ms = metrics.qbwc_call("getLastError", said)
+        log.info(
+            "getLastError user=%s ticket=%s outcome=%s ms=%d",
+            session.user_name,
+            short_ticket(ticket),
+            said,
+            ms,
+        )
+        return text
 
     def close_connection(self, ticket: str) -> str:
         """End the session; its unanswered jobs are ready for the next one."""
@@ -169,17 +198,26 @@ class Exchange:
             call = self._call(conn)
             session = call.sessions.find(ticket)
             if session is None:
+                ms = metrics.qbwc_call("closeConnection", "unknown-ticket")
+                log.info(
+                    "closeConnection ticket=%s outcome=unknown-ticket ms=%d",
+                    short_ticket(ticket),
+                    ms,
+                )
                 return "atqb: session already ended"
+            metrics.session_ended("closeConnection", session.created_at, call.now)
             released = call.store.release_session(session.id, "closeConnection")
             call.sessions.end(session.id, "closeConnection")
             remaining = call.store.unfinished_count(session.user_name)
         log.info(
-            "closeConnection user=%s ticket=%s finished=%d released=%d remaining=%d",
+            "closeConnection user=%s ticket=%s finished=%d released=%d remaining=%d "
+            "outcome=closed ms=%d",
             session.user_name,
             short_ticket(ticket),
             session.finished,
             len(released),
             remaining,
+            metrics.qbwc_call("closeConnection", "closed"),
         )
         return f"atqb: {session.finished} job(s) finished, {remaining} left for a later run"
 
@@ -199,7 +237,12 @@ class Exchange:
             call = self._call(conn)
             session = call.sessions.find(ticket)
             if session is None:
-                log.warning("sendRequestXML ticket=%s outcome=unknown-ticket", short_ticket(ticket))
+                ms = metrics.qbwc_call("sendRequestXML", "unknown-ticket")
+                log.warning(
+                    "sendRequestXML ticket=%s outcome=unknown-ticket ms=%d",
+                    short_ticket(ticket),
+                    ms,
+                )
                 return ""
             if time.monotonic() - self._housekept_at > HOUSEKEEPING_INTERVAL:
                 self._housekeeping(call)
@@ -216,6 +259,15 @@ class Exchange:
                     f"this QuickBooks supports qbXML {major}.{minor}"
                 )
                 self._touch(call, session, last_error=error, **changes)
+                ms = metrics.qbwc_call("sendRequestXML", "old-qbxml")
+                log.warning(
+                    "sendRequestXML user=%s ticket=%s qbxml=%s.%s outcome=old-qbxml ms=%d",
+                    session.user_name,
+                    short_ticket(ticket),
+                    major,
+                    minor,
+                    ms,
+                )
                 return ""
             requests = self._claim_requests(call, session)
             if not requests:
@@ -225,19 +277,23 @@ class Exchange:
                     else ("atqb: nothing more to send in this run")
                 )
                 self._touch(call, session, last_error=error, **changes)
+                said = "noop" if error == NOOP else "nothing"
                 log.info(
-                    "sendRequestXML user=%s ticket=%s requests=0 outcome=%s",
+                    "sendRequestXML user=%s ticket=%s requests=0 outcome=%s ms=%d",
                     session.user_name,
                     short_ticket(ticket),
-                    error,
+                    said,
+                    metrics.qbwc_call("sendRequestXML", said),
                 )
                 return ""
             self._touch(call, session, last_error=None, **changes)
+        metrics.requests_sent(len(requests))
         log.info(
-            "sendRequestXML user=%s ticket=%s requests=%d",
+            "sendRequestXML user=%s ticket=%s requests=%d outcome=sent ms=%d",
             session.user_name,
             short_ticket(ticket),
             len(requests),
+            metrics.qbwc_call("sendRequestXML", "sent"),
         )
         return message(requests)
 
@@ -296,8 +352,11 @@ class Exchange:
             call = self._call(conn)
             session = call.sessions.find(ticket)
             if session is None:
+                ms = metrics.qbwc_call("receiveResponseXML", "unknown-ticket")
                 log.warning(
-                    "receiveResponseXML ticket=%s outcome=unknown-ticket", short_ticket(ticket)
+                    "receiveResponseXML ticket=%s outcome=unknown-ticket ms=%d",
+                    short_ticket(ticket),
+                    ms,
                 )
                 return -1
             sent = call.store.open_transmissions(session.id)
@@ -335,14 +394,19 @@ class Exchange:
                             answer,
                             texts.get(answer.request_id),
                         )
+            if sent:
+                metrics.round_trip(error)
             percent = self._percent(call, session, session.finished + call.finished)
             self._touch(call, session, last_error=error, round_trips=session.round_trips + 1)
+        said = "error" if error else "ok" if sent else "nothing-sent"
         log.info(
-            "receiveResponseXML user=%s ticket=%s answered=%d percent=%d%s",
+            "receiveResponseXML user=%s ticket=%s answered=%d percent=%d outcome=%s ms=%d%s",
             session.user_name,
             short_ticket(ticket),
             len(sent),
             percent if error is None else -1,
+            said,
+            metrics.qbwc_call("receiveResponseXML", said),
             f" error={error!r}" if error else "",
         )
         return -1 if error is not None else percent
@@ -370,6 +434,7 @@ class Exchange:
                 status_message=answer.status_message,
             ),
         )
+        metrics.quickbooks_status(answer.status_code, answer.status_severity)
         if job.status != "in_flight" or job.lease_session_id != session.id:
             return  # cancelled by an operator, or its lease expired meanwhile: answer kept only
         kind = self.kinds.get(job.kind)
@@ -393,6 +458,7 @@ class Exchange:
     ) -> None:
         # No requestID comes back: the HRESULT belongs to every request of the message.
         info = describe_hresult(hresult, message)
+        metrics.hresult(hresult, "receiveResponseXML")
         text = f"QuickBooks HRESULT {info.hresult}: {message or info.meaning} — {info.action}"
         for transmission in sent:
             job = jobs[transmission.job_id]

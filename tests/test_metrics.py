@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,8 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.db import Database
 from service.pollcycles import PollCycles
 from service.sessions import Sessions
+from service.simulators.quickbooks import HostInfo, SimulatedQuickBooks
+from service.simulators.webconnector import Faults, SimulatedWebConnector
 from tests.admin.helpers import T0, later, populate
-from tests.support import serve_in_thread
+from tests.support import add_user, enqueue_company_queries, run_service, serve_in_thread
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -69,3 +73,93 @@ def test_before_any_poll_cycle_the_figures_are_zero(site: str) -> None:
     assert samples[("atqb_autotask_requests_total", ())] == 0
     assert samples[("atqb_autotask_throttled_total", ())] == 0
     assert ("atqb_poll_last_success_timestamp_seconds", ()) not in samples
+
+
+# -- a served process: the counts a Web Connector session caused, and its log ----------------
+
+PASSWORD = "pw-Zebra-7731"
+WRONG_PASSWORD = "bad-Quokka-1234"
+LINE = re.compile(r"^\S+ \S+ (?P<level>[A-Z]+) atqb\.qbwc (?P<method>\w+) (?P<fields>.*)$")
+
+
+def test_a_session_shows_in_metrics_and_in_one_log_line_per_call(
+    sqlite_database_url: str, tmp_path: Path
+) -> None:
+    db = Database.from_url(sqlite_database_url)
+    add_user(db, "office", PASSWORD)
+    enqueue_company_queries(db, "office", 3)
+    db.dispose()
+    quickbooks = SimulatedQuickBooks(host=HostInfo(company_name="Acme Books"))
+    runs = [
+        # 2 requests answered, then the second message gets an HRESULT instead of an answer
+        Faults(hresult_on_messages=frozenset({2})),
+        Faults(open_failures=1),  # the company file cannot be opened: connectionError
+    ]
+    with run_service(sqlite_database_url, tmp_path, {"ATQB_BATCH_SIZE": "2"}) as service:
+        reports = []
+        for faults in runs:
+            with SimulatedWebConnector(
+                service.qbwc_url,
+                quickbooks,
+                username="office",
+                password=PASSWORD,
+                noop_wait=0,
+                faults=faults,
+            ) as connector:
+                reports.append(connector.run_session())
+        with SimulatedWebConnector(
+            service.qbwc_url, quickbooks, username="office", password=WRONG_PASSWORD
+        ) as connector:
+            reports.append(connector.run_session())
+        samples = scrape(service.url)
+        log = service.log()
+    assert [r.outcome for r in reports] == ["error", "connection_error", "invalid_user"]
+
+    def calls(method: str, outcome: str) -> float:
+        key = (("method", method), ("outcome", outcome))
+        return samples.get(("atqb_qbwc_calls_total", key), 0)
+
+    assert calls("authenticate", "work") == 2
+    assert calls("authenticate", "nvu") == 1
+    assert calls("sendRequestXML", "sent") == 2
+    assert calls("receiveResponseXML", "ok") == 1
+    assert calls("receiveResponseXML", "error") == 1
+    assert calls("connectionError", "done") == 1
+    assert calls("closeConnection", "closed") == 1
+    assert samples[("atqb_qbwc_round_trips_total", (("result", "ok"),))] == 1
+    assert samples[("atqb_qbwc_round_trips_total", (("result", "error"),))] == 1
+    assert samples[("atqb_qbxml_requests_sent_total", ())] == 3
+    assert samples[("atqb_quickbooks_status_total", (("code", "0"), ("severity", "Info")))] == 2
+    hresults = {
+        labels: value
+        for (name, labels), value in samples.items()
+        if name == "atqb_quickbooks_hresults_total"
+    }
+    assert hresults == {
+        (("hresult", "0x80040401"), ("method", "receiveResponseXML")): 1,
+        (("hresult", "0x80040408"), ("method", "connectionError")): 1,
+    }
+    for end in ("closeConnection", "connectionError"):
+        assert samples[("atqb_qbwc_session_duration_seconds_count", (("end", end),))] == 1
+        assert samples[("atqb_qbwc_sessions_ended_total", (("reason", end),))] == 1
+    timed = samples[("atqb_qbwc_call_duration_seconds_count", (("method", "authenticate"),))]
+    assert timed == 3
+    assert samples[("atqb_jobs", (("kind", "company_query"), ("status", "done")))] == 2
+
+    # One structured line per Web Connector call, with its outcome and time.
+    lines = [m for m in map(LINE.match, log.splitlines()) if m]
+    made = [call.method for report in reports for call in report.calls]
+    assert [m["method"] for m in lines] == made
+    for match in lines:
+        fields = dict(part.split("=", 1) for part in match["fields"].split(" ") if "=" in part)
+        assert re.fullmatch(r"\d+", fields["ms"]), match.group(0)
+        assert fields["outcome"], match.group(0)
+        if match["method"] not in ("serverVersion", "clientVersion"):
+            assert "user" in fields or "ticket" in fields, match.group(0)
+        if "ticket" in fields:
+            assert re.fullmatch(r"[0-9a-f]{6}…|-", fields["ticket"]), match.group(0)
+    # Never a password, a secret or a whole ticket.
+    tickets = [r.ticket for r in reports if r.ticket]
+    assert len(tickets) == 2 and all(len(t) == 64 for t in tickets)
+    for secret in (PASSWORD, WRONG_PASSWORD, *tickets, *(t[:12] for t in tickets)):
+        assert secret not in log
