@@ -26,7 +26,20 @@ from sqlalchemy import Connection
 from service import __version__, metrics
 from service.db import Database
 from service.jobstore import Answer, Job, JobStore, Transmission
-from service.kinds import Decision, Done, Fail, JobKind, Next, RetryLater, builtin_kinds
+from service.kinds import (
+    MAX_LOOKUP_VALUES,
+    Context,
+    Decision,
+    Done,
+    Fail,
+    JobKind,
+    Lookup,
+    Next,
+    RetryLater,
+    Step,
+    StepOutcome,
+    builtin_kinds,
+)
 from service.qbxml.build import Request, message
 from service.qbxml.parse import QbXmlParseError, pair_responses, parse_response, raw_responses
 from service.qbxml.status import describe_hresult
@@ -298,53 +311,79 @@ class Exchange:
         return message(requests)
 
     def _claim_requests(self, call: _Call, session: Session) -> list[Request]:
-        """Claim jobs and build their requests; a job whose request cannot be built fails."""
+        """Claim jobs and build their requests, up to the batch size, lookups merged.
+
+        A job whose kind decides without asking QuickBooks (what it must make sure of is already
+        known, or its request cannot be built) is finished at once, and the jobs that were
+        waiting for it are claimed in the same round trip. Lookups of the same shape share one
+        request (:class:`~service.kinds.Lookup`), so they count once against the batch size.
+        """
+        planned: list[tuple[Job, Step]] = []
         while True:
+            room = self.settings.batch_size - _request_count(planned)
+            if room <= 0:
+                break
             claimed = call.store.claim(
                 session_id=session.id,
                 qbwc_user=session.user_name,
-                limit=self.settings.batch_size,
+                limit=room,
                 lease_seconds=self.settings.lease_seconds,
             )
             if not claimed:
-                return []
+                break
             solo = [job for job in claimed if job.state.get("_solo")]
+            last = False
             if solo:
                 # QuickBooks rejected a message holding this job unparsed: send it alone so
                 # the job at fault is found and the others are not held back (qbwc.md 6.3).
-                call.store.unclaim([job.id for job in claimed if job is not solo[0]])
-                claimed = solo[:1]
-            requests = []
+                keep = set() if planned else {solo[0].id}
+                back = [job.id for job in (solo if planned else claimed) if job.id not in keep]
+                call.store.unclaim(back)
+                claimed = [job for job in claimed if job.id not in back]
+                last = True
             for job in claimed:
-                request = self._build(call, session, job)
-                if request is not None:
-                    requests.append(request)
-            if requests:
-                return requests
+                step = self._build(call, session, job)
+                if step is not None:
+                    planned.append((job, step))
+            if last and planned:
+                break
+        requests: list[Request] = []
+        for request, members in _merge(planned):
+            request_xml = message([request])
+            for job, step in members:
+                state = {k: v for k, v in step.state.items() if k != "_solo"}
+                if job.state.get("_solo"):
+                    state["_solo"] = True
+                call.store.record_request(
+                    job,
+                    session_id=session.id,
+                    request_id=request.request_id,
+                    request_xml=request_xml,
+                    state=state,
+                )
+            requests.append(request)
+        return requests
 
-    def _build(self, call: _Call, session: Session, job: Job) -> Request | None:
+    def _context(self, call: _Call) -> Context:
+        return Context(call.conn, call.store, self.settings, call.now)
+
+    def _build(self, call: _Call, session: Session, job: Job) -> Step | None:
+        """The job's next step; None when its kind decided without a request (applied here)."""
         kind = self.kinds.get(job.kind)
+        outcome: StepOutcome
         try:
             if kind is None:
                 raise LookupError(f"unknown job kind {job.kind!r} (made by a newer atqb?)")
-            step = kind.step(job, str(job.id))
-            if step.request.request_id != str(job.id):
+            outcome = kind.step(job, str(job.id), self._context(call))
+            if isinstance(outcome, Step) and outcome.request.request_id != str(job.id):
                 raise ValueError(f"the request's requestID is not the job id {job.id}")
         except Exception as exc:
             log.exception("job %d: could not build its request", job.id)
-            self._finish(call, session, job, Fail(f"atqb could not build the request: {exc}"))
-            return None
-        state = {k: v for k, v in step.state.items() if k != "_solo"}
-        if job.state.get("_solo"):
-            state["_solo"] = True
-        call.store.record_request(
-            job,
-            session_id=session.id,
-            request_id=step.request.request_id,
-            request_xml=message([step.request]),
-            state=state,
-        )
-        return step.request
+            outcome = Fail(f"atqb could not build the request: {exc}")
+        if isinstance(outcome, Step):
+            return outcome
+        self._finish(call, session, job, outcome)
+        return None
 
     def receive_response_xml(self, ticket: str, response: str, hresult: str, message: str) -> int:
         """Apply QuickBooks' answer; return the percentage done, or -1 on error."""
@@ -441,7 +480,7 @@ class Exchange:
         try:
             if kind is None:
                 raise LookupError(f"unknown job kind {job.kind!r}")
-            decision = kind.handle(job, answer)
+            decision = kind.handle(job, answer, self._context(call))
         except Exception as exc:
             log.exception("job %d: could not apply QuickBooks' answer", job.id)
             decision = Fail(f"atqb could not apply QuickBooks' answer: {exc}")
@@ -523,3 +562,48 @@ class Exchange:
             call.store.release_session(session_id, "session expired")
             call.sessions.end(session_id, "expired")
         call.store.rescue_expired()
+
+
+def _request_count(planned: list[tuple[Job, Step]]) -> int:
+    """How many requests ``planned`` makes once lookups are merged (at most; duplicates once)."""
+    values: dict[tuple[str, str], int] = {}
+    count = 0
+    for _, step in planned:
+        if step.lookup is None:
+            count += 1
+        else:
+            values[step.lookup.key] = values.get(step.lookup.key, 0) + len(step.lookup.values)
+    return count + sum(math.ceil(n / MAX_LOOKUP_VALUES) for n in values.values())
+
+
+def _merge(planned: list[tuple[Job, Step]]) -> list[tuple[Request, list[tuple[Job, Step]]]]:
+    """The requests to send for ``planned``, each with the jobs it answers, in claim order.
+
+    Lookups of the same shape are merged into one request (requestID = the first job's id) of at
+    most MAX_LOOKUP_VALUES values; every other step is its own request.
+    """
+    groups: list[tuple[Lookup | None, list[tuple[Job, Step]]]] = []
+    open_groups: dict[tuple[str, str], int] = {}
+    for job, step in planned:
+        lookup = step.lookup
+        if lookup is None:
+            groups.append((None, [(job, step)]))
+            continue
+        index = open_groups.get(lookup.key)
+        if index is not None:
+            merged, members = groups[index]
+            assert merged is not None
+            bigger = merged.merged([lookup])
+            if len(bigger.values) <= MAX_LOOKUP_VALUES:
+                groups[index] = (bigger, [*members, (job, step)])
+                continue
+        open_groups[lookup.key] = len(groups)
+        groups.append((lookup, [(job, step)]))
+    result: list[tuple[Request, list[tuple[Job, Step]]]] = []
+    for lookup, members in groups:
+        first_job, first_step = members[0]
+        if lookup is None or len(members) == 1:
+            result.append((first_step.request, members))
+        else:
+            result.append((lookup.build(str(first_job.id)), members))
+    return result

@@ -1,33 +1,119 @@
 """Job kinds: how a job turns into qbXML requests, and what each answer does to it.
 
 A kind is a small state machine. :meth:`JobKind.step` builds the request for the job's next step
-and the state to keep while it is in flight; :meth:`JobKind.handle` reads QuickBooks' answer and
-decides what happens next (:class:`Done`, :class:`Next`, :class:`RetryLater`, :class:`Fail`).
+and the state to keep while it is in flight (a :class:`Step`), or decides at once without asking
+QuickBooks anything (:class:`Done` when what the job must make sure of is already known,
+:class:`Fail`, :class:`RetryLater`). :meth:`JobKind.handle` reads QuickBooks' answer and decides
+what happens next (:class:`Done`, :class:`Next`, :class:`RetryLater`, :class:`Fail`). Both run
+inside the exchange's database transaction and get a :class:`Context` with its handles (the
+connection, the job store, the settings), so a kind can read what its prerequisites left behind
+and record what QuickBooks assigned.
 
 A request whose answer never came may have been carried out by QuickBooks. The state saved with
 the request stays on the job when its lease ends, so the kind's next ``step`` sees it and can look
 the object up before adding it again.
+
+A step that only reads a list by names or IDs can say so with a :class:`Lookup`: the exchange then
+answers the lookups of several jobs that have the same shape with one request naming all their
+values (every job gets the whole answer and picks its own records out of it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
-from service.jobstore import Job
+from sqlalchemy import Connection
+
+from service.jobstore import Job, JobStore
 from service.qbxml import build
 from service.qbxml.build import Request
 from service.qbxml.status import Outcome, describe
+from service.qbxml.text import name_key
 from service.qbxml.types import CompanyRecord, Response
+from service.settings import Settings
+
+#: The most values one merged lookup names (QuickBooks sets no limit; this keeps answers small).
+MAX_LOOKUP_VALUES = 100
+
+LookupQuery = Literal[
+    "vendor", "customer", "item", "item_inventory", "purchase_order", "item_receipt"
+]
+LookupField = Literal["full_names", "list_ids", "txn_ids", "ref_numbers"]
+
+_LOOKUP_BUILDERS: dict[str, Callable[..., Request]] = {
+    "vendor": build.vendor_query,
+    "customer": build.customer_query,
+    "item": build.item_query,
+    "item_inventory": build.item_inventory_query,
+    "purchase_order": build.purchase_order_query,
+    "item_receipt": build.item_receipt_query,
+}
+#: Fields whose values QuickBooks compares without regard to case (names, reference numbers).
+_CASELESS: frozenset[str] = frozenset({"full_names", "ref_numbers"})
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A read-only query naming records by ``FullName``, ``ListID``, ``TxnID`` or ``RefNumber``.
+
+    The list forms are exact lookups: QuickBooks returns what it finds, in the order asked, and
+    answers 500 (Warn) naming a value it could not find (reference/qbxml.md 4.1, 4.10). Queries of
+    the same ``query`` and ``by`` can be merged into one request.
+    """
+
+    query: LookupQuery
+    by: LookupField
+    values: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            # An empty list is no list at all: the query would return the whole list.
+            raise ValueError("a lookup needs at least one value")
+        if self.query not in _LOOKUP_BUILDERS:
+            raise ValueError(f"unknown lookup query {self.query!r}")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Lookups with the same key can share one request."""
+        return (self.query, self.by)
+
+    def build(self, request_id: str) -> Request:
+        """The request for this lookup."""
+        return _LOOKUP_BUILDERS[self.query](request_id, **{self.by: list(self.values)})
+
+    def merged(self, others: list[Lookup]) -> Lookup:
+        """One lookup naming the values of this one and ``others`` (duplicates once)."""
+        seen: set[str] = set()
+        values: list[str] = []
+        for lookup in [self, *others]:
+            if lookup.key != self.key:
+                raise ValueError(f"cannot merge a {lookup.key} lookup into a {self.key} one")
+            for value in lookup.values:
+                key = name_key(value) if self.by in _CASELESS else value
+                if key not in seen:
+                    seen.add(key)
+                    values.append(value)
+        return Lookup(self.query, self.by, tuple(values))
 
 
 @dataclass(frozen=True)
 class Step:
-    """The next request of a job, and the state to keep on the job while it is in flight."""
+    """The next request of a job, and the state to keep on the job while it is in flight.
+
+    With ``lookup``, the request is that lookup's and the exchange may merge it with others.
+    """
 
     request: Request
     state: dict[str, Any] = field(default_factory=dict)
+    lookup: Lookup | None = None
+
+    @classmethod
+    def of_lookup(cls, lookup: Lookup, request_id: str, state: dict[str, Any]) -> Step:
+        """A step that is only this lookup."""
+        return cls(lookup.build(request_id), state, lookup)
 
 
 @dataclass(frozen=True)
@@ -60,6 +146,18 @@ class Fail:
 
 
 Decision = Done | Next | RetryLater | Fail
+#: What :meth:`JobKind.step` returns: a request to send, or a verdict reached without one.
+StepOutcome = Step | Done | Fail | RetryLater
+
+
+@dataclass(frozen=True)
+class Context:
+    """The exchange's handles, for kinds: all inside the transaction of the current call."""
+
+    conn: Connection
+    store: JobStore
+    settings: Settings
+    now: datetime
 
 
 class JobKind(Protocol):
@@ -68,11 +166,11 @@ class JobKind(Protocol):
     #: The value of ``jobs.kind``.
     name: str
 
-    def step(self, job: Job, request_id: str) -> Step:
-        """Build the request for the job's next step, with this ``requestID``."""
+    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
+        """Build the request for the job's next step, with this ``requestID``, or decide now."""
         ...
 
-    def handle(self, job: Job, response: Response) -> Decision:
+    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Decide what QuickBooks' answer (a qbXML status, never an HRESULT) means for the job.
 
         HRESULTs, lost answers and unreadable answers are handled by the exchange for every
@@ -110,11 +208,11 @@ class CompanyQuery:
 
     name = "company_query"
 
-    def step(self, job: Job, request_id: str) -> Step:
+    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """One CompanyQueryRq."""
         return Step(build.company_query(request_id))
 
-    def handle(self, job: Job, response: Response) -> Decision:
+    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Done with the company name, or the QuickBooks error."""
         trouble = failure(response)
         if trouble is not None:
@@ -125,5 +223,7 @@ class CompanyQuery:
 
 def builtin_kinds() -> Mapping[str, JobKind]:
     """The kinds this version of atqb knows, by name."""
-    kinds: list[JobKind] = [CompanyQuery()]
+    from service.sync.kinds import sync_kinds  # the sync builds on this module
+
+    kinds: list[JobKind] = [CompanyQuery(), *sync_kinds()]
     return {kind.name: kind for kind in kinds}

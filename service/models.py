@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -261,6 +262,31 @@ class PollCycle(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
 
 
+class QuickBooksMapping(Base):
+    """What atqb knows about an Autotask record's counterpart in one company file.
+
+    One row per Web Connector user (company file), ``kind`` and Autotask id: a vendor, customer
+    or item (``qb_id`` = ListID, ``qb_name`` = FullName), a purchase order (TxnID and RefNumber),
+    a PO line (TxnLineID) or a receiving row (the item receipt's TxnID). ``qb_id`` is NULL while
+    only Autotask facts are known (``data``, e.g. a product's on-hand total). Written by the sync
+    (:mod:`service.sync.mapping`) in the transaction that applies QuickBooks' answer.
+    """
+
+    __tablename__ = "qb_mappings"
+    __table_args__ = (UniqueConstraint("qbwc_user", "kind", "autotask_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    qbwc_user: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    autotask_id: Mapped[int] = mapped_column(BigInteger)
+    qb_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    qb_name: Mapped[str | None] = mapped_column(String(209), nullable=True)
+    edit_sequence: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class Installation(Base):
     """Facts about this installation (for example the .qwc OwnerID), one row per key."""
 
@@ -277,3 +303,4 @@ wc_users = cast(Table, WebConnectorUser.__table__)
 wc_sessions = cast(Table, WebConnectorSession.__table__)
 installation = cast(Table, Installation.__table__)
 poll_cycles = cast(Table, PollCycle.__table__)
+qb_mappings = cast(Table, QuickBooksMapping.__table__)

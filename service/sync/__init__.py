@@ -1,0 +1,14 @@
+"""The sync engine: the workflow of the seeds as job kinds, and the API that enqueues it.
+
+* :mod:`service.sync.model`: the Autotask-shaped data the poller hands over (a purchase order
+  with its lines, vendor, customers, products, receiving rows; on-hand rows per location).
+* :mod:`service.sync.enqueue`: :class:`~service.sync.enqueue.Enqueuer` turns that data into jobs
+  and their dependencies (vendor, customer and item before the PO, receipts after it, the
+  inventory sync last), once: the same data enqueued again makes no new work.
+* :mod:`service.sync.kinds`: the job kinds the exchange runs (ensure vendor/customer/item,
+  transfer and update a PO, item receipts, inventory adjustments).
+* :mod:`service.sync.mapping`: what atqb remembers about each Autotask record's counterpart in
+  QuickBooks (ListID/TxnID, name, EditSequence), per company file.
+"""
+
+from __future__ import annotations

@@ -1,0 +1,566 @@
+"""The enqueue API: Autotask-shaped data in, jobs and their dependencies out.
+
+The poller (or a test) hands over purchase orders and on-hand rows; :class:`Enqueuer` decides
+what QuickBooks must learn and enqueues it, in the caller's transaction::
+
+    vendor ─┐
+    customer├─► purchase_order ─► item_receipt ─► inventory_adjustment
+    item ───┘   (or _update)       (per line or receiving row)
+
+* Vendors, customers and items are ensured once per name: a record the mappings already know
+  under the same name needs no job; an unfinished job for the same record and name is shared by
+  every PO that needs it.
+* A PO not yet in QuickBooks gets a transfer job; a transferred one whose Autotask data changed
+  (its fingerprint differs from the one last sent) gets an update job, after any unfinished one.
+  A Canceled PO is never transferred; one canceled after its transfer gets an update that closes
+  it (see :mod:`service.sync.purchase_orders`).
+* Receipts: in *received* mode one per line up to its quantity, in *unreceived* mode one per
+  Autotask receiving row not yet received in QuickBooks.
+* After a transfer, update or receipt, an inventory sync of the PO's products that Autotask
+  stocks; the Autotask total of each product (all locations) is recorded when enqueued and read
+  when the sync runs.
+
+Enqueueing the same data again makes no new work (idempotency keys, mappings). A failed job keeps
+its key, so the same data does not try again by itself; changed data supersedes it (the failed
+job and the jobs it failed are cancelled, and new ones made).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from service.db import Database
+from service.exchange import utcnow
+from service.jobstore import Job, JobStore, NewJob
+from service.kinds import MAX_LOOKUP_VALUES
+from service.models import jobs
+from service.qbxml import build
+from service.qbxml import text as qtext
+from service.settings import Settings, TransferMode
+from service.sync.common import (
+    external_guid,
+    po_ref_number,
+    quantity_text,
+    receipt_ref_number,
+)
+from service.sync.mapping import MappingKind, Mappings
+from service.sync.model import (
+    Company,
+    Product,
+    PurchaseOrder,
+    StockLevel,
+    SyncInputError,
+    on_hand_totals,
+)
+
+ACTIVE = ("pending", "waiting", "in_flight")
+PO_KINDS = ("purchase_order", "purchase_order_update")
+_NAME_LIMITS = {
+    "vendor": qtext.VENDOR_NAME_MAX,
+    "customer": qtext.CUSTOMER_NAME_MAX,
+    "item": qtext.ITEM_NAME_MAX,
+}
+_ENTITIES = {"vendor": "Companies", "customer": "Companies", "item": "Products"}
+
+
+def fingerprint(data: Any) -> str:
+    """A short digest of JSON-able data: equal data, equal fingerprint."""
+    encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()[:16]
+
+
+@dataclass
+class EnqueueReport:
+    """What an enqueue call did."""
+
+    #: Jobs made by this call.
+    created: list[Job] = field(default_factory=list)
+    #: Jobs that already carried the same work (unfinished, or failed and waiting for people).
+    reused: list[Job] = field(default_factory=list)
+    #: What was left out, and why, one sentence each.
+    skipped: list[str] = field(default_factory=list)
+    #: Failed or pending jobs cancelled because newer Autotask data replaces them.
+    cancelled: list[int] = field(default_factory=list)
+
+    def kinds(self) -> dict[str, int]:
+        """How many jobs of each kind were made."""
+        counts: dict[str, int] = {}
+        for job in self.created:
+            counts[job.kind] = counts.get(job.kind, 0) + 1
+        return counts
+
+
+class Enqueuer:
+    """Makes the jobs for Autotask data, in one transaction, for one company file (user)."""
+
+    def __init__(self, conn: Connection, now: datetime, settings: Settings, qbwc_user: str) -> None:
+        self.conn = conn
+        self.settings = settings
+        if conn.dialect.name == "postgresql":
+            # JobStore.enqueue's ON CONFLICT names the partial unique index by a predicate with
+            # bound parameters; once PostgreSQL switches a prepared INSERT to a generic plan it
+            # can no longer match that index ("no unique or exclusion constraint matching the
+            # ON CONFLICT specification"). Custom plans see the values. (The lasting fix is a
+            # literal predicate in service/jobstore.py.)
+            conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        self.user = qbwc_user
+        self.store = JobStore(conn, now)
+        self.mappings = Mappings(conn, now, qbwc_user)
+        self.report = EnqueueReport()
+        self._collisions: dict[tuple[str, int], list[dict[str, Any]]] = {}
+
+    # -- public ------------------------------------------------------------------------------
+
+    def purchase_orders(
+        self, orders: Iterable[PurchaseOrder], stock: Iterable[StockLevel] = ()
+    ) -> EnqueueReport:
+        """Enqueue what these POs need in QuickBooks; ``stock`` gives the on-hand counts."""
+        orders = list(orders)
+        totals = self._record_on_hand(stock)
+        self._find_collisions(
+            vendors=[po.vendor for po in orders],
+            customers=[c for po in orders for c in po.customers()],
+            products=[p for po in orders for p in po.products()],
+        )
+        for po in orders:
+            try:
+                self._purchase_order(po, totals)
+            except SyncInputError as exc:
+                self.report.skipped.append(f"PO {po.label}: {exc}")
+        return self.report
+
+    def full_inventory_sync(
+        self, products: Iterable[Product], stock: Iterable[StockLevel]
+    ) -> EnqueueReport:
+        """Set QuickBooks' On Hand of every stocked product to Autotask's total (missing items
+        are created), in adjustments of up to MAX_LOOKUP_VALUES items."""
+        totals = self._record_on_hand(stock)
+        stocked = {p.id: p for p in products if p.id in totals}
+        unknown = sorted(set(totals) - set(stocked))
+        if unknown:
+            self.report.skipped.append(
+                f"{len(unknown)} stocked product(s) not described (ids {unknown[:10]}): not synced"
+            )
+        self._find_collisions(vendors=[], customers=[], products=list(stocked.values()))
+        ordered = sorted(stocked.values(), key=lambda p: p.id)
+        parts = [
+            ordered[i : i + MAX_LOOKUP_VALUES] for i in range(0, len(ordered), MAX_LOOKUP_VALUES)
+        ]
+        for number, part in enumerate(parts, 1):
+            depends: list[int] = []
+            for product in part:
+                try:
+                    item_job = self._ensure_item(product)
+                except SyncInputError as exc:
+                    self.report.skipped.append(str(exc))
+                    continue
+                if item_job is not None:
+                    depends.append(item_job.id)
+            ids = [p.id for p in part]
+            self._add(
+                NewJob(
+                    kind="inventory_adjustment",
+                    qbwc_user=self.user,
+                    payload={"product_ids": ids, "reason": "full inventory sync"},
+                    subject=f"Full inventory sync · {len(ids)} item(s) (part {number} of "
+                    f"{len(parts)})",
+                    idempotency_key=f"{self.user}:inventory_adjustment:full:{fingerprint(ids)}",
+                    depends_on=tuple(depends),
+                )
+            )
+        return self.report
+
+    # -- on hand and names -------------------------------------------------------------------
+
+    def _record_on_hand(self, stock: Iterable[StockLevel]) -> dict[int, Decimal]:
+        totals = on_hand_totals(stock)
+        for product_id, total in totals.items():
+            self.mappings.put("item", product_id, data={"on_hand": build.format_quantity(total)})
+        return totals
+
+    def _find_collisions(
+        self, *, vendors: Sequence[Company], customers: Sequence[Company], products: Sequence[Any]
+    ) -> None:
+        """Different Autotask names that would become one QuickBooks name (cut, case)."""
+        for kind, records in (("vendor", vendors), ("customer", customers), ("item", products)):
+            names = {r.id: r.name for r in records}
+            found = qtext.find_collisions(names, _NAME_LIMITS[kind])
+            for collision in found.collisions:
+                for source, _ in collision.sources:
+                    self._collisions[(kind, source)] = [
+                        {"id": other, "name": name}
+                        for other, name in collision.sources
+                        if other != source
+                    ]
+
+    def _qb_name(self, kind: str, name: str, what: str) -> str:
+        try:
+            return qtext.list_name(name, _NAME_LIMITS[kind]).text
+        except ValueError:
+            raise SyncInputError(
+                f"{what} {name!r} has no character QuickBooks can store in a name"
+            ) from None
+
+    # -- vendors, customers, items -----------------------------------------------------------
+
+    def _ensure(
+        self, kind: MappingKind, autotask_id: int, name: str, extra: dict[str, Any]
+    ) -> Job | None:
+        """The unfinished job that ensures this record, or None when the mapping knows it."""
+        qb_name = self._qb_name(kind, name, f"Autotask {kind} {autotask_id}")
+        clash = self._collisions.get((kind, autotask_id))
+        known = self.mappings.get(kind, autotask_id)
+        if (
+            known is not None
+            and known.qb_id
+            and qtext.name_key(known.qb_name or "") == qtext.name_key(qb_name)
+            and not clash
+        ):
+            return None
+        payload = {"autotask_id": autotask_id, "name": name, "qb_name": qb_name, **extra}
+        if clash:
+            payload["collides_with"] = clash
+        return self._add(
+            NewJob(
+                kind=kind,
+                qbwc_user=self.user,
+                payload=payload,
+                subject=f"{kind.capitalize()} {qb_name} (Autotask {autotask_id})",
+                idempotency_key=f"{self.user}:{kind}:{autotask_id}:{fingerprint(qb_name)}",
+                autotask_entity=_ENTITIES[kind],
+                autotask_id=autotask_id,
+            )
+        )
+
+    def _ensure_item(self, product: Product) -> Job | None:
+        return self._ensure(
+            "item",
+            product.id,
+            product.name,
+            {
+                "description": product.description,
+                "manufacturer_part_number": product.manufacturer_part_number,
+                "unit_cost": _price(product.unit_cost),
+                "unit_price": _price(product.unit_price),
+            },
+        )
+
+    # -- purchase orders ---------------------------------------------------------------------
+
+    def _purchase_order(self, po: PurchaseOrder, totals: dict[int, Decimal]) -> None:
+        if not po.lines:
+            self.report.skipped.append(f"PO {po.label}: no line with a product, nothing to send")
+            return
+        mapping = self.mappings.get("purchase_order", po.id)
+        transferred = mapping is not None and bool(mapping.qb_id)
+        active = self._jobs_about("PurchaseOrders", po.id, PO_KINDS, ACTIVE)
+        if po.canceled and not transferred:
+            self._cancel_before_transfer(po, active)
+            return
+        payload = self._payload(po)
+        if po.canceled:
+            assert mapping is not None
+            if mapping.data.get("canceled") and not active:
+                return  # already closed in QuickBooks
+            self._add_update(po, payload, active, [])
+            return
+        prerequisites = self._prerequisites(po)
+        po_job: Job | None
+        created_before = len(self.report.created)
+        if not transferred:
+            transfer = next((j for j in active if j.kind == "purchase_order"), None)
+            if transfer is None:
+                self._supersede(po.id, payload["fingerprint"])
+                po_job = self._po_job("purchase_order", "PO", po, payload, prerequisites)
+            elif transfer.payload["fingerprint"] != payload["fingerprint"]:
+                po_job = self._add_update(po, payload, active, prerequisites)
+            else:
+                po_job = self._reuse(active[-1])
+        else:
+            assert mapping is not None
+            latest = (
+                active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
+            )
+            if latest != payload["fingerprint"]:
+                po_job = self._add_update(po, payload, active, prerequisites)
+            else:
+                po_job = self._reuse(active[-1]) if active else None
+        changed = len(self.report.created) > created_before
+        receipts = self._receipts(po, po_job)
+        stocked = sorted(p.id for p in po.products() if p.id in totals)
+        if stocked and (changed or receipts):
+            depends = [j.id for j in [po_job, *receipts] if j is not None]
+            self._add(
+                NewJob(
+                    kind="inventory_adjustment",
+                    qbwc_user=self.user,
+                    payload={"product_ids": stocked, "reason": f"after PO {po.label}"},
+                    subject=f"Inventory after PO {po.label} · {len(stocked)} item(s)",
+                    idempotency_key=f"{self.user}:inventory_adjustment:po:{po.id}:"
+                    f"{fingerprint(depends)}",
+                    autotask_entity="PurchaseOrders",
+                    autotask_id=po.id,
+                    depends_on=tuple(depends),
+                )
+            )
+
+    def _prerequisites(self, po: PurchaseOrder) -> list[int]:
+        """The unfinished ensure jobs the PO waits for."""
+        found = [self._ensure("vendor", po.vendor.id, po.vendor.name, {})]
+        found += [self._ensure("customer", c.id, c.name, {}) for c in po.customers()]
+        found += [self._ensure_item(p) for p in po.products()]
+        return sorted({job.id for job in found if job is not None})
+
+    def _payload(self, po: PurchaseOrder) -> dict[str, Any]:
+        def company(c: Company | None, kind: str) -> dict[str, Any] | None:
+            if c is None:
+                return None
+            return {"id": c.id, "qb_name": self._qb_name(kind, c.name, f"Autotask {kind} {c.id}")}
+
+        data = {
+            "id": po.id,
+            "label": po.label,
+            "ref_number": po_ref_number(po.id),
+            "guid": external_guid("purchase_order", po.id),
+            "txn_date": po.order_date.isoformat() if po.order_date else None,
+            "memo": po.memo,
+            "canceled": po.canceled,
+            "vendor": company(po.vendor, "vendor"),
+            "ship_to": company(po.ship_to, "customer"),
+            "lines": [
+                {
+                    "id": line.id,
+                    "product_id": line.product.id,
+                    "item": self._qb_name("item", line.product.name, f"product {line.product.id}"),
+                    "quantity": build.format_quantity(line.quantity),
+                    "rate": _price(line.unit_cost),
+                    "desc": line.memo,
+                    "mpn": line.product.manufacturer_part_number,
+                    "customer": company(line.customer, "customer"),
+                }
+                for line in po.lines
+            ],
+        }
+        return {"po": data, "fingerprint": fingerprint(data)}
+
+    def _add_update(
+        self,
+        po: PurchaseOrder,
+        payload: dict[str, Any],
+        active: list[Job],
+        prerequisites: list[int],
+    ) -> Job:
+        """An update after every unfinished job of the PO (and the records it needs)."""
+        if not active:
+            self._supersede(po.id, payload["fingerprint"])
+        what = "Close (canceled) PO" if po.canceled else "Update PO"
+        after = [*prerequisites, *(j.id for j in active)]
+        return self._po_job("purchase_order_update", what, po, payload, after)
+
+    def _po_job(
+        self,
+        kind: str,
+        what: str,
+        po: PurchaseOrder,
+        payload: dict[str, Any],
+        after: list[int],
+    ) -> Job:
+        return self._add(
+            NewJob(
+                kind=kind,
+                qbwc_user=self.user,
+                payload=payload,
+                subject=f"{what} {po.label} · {po.vendor.name}",
+                idempotency_key=f"{self.user}:{kind}:{po.id}:{payload['fingerprint']}",
+                autotask_entity="PurchaseOrders",
+                autotask_id=po.id,
+                depends_on=tuple(sorted(set(after))),
+            )
+        )
+
+    def _cancel_before_transfer(self, po: PurchaseOrder, active: list[Job]) -> None:
+        """A PO canceled before QuickBooks has it: its waiting jobs are cancelled."""
+        if not active:
+            self._supersede(po.id)
+            self.report.skipped.append(f"PO {po.label} is Canceled in Autotask: not transferred")
+            return
+        if any(job.status == "in_flight" for job in active):
+            # It may be in QuickBooks by now: close it once the transfer is done.
+            self._add_update(po, self._payload(po), active, [])
+            return
+        for job in active:
+            self._cancel_with_dependents(job.id)
+        self.report.skipped.append(
+            f"PO {po.label} was canceled in Autotask before its transfer: its jobs are cancelled"
+        )
+
+    # -- receipts ----------------------------------------------------------------------------
+
+    def _receipts(self, po: PurchaseOrder, po_job: Job | None) -> list[Job]:
+        made: list[Job] = []
+        lines = {line.id: line for line in po.lines}
+        mapped = self.mappings.get_many("po_line", lines)
+        after = [po_job.id] if po_job is not None and po_job.status != "done" else []
+        if self.settings.transfer_mode is TransferMode.RECEIVED:
+            for line in po.lines:
+                target = Decimal(build.format_quantity(line.quantity))
+                known = mapped.get(line.id)
+                received = Decimal(str((known.data if known else {}).get("received", "0")))
+                if target <= received:
+                    continue
+                job = self._receipt(
+                    po,
+                    line.id,
+                    {"target": quantity_text(target)},
+                    key=f"line:{line.id}:{quantity_text(target)}",
+                    guid=external_guid("receipt", f"line:{line.id}:{quantity_text(target)}"),
+                    ref=receipt_ref_number(line_id=line.id),
+                    after=after,
+                    date=po.order_date.isoformat() if po.order_date else None,
+                )
+                made.append(job)
+        else:
+            done = self.mappings.get_many("receiving", [r.id for r in po.receivings])
+            for receiving in po.receivings:
+                if receiving.id in done and done[receiving.id].qb_id:
+                    continue
+                quantity = quantity_text(Decimal(build.format_quantity(receiving.quantity)))
+                job = self._receipt(
+                    po,
+                    receiving.line_id,
+                    {"receiving_id": receiving.id, "quantity": quantity},
+                    key=f"receiving:{receiving.id}",
+                    guid=external_guid("receiving", receiving.id),
+                    ref=receipt_ref_number(receiving_id=receiving.id),
+                    after=after,
+                    date=receiving.received_on.isoformat() if receiving.received_on else None,
+                )
+                made.append(job)
+        return [job for job in made if job.status != "done"]
+
+    def _receipt(
+        self,
+        po: PurchaseOrder,
+        line_id: int,
+        how: dict[str, Any],
+        *,
+        key: str,
+        guid: str,
+        ref: str,
+        after: list[int],
+        date: str | None,
+    ) -> Job:
+        line = next(line for line in po.lines if line.id == line_id)
+        earlier = self._jobs_about("PurchaseOrderItems", line_id, ("item_receipt",), ACTIVE)
+        amount = how.get("target") or how.get("quantity")
+        return self._add(
+            NewJob(
+                kind="item_receipt",
+                qbwc_user=self.user,
+                payload={
+                    "po_id": po.id,
+                    "po_label": po.label,
+                    "line_id": line_id,
+                    "product_id": line.product.id,
+                    "item": line.product.name,
+                    "ref_number": ref,
+                    "guid": guid,
+                    "date": date,
+                    **how,
+                },
+                subject=f"Receipt PO {po.label} · {line.product.name} x {amount}",
+                idempotency_key=f"{self.user}:item_receipt:{key}",
+                autotask_entity="PurchaseOrderItems",
+                autotask_id=line_id,
+                depends_on=tuple(sorted({*after, *(j.id for j in earlier)})),
+            )
+        )
+
+    # -- the job table -----------------------------------------------------------------------
+
+    def _add(self, new: NewJob) -> Job:
+        job, created = self.store.enqueue(new)
+        if created:
+            self.report.created.append(job)
+        else:
+            self._reuse(job)
+        return job
+
+    def _reuse(self, job: Job) -> Job:
+        if all(j.id != job.id for j in self.report.reused + self.report.created):
+            self.report.reused.append(job)
+        return job
+
+    def _jobs_about(
+        self, entity: str, autotask_id: int, kinds: Sequence[str], statuses: Sequence[str]
+    ) -> list[Job]:
+        """This user's jobs about one Autotask record, oldest first."""
+        rows = self.conn.execute(
+            select(jobs)
+            .where(
+                jobs.c.qbwc_user == self.user,
+                jobs.c.autotask_entity == entity,
+                jobs.c.autotask_id == autotask_id,
+                jobs.c.kind.in_(kinds),
+                jobs.c.status.in_(statuses),
+            )
+            .order_by(jobs.c.id)
+        ).mappings()
+        return [Job.from_row(row) for row in rows]
+
+    def _supersede(self, po_id: int, fingerprint: str | None = None) -> None:
+        """Newer Autotask data replaces the PO's failed jobs (those made for other data, or all
+        of them without ``fingerprint``): cancel them and the jobs they failed."""
+        for job in self._jobs_about("PurchaseOrders", po_id, PO_KINDS, ("failed",)):
+            if fingerprint is None or job.payload.get("fingerprint") != fingerprint:
+                self._cancel_with_dependents(job.id)
+
+    def _cancel_with_dependents(self, job_id: int) -> None:
+        for dependent in self.store.dependents(job_id):
+            if self.store.get(dependent).status in ("pending", "waiting", "failed"):
+                self._cancel_with_dependents(dependent)
+        if self.store.get(job_id).status in ("pending", "waiting", "failed"):
+            self.store.cancel(job_id)
+            self.report.cancelled.append(job_id)
+
+
+def _price(value: Decimal | int | None) -> str | None:
+    return build.format_price(value) if value is not None else None
+
+
+def enqueue_purchase_orders(
+    database: Database,
+    settings: Settings,
+    qbwc_user: str,
+    orders: Iterable[PurchaseOrder],
+    stock: Iterable[StockLevel] = (),
+    *,
+    now: datetime | None = None,
+) -> EnqueueReport:
+    """Enqueue what ``orders`` need in the company file of ``qbwc_user``, in one transaction."""
+    with database.transaction() as conn:
+        enqueuer = Enqueuer(conn, now or utcnow(), settings, qbwc_user)
+        return enqueuer.purchase_orders(orders, stock)
+
+
+def enqueue_full_inventory_sync(
+    database: Database,
+    settings: Settings,
+    qbwc_user: str,
+    products: Iterable[Product],
+    stock: Iterable[StockLevel],
+    *,
+    now: datetime | None = None,
+) -> EnqueueReport:
+    """Enqueue a full inventory sync of every stocked product, in one transaction."""
+    with database.transaction() as conn:
+        enqueuer = Enqueuer(conn, now or utcnow(), settings, qbwc_user)
+        return enqueuer.full_inventory_sync(products, stock)

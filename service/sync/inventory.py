@@ -1,0 +1,151 @@
+"""Inventory sync: QuickBooks' On Hand set to Autotask's total, through inventory adjustments.
+
+Kind ``inventory_adjustment``; payload ``product_ids`` (at most
+:data:`~service.kinds.MAX_LOOKUP_VALUES`) and ``reason``. The target of each product is the
+newest Autotask total the enqueue API recorded (mapping ``item``, ``data.on_hand``), read when the
+job runs, so a sync that waited behind receipts still uses the latest count.
+
+1. Count: ``ItemInventoryQuery`` of the items' ListIDs (counts of many jobs share one request).
+2. Adjust: one ``InventoryAdjustmentAdd`` with a ``NewQuantity`` line for every item whose
+   QuickBooks quantity differs from Autotask's (the seeds: "The total On Hand number in Autotask
+   PSA will always overwrite the On Hand number in QuickBooks"). Nothing differs: no adjustment.
+
+``NewQuantity`` is absolute, and a lost answer leads back to step 1, where the quantities already
+match: an adjustment is never made twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.jobstore import Job
+from service.kinds import (
+    Context,
+    Decision,
+    Done,
+    Fail,
+    Lookup,
+    Next,
+    Step,
+    StepOutcome,
+    failure,
+)
+from service.qbxml import build
+from service.qbxml.types import (
+    InventoryAdjustment,
+    InventoryAdjustmentLine,
+    InventoryAdjustmentRecord,
+    ListRecord,
+    Ref,
+    Response,
+)
+from service.sync.common import decimal, quantity_text
+from service.sync.mapping import Mappings
+
+
+def _targets(job: Job, ctx: Context) -> dict[str, tuple[int, str, str]]:
+    """ListID → (product id, item name, Autotask on-hand) for the job's mapped items."""
+    mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user).get_many(
+        "item", job.payload["product_ids"]
+    )
+    return {
+        m.qb_id: (product_id, m.qb_name or "", str(m.data["on_hand"]))
+        for product_id, m in mappings.items()
+        if m.qb_id and m.data.get("on_hand") is not None
+    }
+
+
+class SyncInventory:
+    """Kind ``inventory_adjustment`` (see the module docstring)."""
+
+    name = "inventory_adjustment"
+
+    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
+        """Count the items, or adjust the ones that differ."""
+        state = job.state
+        if state.get("phase") == "adjust" and state.get("sent") is None:
+            adjustment = InventoryAdjustment(
+                Ref(full_name=ctx.settings.adjustment_account),
+                tuple(
+                    InventoryAdjustmentLine(Ref(list_id=line["list_id"]), decimal(line["to"]))
+                    for line in state["lines"]
+                ),
+                memo=f"atqb: On Hand from Autotask ({job.payload['reason']})",
+            )
+            request = build.inventory_adjustment_add(request_id, adjustment)
+            return Step(request, {**state, "sent": "adjust"})
+        targets = _targets(job, ctx)
+        if not targets:
+            return Done({"adjusted": [], "note": "no item of this sync has an Autotask count"})
+        lookup = Lookup("item_inventory", "list_ids", tuple(sorted(targets)))
+        return Step.of_lookup(lookup, request_id, {"phase": "count"})
+
+    @staticmethod
+    def _claimed_elsewhere(
+        job: Job, ctx: Context, mappings: Mappings, product_id: int, on_hand: str
+    ) -> bool:
+        """Whether another sync is about to set this item to the same count.
+
+        Syncs of POs sharing an item count it in the same round trip; only the first to find a
+        difference adjusts it, the others leave it (one adjustment, not one per PO).
+        """
+        item = mappings.get("item", product_id)
+        claim = (item.data if item else {}).get("adjusting")
+        if not claim or claim.get("job") == job.id or claim.get("to") != on_hand:
+            return False
+        other = ctx.store.get_many([claim["job"]]).get(claim["job"])
+        return other is not None and other.status in ("pending", "waiting", "in_flight")
+
+    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
+        """From the counts, the lines to adjust; after the adjustment, done."""
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        if job.state.get("phase") == "adjust":
+            records = response.records_of(InventoryAdjustmentRecord)
+            return Done(
+                {
+                    "txn_id": records[0].txn_id if records else None,
+                    "adjusted": job.state["lines"],
+                }
+            )
+        targets = _targets(job, ctx)
+        counted = {r.list_id: r for r in response.records_of(ListRecord) if r.list_id in targets}
+        mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        lines: list[dict[str, Any]] = []
+        missing: list[str] = []
+        elsewhere: list[str] = []
+        for list_id, (product_id, name, on_hand) in sorted(targets.items(), key=lambda t: t[1][1]):
+            record = counted.get(list_id)
+            if record is None:
+                missing.append(name)
+                continue
+            current = record.quantity_on_hand
+            if current is not None and current == decimal(on_hand):
+                continue
+            if self._claimed_elsewhere(job, ctx, mappings, product_id, on_hand):
+                elsewhere.append(name)
+                continue
+            mappings.put("item", product_id, data={"adjusting": {"job": job.id, "to": on_hand}})
+            lines.append(
+                {
+                    "list_id": list_id,
+                    "item": record.full_name,
+                    "from": quantity_text(current) if current is not None else None,
+                    "to": on_hand,
+                }
+            )
+        if missing and not lines and len(missing) == len(targets):
+            return Fail(
+                "QuickBooks has none of these inventory parts any more: " + ", ".join(missing)
+            )
+        if not lines:
+            return Done(
+                {
+                    "adjusted": [],
+                    "checked": len(counted),
+                    "missing": missing,
+                    "left_to_another_sync": elsewhere,
+                }
+            )
+        return Next({"phase": "adjust", "lines": lines, "missing": missing})

@@ -1,0 +1,21 @@
+"""The job kinds of the sync, for :func:`service.kinds.builtin_kinds`."""
+
+from __future__ import annotations
+
+from service.kinds import JobKind
+from service.sync.inventory import SyncInventory
+from service.sync.lists import list_kinds
+from service.sync.purchase_orders import TransferPurchaseOrder, UpdatePurchaseOrder
+from service.sync.receipts import ReceivePurchaseOrderLine
+
+
+def sync_kinds() -> list[JobKind]:
+    """``vendor``, ``customer``, ``item``, ``purchase_order``, ``purchase_order_update``,
+    ``item_receipt``, ``inventory_adjustment``."""
+    return [
+        *list_kinds(),
+        TransferPurchaseOrder(),
+        UpdatePurchaseOrder(),
+        ReceivePurchaseOrderLine(),
+        SyncInventory(),
+    ]

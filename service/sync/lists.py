@@ -1,0 +1,252 @@
+"""Ensure a vendor, customer or inventory part: find it by name, or create it (the seeds 1-3).
+
+Steps of an ensure job (payload: ``autotask_id``, ``name`` as in Autotask, ``qb_name`` as
+QuickBooks will store it):
+
+1. Known: the mapping already names a QuickBooks record for this Autotask record under the same
+   name: done, without a request.
+2. Lookup by ``FullName`` (``VendorQuery``, ``CustomerQuery``, or ``ItemQuery``, which answers
+   items of every type). Lookups of many jobs share one request. Names compare without regard to
+   case, so an existing "ACME SUPPLY" is the vendor "Acme Supply". A record of the right kind:
+   done. Nothing, or an item of another type: on to the add.
+3. Add (``VendorAdd``, ``CustomerAdd``, ``ItemInventoryAdd`` with the configured accounts).
+   When its answer is lost, the next attempt starts again at the lookup.
+4. ``3100`` (the name is in use): when the lookup already found the holder (a non-inventory
+   part with the product's name), fail with QuickBooks' message and that holder. Otherwise look
+   again with ``NameFilter`` and ``ActiveStatus=All`` (inactive records keep their names,
+   reference/qbxml.md 8.2): the right kind of record is used; another kind fails the job.
+   For vendors and customers, which share one name list with each other (and employees and
+   other names), a final lookup in the other list names the holder ("the QuickBooks customer
+   'Acme'").
+
+Why the add is sent even when the lookup found an item of another type: the seeds say creation
+fails and the operator sees QuickBooks' message in the transmission details; and the
+cross-type rule is inferred, not documented (reference/qbxml.md 11), so QuickBooks decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from service.jobstore import Job
+from service.kinds import (
+    Context,
+    Decision,
+    Done,
+    Fail,
+    Lookup,
+    LookupQuery,
+    Next,
+    Step,
+    StepOutcome,
+    failure,
+)
+from service.qbxml import build
+from service.qbxml.build import Request
+from service.qbxml.status import Outcome
+from service.qbxml.text import ITEM_NAME_MAX, VENDOR_NAME_MAX, name_key
+from service.qbxml.types import InventoryItem, ListRecord, NameFilter, Ref, Response
+from service.settings import Settings
+from service.sync.common import decimal, describe_record, quickbooks_said
+from service.sync.mapping import Mapping, MappingKind, Mappings
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What differs between vendors, customers and items."""
+
+    kind: MappingKind
+    #: Words for people: "vendor", "customer", "item".
+    noun: str
+    query: LookupQuery
+    #: The ``…Ret`` element of the right kind of record.
+    ret: str
+    #: The other list sharing the name space, asked who holds a name after a 3100.
+    other: LookupQuery | None
+
+
+def _name_query(spec: ListSpec, request_id: str, name: str) -> Request:
+    """A NameFilter query over active and inactive records."""
+    builder = {
+        "vendor": build.vendor_query,
+        "customer": build.customer_query,
+        "item": build.item_query,
+    }[spec.query]
+    return builder(request_id, name_filter=NameFilter("StartsWith", name), active_status="All")
+
+
+def _exact(response: Response, name: str) -> ListRecord | None:
+    return response.find_names([name])[name]
+
+
+class EnsureList:
+    """The kind of ensure job for one list (see the module docstring)."""
+
+    def __init__(self, spec: ListSpec) -> None:
+        self.spec = spec
+        self.name: str = spec.kind
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
+        """The next request, or done at once when the mapping already knows the record."""
+        payload, state = job.payload, job.state
+        qb_name: str = payload["qb_name"]
+        phase = state.get("phase", "start")
+        if state.get("sent") == "add":
+            phase = "lookup"  # the add's answer never came: it may have been carried out
+        if phase == "start":
+            mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+            clash = self._collision(job, mappings)
+            if clash is not None:
+                return Fail(clash)
+            known = mappings.get(self.spec.kind, payload["autotask_id"])
+            if (
+                known is not None
+                and known.qb_id
+                and name_key(known.qb_name or "") == name_key(qb_name)
+            ):
+                return Done(self._result(known, "known"))
+            phase = "lookup"
+        if phase == "lookup":
+            lookup = Lookup(self.spec.query, "full_names", (qb_name,))
+            return Step.of_lookup(lookup, request_id, {"phase": "lookup"})
+        if phase == "add":
+            request = self._add(request_id, job, ctx.settings)
+            return Step(request, {**state, "phase": "add", "sent": "add"})
+        if phase == "relookup":
+            return Step(_name_query(self.spec, request_id, qb_name), {**state})
+        if phase == "holder":
+            assert self.spec.other is not None
+            lookup = Lookup(self.spec.other, "full_names", (qb_name,))
+            return Step.of_lookup(lookup, request_id, {**state})
+        return Fail(f"atqb does not know the step {phase!r} of a {self.spec.noun} job")
+
+    def _add(self, request_id: str, job: Job, settings: Settings) -> Request:
+        payload = job.payload
+        qb_name = payload["qb_name"]
+        if self.spec.kind == "vendor":
+            return build.vendor_add(request_id, qb_name, company_name=payload["name"])
+        if self.spec.kind == "customer":
+            return build.customer_add(request_id, qb_name, company_name=payload["name"])
+        cost = payload.get("unit_cost")
+        price = payload.get("unit_price")
+        return build.item_inventory_add(
+            request_id,
+            InventoryItem(
+                qb_name,
+                income_account=Ref(full_name=settings.income_account),
+                cogs_account=Ref(full_name=settings.cogs_account),
+                asset_account=Ref(full_name=settings.asset_account),
+                manufacturer_part_number=payload.get("manufacturer_part_number"),
+                sales_desc=payload.get("description"),
+                sales_price=decimal(price) if price is not None else None,
+                purchase_desc=payload.get("description"),
+                purchase_cost=decimal(cost) if cost is not None else None,
+            ),
+        )
+
+    def _collision(self, job: Job, mappings: Mappings) -> str | None:
+        """Another Autotask record, with another name, already is this QuickBooks record."""
+        payload = job.payload
+        clash = payload.get("collides_with")
+        others: list[tuple[int, str]] = [(c["id"], c["name"]) for c in clash or []]
+        for holder in mappings.holders(self.spec.kind, payload["qb_name"]):
+            source = holder.data.get("autotask_name")
+            if holder.autotask_id != payload["autotask_id"] and source != payload["name"]:
+                others.append((holder.autotask_id, str(source)))
+        if not others:
+            return None
+        named = ", ".join(f"{i} {n!r}" for i, n in others)
+        limit = ITEM_NAME_MAX if self.spec.kind == "item" else VENDOR_NAME_MAX
+        return (
+            f"Autotask {self.spec.noun} {payload['autotask_id']} {payload['name']!r} and "
+            f"Autotask {self.spec.noun} {named} would all be the QuickBooks {self.spec.noun} "
+            f"{payload['qb_name']!r} (QuickBooks ignores case and keeps the first {limit} "
+            "characters of a name): rename one of them in Autotask, then retry this job"
+        )
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
+        """Use what QuickBooks found or created, or say who holds the name."""
+        state = job.state
+        phase = state.get("phase", "lookup")
+        qb_name: str = job.payload["qb_name"]
+        if phase == "add" and response.outcome is Outcome.NAME_IN_USE:
+            said = quickbooks_said(response)
+            if state.get("holder"):
+                return Fail(self._held(said, state["holder"]))
+            return Next({"phase": "relookup", "said": said})
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        if phase == "add":
+            created = next(iter(response.records_of(ListRecord)), None)
+            if created is None:
+                return Fail(f"QuickBooks added the {self.spec.noun} but returned no record")
+            return Done(self._remember(job, ctx, created, "created"))
+        if phase == "holder":
+            holder = _exact(response, qb_name)
+            if holder is not None:
+                return Fail(self._held(state["said"], describe_record(holder)))
+            return Fail(
+                self._held(
+                    state["said"],
+                    'a QuickBooks employee or "other name" record (QuickBooks names are shared '
+                    "by customers, vendors, employees and other names)",
+                )
+            )
+        record = _exact(response, qb_name)
+        if record is not None and record.type == self.spec.ret:
+            how = "matched" if phase == "lookup" else "matched after QuickBooks said 3100"
+            return Done(self._remember(job, ctx, record, how))
+        if phase == "lookup":
+            held_by = describe_record(record) if record is not None else None
+            return Next({"phase": "add", "holder": held_by})
+        # relookup after a 3100
+        if record is not None:
+            return Fail(self._held(state["said"], describe_record(record)))
+        if self.spec.other is not None:
+            return Next({"phase": "holder", "said": state["said"]})
+        return Fail(
+            self._held(
+                state["said"], "a record QuickBooks does not show (perhaps at another level)"
+            )
+        )
+
+    def _held(self, said: str, holder: str) -> str:
+        fix = (
+            "convert it to an inventory part in QuickBooks, or rename the product in Autotask"
+            if self.spec.kind == "item"
+            else f"rename one of them (QuickBooks will not have a {self.spec.noun} with that name)"
+        )
+        return f"{said} The name is held by {holder}: {fix}, then retry this job."
+
+    def _remember(self, job: Job, ctx: Context, record: ListRecord, how: str) -> dict[str, Any]:
+        mapping = Mappings(ctx.conn, ctx.now, job.qbwc_user).put(
+            self.spec.kind,
+            job.payload["autotask_id"],
+            qb_id=record.list_id,
+            qb_name=record.full_name,
+            edit_sequence=record.edit_sequence,
+            data={"autotask_name": job.payload["name"], "type": record.type},
+        )
+        result = self._result(mapping, how)
+        if record.is_active is False:
+            result["inactive"] = True
+        return result
+
+    def _result(self, mapping: Mapping, how: str) -> dict[str, Any]:
+        return {"list_id": mapping.qb_id, "full_name": mapping.qb_name, "how": how}
+
+
+VENDORS = ListSpec("vendor", "vendor", "vendor", "VendorRet", other="customer")
+CUSTOMERS = ListSpec("customer", "customer", "customer", "CustomerRet", other="vendor")
+ITEMS = ListSpec("item", "item", "item", "ItemInventoryRet", other=None)
+
+
+def list_kinds() -> list[EnsureList]:
+    """The ensure kinds: ``vendor``, ``customer``, ``item``."""
+    return [EnsureList(VENDORS), EnsureList(CUSTOMERS), EnsureList(ITEMS)]

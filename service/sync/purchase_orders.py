@@ -1,0 +1,612 @@
+"""Purchase orders: the transfer (PurchaseOrderAdd) and every later change (PurchaseOrderMod).
+
+The payload of both kinds is the PO as the enqueue API prepared it (``payload["po"]``: vendor,
+ship-to customer, lines with their items, quantities, rates and customers, memo), with the
+``fingerprint`` of that data.
+
+Transfer (kind ``purchase_order``):
+
+* The PO goes in with the RefNumber ``AT<Autotask PO id>`` (:func:`~service.sync.common.
+  po_ref_number`) and an ExternalGUID derived from the Autotask id. References use the ListIDs
+  the ensure jobs recorded (names when none is known).
+* Answer lost: the next attempt looks the RefNumber up and takes the PO whose ExternalGUID is
+  ours; only when there is none is it added again.
+* 3140 (a reference QuickBooks does not know: the vendor, a customer or an item was deleted or
+  merged in QuickBooks after atqb mapped it): the ListIDs of that kind are checked in one lookup,
+  the ones QuickBooks no longer has are forgotten, and the PO is sent again once, naming those
+  records by name. A second 3140 fails the job with QuickBooks' message.
+* Done: the TxnID, RefNumber and EditSequence of the PO and the TxnLineID of each line are
+  remembered (mappings ``purchase_order`` and ``po_line``).
+
+Update (kind ``purchase_order_update``): Autotask is the master (the seeds: "all updates will
+need to come from Autotask").
+
+1. Read the PO (``PurchaseOrderQuery`` by TxnID, with lines): its current EditSequence, lines and
+   received quantities. Reads of many POs share one request.
+2. Compare with Autotask and send one ``PurchaseOrderMod`` with the current EditSequence:
+   changed header fields; when any line changes, **every line to keep is listed** (QuickBooks
+   deletes the lines a line Mod does not name, reference/qbxml.md 4.9): changed lines with their
+   new values, unchanged ones bare, new Autotask lines as ``TxnLineID -1``. A line removed in
+   Autotask is deleted, unless something was received against it (QuickBooks refuses to delete
+   such a line): it is closed instead. Lines people added in QuickBooks are kept.
+3. 3200 (EditSequence out of date: someone or a receipt changed the PO meanwhile): back to 1,
+   up to :data:`STALE_RETRIES` times in a row.
+4. Answer lost: back to 1; lines the lost Mod may have added are recognised by their item and
+   adopted instead of being added twice.
+
+A PO canceled in Autotask after its transfer is **closed** in QuickBooks (``IsManuallyClosed``)
+and flagged: its memo starts with "CANCELED in Autotask". It is not deleted: it may have item
+receipts and bills linked to it, and a bookkeeper expects to find it, closed, with its history.
+Nothing more is received against it. If Autotask reopens it, the update reopens it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from service.jobstore import Job
+from service.kinds import (
+    Context,
+    Decision,
+    Done,
+    Fail,
+    Lookup,
+    LookupQuery,
+    Next,
+    RetryLater,
+    Step,
+    StepOutcome,
+    error_text,
+    failure,
+)
+from service.qbxml import build
+from service.qbxml import text as qtext
+from service.qbxml.status import Outcome
+from service.qbxml.types import (
+    NEW_LINE_ID,
+    ListRecord,
+    PurchaseOrder,
+    PurchaseOrderChange,
+    PurchaseOrderLine,
+    PurchaseOrderLineMod,
+    PurchaseOrderRecord,
+    Ref,
+    Response,
+)
+from service.sync.common import decimal, quantity_text, same_guid, was_sent
+from service.sync.mapping import MappingKind, Mappings
+
+#: 3200 answers in a row before the update waits for a later run.
+STALE_RETRIES = 5
+_MEMO_MAX = 4095
+_VENDOR_MSG_MAX = 99
+CANCELED_FLAG = "CANCELED in Autotask. "
+_REFERENCE = re.compile(r"invalid reference to QuickBooks (\w+)", re.IGNORECASE)
+_REF_KINDS: dict[str, tuple[MappingKind, LookupQuery]] = {
+    "vendor": ("vendor", "vendor"),
+    "customer": ("customer", "customer"),
+    "item": ("item", "item"),
+}
+
+
+def memo_text(po: dict[str, Any], *, canceled: bool) -> str:
+    """The PO's QuickBooks memo: where it comes from, the Autotask memo, the cancel flag."""
+    memo = f"Autotask PO {po['label']}"
+    if po.get("memo"):
+        memo += f" - {po['memo']}"
+    return (CANCELED_FLAG if canceled else "") + memo
+
+
+class Refs:
+    """QuickBooks references for a PO's vendor, customers and items, from the mappings.
+
+    A record with a known ListID is referred to by it; one without (forgotten as stale) by the
+    name it has or will have in QuickBooks. ``used`` remembers which ListIDs were sent.
+    """
+
+    def __init__(self, mappings: Mappings, po: dict[str, Any]) -> None:
+        self.mappings = mappings
+        self.used: dict[MappingKind, dict[int, str]] = {"vendor": {}, "customer": {}, "item": {}}
+        lines = po["lines"]
+        self._known = {
+            "vendor": mappings.get_many("vendor", [po["vendor"]["id"]]),
+            "customer": mappings.get_many(
+                "customer",
+                [c["id"] for c in [po.get("ship_to"), *(ln.get("customer") for ln in lines)] if c],
+            ),
+            "item": mappings.get_many("item", [line["product_id"] for line in lines]),
+        }
+
+    def ref(self, kind: MappingKind, autotask_id: int, qb_name: str) -> Ref:
+        """The reference to send for one record."""
+        known = self._known[kind].get(autotask_id)
+        if known is not None and known.qb_id:
+            self.used[kind][autotask_id] = known.qb_id
+            return Ref(list_id=known.qb_id)
+        return Ref(full_name=qb_name)
+
+    def vendor(self, po: dict[str, Any]) -> Ref:
+        """The PO's vendor."""
+        return self.ref("vendor", po["vendor"]["id"], po["vendor"]["qb_name"])
+
+    def customer(self, company: dict[str, Any] | None) -> Ref | None:
+        """A ship-to or line customer, if any."""
+        if not company:
+            return None
+        return self.ref("customer", company["id"], company["qb_name"])
+
+    def item(self, line: dict[str, Any]) -> Ref:
+        """A line's item."""
+        return self.ref("item", line["product_id"], line["item"])
+
+
+def _same_ref(a: Ref | None, b: Ref | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    if a.list_id and b.list_id:
+        return a.list_id == b.list_id
+    return qtext.name_key(a.full_name or "") == qtext.name_key(b.full_name or "")
+
+
+def _ref_json(ref: Ref | None) -> dict[str, str] | None:
+    if ref is None:
+        return None
+    return {"list_id": ref.list_id} if ref.list_id else {"full_name": ref.full_name or ""}
+
+
+def _ref_of(data: dict[str, str] | None) -> Ref | None:
+    if not data:
+        return None
+    return Ref(list_id=data.get("list_id"), full_name=data.get("full_name"))
+
+
+def _line(line: dict[str, Any], refs: Refs) -> PurchaseOrderLine:
+    rate = line.get("rate")
+    return PurchaseOrderLine(
+        refs.item(line),
+        decimal(line["quantity"]),
+        decimal(rate) if rate is not None else None,
+        desc=line.get("desc"),
+        customer=refs.customer(line.get("customer")),
+        manufacturer_part_number=line.get("mpn"),
+    )
+
+
+def remember_po(
+    ctx: Context, job: Job, record: PurchaseOrderRecord, line_ids: list[int]
+) -> dict[str, Any]:
+    """Record the PO and its lines (Autotask line ids in the order of ``record.lines``)."""
+    po = job.payload["po"]
+    mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+    previous = mappings.get("purchase_order", po["id"])
+    known_lines = list((previous.data.get("lines") if previous else None) or [])
+    for line_id, qb_line in zip(line_ids, record.lines, strict=False):
+        mappings.put("po_line", line_id, qb_id=qb_line.txn_line_id, data={"po": po["id"]})
+        if line_id not in known_lines:
+            known_lines.append(line_id)
+    mappings.put(
+        "purchase_order",
+        po["id"],
+        qb_id=record.txn_id,
+        qb_name=record.ref_number,
+        edit_sequence=record.edit_sequence,
+        data={
+            "fingerprint": job.payload["fingerprint"],
+            "vendor": record.vendor.list_id if record.vendor else None,
+            "label": po["label"],
+            "canceled": bool(po.get("canceled")),
+            "lines": known_lines,
+        },
+    )
+    return {
+        "txn_id": record.txn_id,
+        "ref_number": record.ref_number,
+        "edit_sequence": record.edit_sequence,
+    }
+
+
+def _answered_po(response: Response, did: str) -> PurchaseOrderRecord | Decision:
+    """The PO an Add or Mod answered with, or the decision for an answer without one."""
+    trouble = failure(response)
+    if trouble is not None:
+        return trouble
+    records = response.records_of(PurchaseOrderRecord)
+    if not records:
+        return Fail(f"QuickBooks {did} the purchase order but returned no record")
+    return records[0]
+
+
+class TransferPurchaseOrder:
+    """Kind ``purchase_order``: add the PO to QuickBooks once (see the module docstring)."""
+
+    name = "purchase_order"
+
+    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
+        """Add the PO; look it up first when an earlier add may have been carried out."""
+        po = job.payload["po"]
+        state = job.state
+        if was_sent(job) == "add":
+            lookup = Lookup("purchase_order", "ref_numbers", (po["ref_number"],))
+            return Step.of_lookup(lookup, request_id, {"phase": "find"})
+        if state.get("phase") == "verify":
+            lookup = Lookup(state["query"], "list_ids", tuple(state["list_ids"]))
+            return Step.of_lookup(lookup, request_id, {**state})
+        refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
+        request = build.purchase_order_add(
+            request_id,
+            PurchaseOrder(
+                refs.vendor(po),
+                tuple(_line(line, refs) for line in po["lines"]),
+                ref_number=po["ref_number"],
+                txn_date=date.fromisoformat(po["txn_date"]) if po.get("txn_date") else None,
+                ship_to=refs.customer(po.get("ship_to")),
+                memo=memo_text(po, canceled=False),
+                vendor_msg=po.get("memo"),
+                external_guid=po["guid"],
+            ),
+        )
+        used = {kind: {str(k): v for k, v in ids.items()} for kind, ids in refs.used.items()}
+        return Step(request, {"sent": "add", "used": used, "verified": state.get("verified")})
+
+    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
+        """Remember the PO, or find out which reference went stale."""
+        po = job.payload["po"]
+        state = job.state
+        line_ids = [line["id"] for line in po["lines"]]
+        if state.get("phase") == "find":
+            trouble = failure(response)
+            if trouble is not None:
+                return trouble
+            for record in response.records_of(PurchaseOrderRecord):
+                if same_guid(record.external_guid, po["guid"]):
+                    result = remember_po(ctx, job, record, line_ids)
+                    return Done({**result, "how": "found after a lost answer"})
+            return Next({})
+        if state.get("phase") == "verify":
+            return self._verified(job, response, ctx)
+        if response.outcome is Outcome.INVALID_REFERENCE and not state.get("verified"):
+            return self._verify(job, response)
+        added = _answered_po(response, "added")
+        if not isinstance(added, PurchaseOrderRecord):
+            return added
+        return Done({**remember_po(ctx, job, added, line_ids), "how": "added"})
+
+    def _verify(self, job: Job, response: Response) -> Decision:
+        match = _REFERENCE.search(response.status_message or "")
+        kind = _REF_KINDS.get(match.group(1).lower()) if match else None
+        used: dict[str, str] = job.state.get("used", {}).get(kind[0], {}) if kind else {}
+        if kind is None or not used:
+            return Fail(error_text(response))
+        return Next(
+            {
+                "phase": "verify",
+                "kind": kind[0],
+                "query": kind[1],
+                "list_ids": sorted(set(used.values())),
+                "used": used,
+                "error": error_text(response),
+            }
+        )
+
+    def _verified(self, job: Job, response: Response, ctx: Context) -> Decision:
+        state = job.state
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        present = {r.list_id for r in response.records_of(ListRecord)}
+        gone = [int(at_id) for at_id, list_id in state["used"].items() if list_id not in present]
+        if not gone:
+            return Fail(state["error"])
+        mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        for autotask_id in gone:
+            mappings.forget(state["kind"], autotask_id)
+        return Next({"verified": True, "forgotten": {state["kind"]: gone}})
+
+
+# --------------------------------------------------------------------------------------------
+# Update
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    return qtext.fit_text(value, limit).text if value is not None else None
+
+
+class UpdatePurchaseOrder:
+    """Kind ``purchase_order_update``: bring a transferred PO in line with Autotask."""
+
+    name = "purchase_order_update"
+
+    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
+        """Read the PO, or send the Mod planned from the last read."""
+        po = job.payload["po"]
+        state = job.state
+        mapping = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("purchase_order", po["id"])
+        if mapping is None or not mapping.qb_id:
+            return Fail(
+                f"Autotask PO {po['label']} is not in QuickBooks (its transfer did not finish); "
+                "retry the transfer job first"
+            )
+        if state.get("phase") == "mod" and was_sent(job) is None:
+            return Step(_mod_request(request_id, state["change"]), {**state, "sent": "mod"})
+        carried = {"stale": state.get("stale", 0)}
+        if was_sent(job) == "mod":
+            carried["adding"] = state.get("adding", [])  # lines the lost Mod may have added
+            carried["lost"] = True
+        lookup = Lookup("purchase_order", "txn_ids", (mapping.qb_id,))
+        return Step.of_lookup(lookup, request_id, {"phase": "read", **carried})
+
+    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
+        """Plan the Mod from what QuickBooks holds, or remember what the Mod did."""
+        state = job.state
+        if state.get("phase") == "read":
+            return self._read(job, response, ctx)
+        if response.outcome is Outcome.STALE_EDIT_SEQUENCE:
+            stale = int(state.get("stale", 0)) + 1
+            if stale > STALE_RETRIES:
+                return RetryLater(
+                    f"{error_text(response)} ({stale} times in a row: the PO keeps changing in "
+                    "QuickBooks; atqb tries again later)",
+                    state={"stale": 0},
+                )
+            return Next({"phase": "read", "stale": stale})
+        record = _answered_po(response, "changed")
+        if not isinstance(record, PurchaseOrderRecord):
+            return record
+        known = set(state.get("known_lines", []))
+        added = [line for line in record.lines if line.txn_line_id not in known]
+        mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        for entry, qb_line in zip(state.get("adding", []), added, strict=False):
+            mappings.put("po_line", entry["at_line"], qb_id=qb_line.txn_line_id)
+        return Done(self._finish(job, ctx, record, state.get("summary", [])))
+
+    def _finish(
+        self, job: Job, ctx: Context, record: PurchaseOrderRecord, summary: list[str]
+    ) -> dict[str, Any]:
+        po = job.payload["po"]
+        mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        previous = mappings.get("purchase_order", po["id"])
+        lines = list((previous.data.get("lines") if previous else None) or [])
+        lines += [line["id"] for line in po["lines"] if line["id"] not in lines]
+        mappings.put(
+            "purchase_order",
+            po["id"],
+            edit_sequence=record.edit_sequence,
+            data={
+                "fingerprint": job.payload["fingerprint"],
+                "canceled": bool(po.get("canceled")),
+                "vendor": record.vendor.list_id if record.vendor else None,
+                "lines": lines,
+            },
+        )
+        return {
+            "txn_id": record.txn_id,
+            "edit_sequence": record.edit_sequence,
+            "changes": summary or ["nothing to change: QuickBooks already matches Autotask"],
+        }
+
+    def _read(self, job: Job, response: Response, ctx: Context) -> Decision:
+        po = job.payload["po"]
+        state = job.state
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        mapping = mappings.get("purchase_order", po["id"])
+        assert mapping is not None
+        record = next(
+            (r for r in response.records_of(PurchaseOrderRecord) if r.txn_id == mapping.qb_id),
+            None,
+        )
+        if record is None:
+            return Fail(
+                f"QuickBooks no longer has the purchase order {mapping.qb_name} (TxnID "
+                f"{mapping.qb_id}) of Autotask PO {po['label']}: it was deleted in QuickBooks. "
+                "atqb does not add it again by itself; cancel this job, or ask for help"
+            )
+        if state.get("adding"):
+            _adopt(mappings, mapping.data.get("lines") or [], record, state["adding"])
+        plan = plan_change(job.payload["po"], record, mappings, mapping.data)
+        if plan is None:
+            return Done(self._finish(job, ctx, record, []))
+        if plan.get("error"):
+            return Fail(plan["error"])
+        return Next(
+            {
+                "phase": "mod",
+                "change": plan["change"],
+                "adding": plan["adding"],
+                "summary": plan["summary"],
+                "known_lines": [line.txn_line_id for line in record.lines],
+                "stale": state.get("stale", 0),
+            }
+        )
+
+
+def _adopt(
+    mappings: Mappings,
+    line_ids: list[int],
+    record: PurchaseOrderRecord,
+    adding: list[dict[str, Any]],
+) -> None:
+    """Map QuickBooks lines a lost Mod added to the Autotask lines it was adding (by item)."""
+    ours = {m.qb_id for m in mappings.get_many("po_line", line_ids).values() if m.qb_id}
+    unknown = [line for line in record.lines if line.txn_line_id not in ours]
+    for entry in adding:
+        wanted = _ref_of(entry["item"])
+        for line in unknown:
+            if _same_ref(line.item, wanted):
+                mappings.put("po_line", entry["at_line"], qb_id=line.txn_line_id)
+                unknown.remove(line)
+                break
+
+
+def plan_change(
+    po: dict[str, Any],
+    record: PurchaseOrderRecord,
+    mappings: Mappings,
+    po_data: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The Mod that makes ``record`` match the Autotask PO, as JSON for the job state; None when
+    nothing differs. ``summary`` lists the changes in words for the operator."""
+    refs = Refs(mappings, po)
+    canceled = bool(po.get("canceled"))
+    header: dict[str, Any] = {}
+    summary: list[str] = []
+    vendor = refs.vendor(po)
+    if not _same_ref(vendor, record.vendor):
+        header["vendor"] = _ref_json(vendor)
+        summary.append(f"vendor → {po['vendor']['qb_name']}")
+    ship_to = refs.customer(po.get("ship_to"))
+    if ship_to is not None and not _same_ref(ship_to, record.ship_to):
+        header["ship_to"] = _ref_json(ship_to)
+        summary.append(f"ship to → {po['ship_to']['qb_name']}")
+    memo = _clean(memo_text(po, canceled=canceled), _MEMO_MAX)
+    if memo != (record.memo or ""):
+        header["memo"] = memo
+        summary.append("memo")
+    vendor_msg = _clean(po.get("memo"), _VENDOR_MSG_MAX)
+    if vendor_msg is not None and vendor_msg != (record.vendor_msg or ""):
+        header["vendor_msg"] = vendor_msg
+    if canceled and not record.is_manually_closed:
+        header["closed"] = True
+        summary.append("closed: canceled in Autotask")
+    elif not canceled and po_data.get("canceled") and record.is_manually_closed:
+        header["closed"] = False
+        summary.append("reopened: no longer canceled in Autotask")
+    lines, adding = (None, []) if canceled else _plan_lines(po, record, mappings, refs, summary)
+    if lines is not None and record.has_line_groups:
+        return {
+            "error": f"the QuickBooks purchase order {record.ref_number} holds item-group lines "
+            "added in QuickBooks; changing its lines would delete them, so atqb leaves it alone: "
+            "change it in QuickBooks by hand"
+        }
+    if not header and lines is None:
+        return None
+    change = {
+        "txn_id": record.txn_id,
+        "edit_sequence": record.edit_sequence,
+        "header": header,
+        "lines": lines,
+    }
+    return {"change": change, "adding": adding, "summary": summary}
+
+
+def _plan_lines(
+    po: dict[str, Any],
+    record: PurchaseOrderRecord,
+    mappings: Mappings,
+    refs: Refs,
+    summary: list[str],
+) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
+    """The line Mods (None when no line changes) and the Autotask lines being added."""
+    current = {line["id"]: line for line in po["lines"]}
+    previous_ids = set(mappings.get("purchase_order", po["id"]).data.get("lines") or [])  # type: ignore[union-attr]
+    mapped = mappings.get_many("po_line", set(current) | previous_ids)
+    by_txn_line = {m.qb_id: at_id for at_id, m in mapped.items() if m.qb_id}
+    touched = False
+    planned: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for qb_line in record.lines:
+        at_id = by_txn_line.get(qb_line.txn_line_id)
+        if at_id is None:
+            planned.append({"id": qb_line.txn_line_id})  # not atqb's: kept as it is
+            continue
+        if at_id not in current:
+            if qb_line.received_quantity:
+                planned.append({"id": qb_line.txn_line_id, "closed": True})
+                touched = touched or not qb_line.is_manually_closed
+                summary.append(f"line {at_id} closed (removed in Autotask, already received)")
+            else:
+                touched = True
+                summary.append(f"line {at_id} deleted (removed in Autotask)")
+            continue
+        seen.add(at_id)
+        entry, changes = _line_changes(current[at_id], qb_line, refs)
+        entry["id"] = qb_line.txn_line_id
+        planned.append(entry)
+        if changes:
+            touched = True
+            summary.append(f"line {at_id}: {', '.join(changes)}")
+    adding: list[dict[str, Any]] = []
+    for at_id, line in current.items():
+        if at_id in seen:
+            continue
+        new = _line(line, refs)
+        planned.append(
+            {
+                "id": NEW_LINE_ID,
+                "item": _ref_json(new.item),
+                "quantity": quantity_text(decimal(line["quantity"])),
+                "rate": line.get("rate"),
+                "desc": line.get("desc"),
+                "customer": _ref_json(new.customer),
+                "mpn": line.get("mpn"),
+            }
+        )
+        adding.append({"at_line": at_id, "item": _ref_json(new.item)})
+        touched = True
+        summary.append(f"line {at_id} added ({line['item']} x {line['quantity']})")
+    return (planned if touched else None), adding
+
+
+def _line_changes(
+    line: dict[str, Any], qb_line: Any, refs: Refs
+) -> tuple[dict[str, Any], list[str]]:
+    entry: dict[str, Any] = {}
+    changes: list[str] = []
+    item = refs.item(line)
+    if not _same_ref(item, qb_line.item):
+        entry["item"] = _ref_json(item)
+        changes.append(f"item → {line['item']}")
+    quantity = decimal(line["quantity"])
+    if qb_line.quantity is None or quantity != qb_line.quantity:
+        entry["quantity"] = quantity_text(quantity)
+        changes.append(f"quantity {qb_line.quantity} → {quantity_text(quantity)}")
+    if line.get("rate") is not None and (
+        qb_line.rate is None or decimal(line["rate"]) != qb_line.rate
+    ):
+        entry["rate"] = line["rate"]
+        changes.append(f"rate {qb_line.rate} → {line['rate']}")
+    customer = refs.customer(line.get("customer"))
+    if customer is not None and not _same_ref(customer, qb_line.customer):
+        entry["customer"] = _ref_json(customer)
+        changes.append(f"customer → {line['customer']['qb_name']}")
+    desc = _clean(line.get("desc"), _MEMO_MAX)
+    if desc is not None and desc != (qb_line.desc or ""):
+        entry["desc"] = desc
+        changes.append("description")
+    return entry, changes
+
+
+def _mod_request(request_id: str, change: dict[str, Any]) -> build.Request:
+    header = change["header"]
+    lines = change["lines"]
+    return build.purchase_order_mod(
+        request_id,
+        PurchaseOrderChange(
+            txn_id=change["txn_id"],
+            edit_sequence=change["edit_sequence"],
+            vendor=_ref_of(header.get("vendor")),
+            ship_to=_ref_of(header.get("ship_to")),
+            is_manually_closed=header.get("closed"),
+            memo=header.get("memo"),
+            vendor_msg=header.get("vendor_msg"),
+            lines=None
+            if lines is None
+            else tuple(
+                PurchaseOrderLineMod(
+                    line["id"],
+                    item=_ref_of(line.get("item")),
+                    quantity=decimal(line["quantity"]) if line.get("quantity") else None,
+                    rate=decimal(line["rate"]) if line.get("rate") is not None else None,
+                    desc=line.get("desc"),
+                    customer=_ref_of(line.get("customer")),
+                    manufacturer_part_number=line.get("mpn"),
+                    is_manually_closed=line.get("closed"),
+                )
+                for line in lines
+            ),
+        ),
+    )

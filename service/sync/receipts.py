@@ -1,0 +1,141 @@
+"""Item receipts: what was received in Autotask raises QuickBooks' On Hand, linked to the PO line.
+
+One job per receipt (kind ``item_receipt``), each one ``ItemReceiptAdd`` with one line linked to
+its PO line (``LinkToTxn(TxnID, TxnLineID)``, reference/qbxml.md 4.11):
+
+* *received* mode: one receipt per PO line at transfer (the seeds: "each line on the PO will
+  create an individual Item Receipt"), for the line's quantity less what atqb already received
+  on it (an update that raises a quantity later receives the difference). RefNumber ``ATL<line
+  id>``.
+* *unreceived* mode: one receipt per Autotask receiving row, for that row's quantity only.
+  RefNumber ``ATR<receiving id>``.
+
+The vendor is the PO's (QuickBooks refuses a receipt of another vendor against the PO), the TxnID
+and TxnLineID come from the PO's mappings. Every receipt carries an ExternalGUID derived from the
+Autotask row; when an answer is lost, the next attempt looks the RefNumber up and takes the
+receipt with that GUID instead of receiving twice. A 570 warning (the line or PO is closed) still
+means QuickBooks saved the receipt, unlinked: the job is done and its result says so.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from service.jobstore import Job
+from service.kinds import (
+    Context,
+    Decision,
+    Done,
+    Fail,
+    Lookup,
+    Next,
+    Step,
+    StepOutcome,
+    failure,
+)
+from service.qbxml import build
+from service.qbxml.status import Outcome
+from service.qbxml.types import ItemReceipt, ItemReceiptLine, ItemReceiptRecord, Ref, Response
+from service.sync.common import decimal, quantity_text, same_guid, was_sent
+from service.sync.mapping import Mappings
+
+
+class ReceivePurchaseOrderLine:
+    """Kind ``item_receipt`` (see the module docstring)."""
+
+    name = "item_receipt"
+
+    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
+        """The receipt, its lookup after a lost answer, or done when nothing is left to receive."""
+        payload = job.payload
+        mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        po = mappings.get("purchase_order", payload["po_id"])
+        line = mappings.get("po_line", payload["line_id"])
+        if po is None or not po.qb_id or line is None or not line.qb_id:
+            return Fail(
+                f"the line {payload['line_id']} of Autotask PO {payload['po_label']} is not in "
+                "QuickBooks (the PO's transfer or update did not finish): retry that job first"
+            )
+        if was_sent(job) == "add":
+            lookup = Lookup("item_receipt", "ref_numbers", (payload["ref_number"],))
+            return Step.of_lookup(lookup, request_id, {"phase": "find", **_kept(job)})
+        if "receiving_id" in payload:
+            done = mappings.get("receiving", payload["receiving_id"])
+            if done is not None and done.qb_id:
+                return Done({"txn_id": done.qb_id, "how": "already received"})
+            quantity = decimal(payload["quantity"])
+        else:
+            received = decimal(line.data.get("received", "0"))
+            quantity = decimal(payload["target"]) - received
+            if quantity <= 0:
+                return Done(
+                    {"quantity": "0", "how": f"already received ({quantity_text(received)})"}
+                )
+        vendor = po.data.get("vendor")
+        if not vendor:
+            return Fail(f"the vendor of Autotask PO {payload['po_label']} is not known")
+        request = build.item_receipt_add(
+            request_id,
+            ItemReceipt(
+                Ref(list_id=vendor),
+                (ItemReceiptLine(po.qb_id, line.qb_id, quantity),),
+                ref_number=payload["ref_number"],
+                txn_date=date.fromisoformat(payload["date"]) if payload.get("date") else None,
+                memo=f"Autotask PO {payload['po_label']}: {payload['item']} received",
+                external_guid=payload["guid"],
+            ),
+        )
+        return Step(request, {"sent": "add", "quantity": quantity_text(quantity)})
+
+    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
+        """Record what was received; a lookup that finds nothing leads to the add."""
+        payload = job.payload
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        records = response.records_of(ItemReceiptRecord)
+        if job.state.get("phase") == "find":
+            mine = [r for r in records if same_guid(r.external_guid, payload["guid"])]
+            if not mine:
+                return Next({})
+            quantity = sum((line.quantity or Decimal(0) for line in mine[0].lines), Decimal(0))
+            return Done(self._record(job, ctx, mine[0], quantity, "found after a lost answer"))
+        if not records:
+            return Fail("QuickBooks added the item receipt but returned no record")
+        result = self._record(job, ctx, records[0], decimal(job.state["quantity"]), "received")
+        if response.outcome is Outcome.WARNING:
+            result["warning"] = (
+                f"QuickBooks {response.status_code}: {response.status_message} (the receipt was "
+                "saved without its link to the PO line)"
+            )
+        return Done(result)
+
+    def _record(
+        self, job: Job, ctx: Context, record: ItemReceiptRecord, quantity: Decimal, how: str
+    ) -> dict[str, Any]:
+        payload = job.payload
+        mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        if "receiving_id" in payload:
+            mappings.put(
+                "receiving",
+                payload["receiving_id"],
+                qb_id=record.txn_id,
+                qb_name=record.ref_number,
+                data={"line": payload["line_id"], "quantity": quantity_text(quantity)},
+            )
+        line = mappings.get("po_line", payload["line_id"])
+        received = decimal((line.data if line else {}).get("received", "0")) + quantity
+        mappings.put("po_line", payload["line_id"], data={"received": quantity_text(received)})
+        return {
+            "txn_id": record.txn_id,
+            "ref_number": record.ref_number,
+            "quantity": quantity_text(quantity),
+            "how": how,
+        }
+
+
+def _kept(job: Job) -> dict[str, Any]:
+    quantity = job.state.get("quantity")
+    return {"quantity": quantity} if quantity is not None else {}

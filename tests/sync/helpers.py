@@ -1,0 +1,157 @@
+"""Helpers for the sync's end-to-end tests: Autotask-shaped data, a whole Web Connector run.
+
+``Harness`` runs the real WSGI application (``serve_in_thread``) on a test database, the
+simulated Web Connector and the simulated QuickBooks; every qbXML message QuickBooks received is
+validated against the reference XSD (the simulator already validates with the packaged copy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from lxml import etree
+
+from service.db import Database
+from service.exchange import utcnow
+from service.jobstore import Job, JobStore
+from service.settings import load_settings
+from service.simulators.quickbooks import SimulatedQuickBooks
+from service.simulators.webconnector import Faults, SessionReport, SimulatedWebConnector
+from service.sync.enqueue import EnqueueReport, enqueue_full_inventory_sync, enqueue_purchase_orders
+from service.sync.model import (
+    Company,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StockLevel,
+)
+from service.xmlsafe import parse_text
+from tests.support import add_user, reference_schema, serve_in_thread
+
+USER = "office"
+PASSWORD = "pw"
+
+ACME = Company(1, "Acme Supply")
+CONTOSO = Company(2, "Contoso Ltd")
+CABLE = Product(101, "Cable Cat6", description="Patch cable", unit_cost=Decimal("3.125"))
+SWITCH = Product(102, "Switch 24 port", unit_cost=Decimal("120"))
+MOUSE = Product(103, "Mouse", unit_cost=Decimal("9.99"))
+
+
+def line(line_id: int, product: Product, quantity: int, **more: Any) -> PurchaseOrderLine:
+    """A PO line at the product's cost."""
+    return PurchaseOrderLine(line_id, product, quantity, unit_cost=product.unit_cost, **more)
+
+
+def order(po_id: int, *lines: PurchaseOrderLine, **more: Any) -> PurchaseOrder:
+    """A PO of Acme for Contoso unless said otherwise."""
+    more.setdefault("vendor", ACME)
+    more.setdefault("ship_to", CONTOSO)
+    more.setdefault("number", f"P{po_id}")
+    return PurchaseOrder(po_id, lines=tuple(lines), **more)
+
+
+def stock(**counts: int | tuple[int, ...]) -> list[StockLevel]:
+    """``stock(p101=5, p102=(2, 3))``: on-hand per product id, one location or several."""
+    rows = []
+    for key, value in counts.items():
+        product_id = int(key.removeprefix("p"))
+        for location, units in enumerate(value if isinstance(value, tuple) else (value,), 1):
+            rows.append(StockLevel(product_id, location, units))
+    return rows
+
+
+@dataclass
+class Harness:
+    """A database with a Web Connector user, a simulated QuickBooks, and settings."""
+
+    database_url: str
+    db: Database
+    qb: SimulatedQuickBooks = field(default_factory=SimulatedQuickBooks)
+    settings: dict[str, object] = field(default_factory=dict)
+    reports: list[SessionReport] = field(default_factory=list)
+
+    def enqueue(
+        self, orders: Iterable[PurchaseOrder], on_hand: Iterable[StockLevel] = ()
+    ) -> EnqueueReport:
+        """The enqueue API, as the poller calls it."""
+        return enqueue_purchase_orders(
+            self.db, load_settings(**self.settings), USER, list(orders), list(on_hand)
+        )
+
+    def full_sync(
+        self, products: Iterable[Product], on_hand: Iterable[StockLevel]
+    ) -> EnqueueReport:
+        """A full inventory sync, as `atqb inventory-sync --full` asks for it."""
+        return enqueue_full_inventory_sync(
+            self.db, load_settings(**self.settings), USER, list(products), list(on_hand)
+        )
+
+    def run(self, faults: Faults | None = None, sessions: int = 10) -> list[SessionReport]:
+        """Web Connector sessions until there is no work (or a fault ends one)."""
+        with (
+            serve_in_thread(self.database_url, **self.settings) as url,
+            SimulatedWebConnector(
+                url + "/qbwc",
+                self.qb,
+                username=USER,
+                password=PASSWORD,
+                noop_wait=0,
+                faults=faults,
+            ) as connector,
+        ):
+            if faults is not None and faults.crash_after_message is not None:
+                reports = [connector.run_session()]
+            else:
+                reports = connector.run_until_idle(max_sessions=sessions)
+        self.reports.extend(reports)
+        return reports
+
+    def jobs(self, kind: str | None = None) -> list[Job]:
+        """Jobs, oldest first."""
+        with self.db.transaction() as conn:
+            return sorted(JobStore(conn, utcnow()).find(kind=kind), key=lambda j: j.id)
+
+    def statuses(self) -> dict[str, list[str]]:
+        """Job statuses by kind."""
+        found: dict[str, list[str]] = {}
+        for job in self.jobs():
+            found.setdefault(job.kind, []).append(job.status)
+        return found
+
+    def assert_all_done(self) -> None:
+        """Every job done, with its error if not."""
+        trouble = [(j.id, j.kind, j.status, j.error) for j in self.jobs() if j.status != "done"]
+        assert not trouble, trouble
+
+    def assert_requests_valid(self) -> None:
+        """Every message QuickBooks received passes the reference XSD."""
+        schema = reference_schema()
+        assert self.qb.log, "QuickBooks received nothing"
+        for entry in self.qb.log:
+            document = parse_text(entry.request_xml)
+            assert schema.validate(document), (schema.error_log, entry.request_xml[:2000])
+
+    def request_names(self) -> list[str]:
+        """The name of every request QuickBooks processed, in order."""
+        names = []
+        for entry in self.qb.log:
+            messages = parse_text(entry.request_xml).find("QBXMLMsgsRq")
+            names += [str(rq.tag) for rq in (messages if messages is not None else [])]
+        return names
+
+
+@contextmanager
+def harness(database_url: str, db: Database, **settings: object) -> Iterator[Harness]:
+    """A :class:`Harness` with the Web Connector user added."""
+    add_user(db, USER, PASSWORD)
+    yield Harness(database_url, db, settings=settings)
+
+
+def element_texts(xml: str, path: str) -> list[str]:
+    """Texts of the elements at ``path`` (XPath) in a qbXML document."""
+    return [str(e.text) for e in parse_text(xml).iterfind(path) if isinstance(e, etree._Element)]

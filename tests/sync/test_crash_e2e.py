@@ -1,0 +1,154 @@
+"""Nothing twice: the Web Connector dies right after QuickBooks carried out each kind of add; the
+next run looks before adding again, and QuickBooks ends with exactly one of everything."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from service.db import Database
+from service.simulators.quickbooks import SimulatedQuickBooks
+from service.simulators.webconnector import Faults, SimulatedWebConnector
+from service.sync.model import Receiving
+from tests.support import run_service
+from tests.sync.helpers import (
+    CABLE,
+    PASSWORD,
+    USER,
+    Harness,
+    harness,
+    line,
+    order,
+    stock,
+)
+
+pytestmark = pytest.mark.postgres
+
+EXACTLY_ONE = {
+    "Vendor": 1,
+    "Customer": 1,
+    "ItemInventory": 1,
+    "PurchaseOrder": 1,
+    "ItemReceipt": 1,
+    "InventoryAdjustment": 1,
+}
+
+
+def _counts(qb: SimulatedQuickBooks) -> dict[str, int]:
+    return {k: v for k, v in qb.counts().items() if k in EXACTLY_ONE}
+
+
+def _message_requests(h: Harness, number: int) -> set[str]:
+    from service.xmlsafe import parse_text
+
+    messages = parse_text(h.qb.log[number - 1].request_xml).find("QBXMLMsgsRq")
+    assert messages is not None
+    return {str(rq.tag) for rq in messages}
+
+
+@pytest.mark.parametrize(
+    ("crash_after", "adds", "lookup_after"),
+    [
+        (2, {"VendorAddRq", "CustomerAddRq", "ItemInventoryAddRq"}, "VendorQueryRq"),
+        (3, {"PurchaseOrderAddRq"}, "PurchaseOrderQueryRq"),
+        (4, {"ItemReceiptAddRq"}, "ItemReceiptQueryRq"),
+        (6, {"InventoryAdjustmentAddRq"}, "ItemInventoryQueryRq"),
+    ],
+    ids=["vendor-customer-item", "purchase-order", "receipt", "adjustment"],
+)
+def test_crash_right_after_an_add_leaves_exactly_one_of_everything(
+    h: Harness, crash_after: int, adds: set[str], lookup_after: str
+) -> None:
+    h.enqueue([order(1, line(11, CABLE, 5))], stock(p101=7))
+    (crashed,) = h.run(Faults(crash_after_message=crash_after))
+    assert crashed.crashed
+    assert _message_requests(h, crash_after) == adds  # the crash came right after these adds
+    before = len(h.request_names())
+    h.run()
+    h.assert_all_done()
+    h.assert_requests_valid()
+    assert _counts(h.qb) == EXACTLY_ONE
+    assert h.qb.quantity_on_hand("Cable Cat6") == 7
+    # The job whose answer was lost looked before adding again.
+    assert lookup_after in h.request_names()[before:]
+    retried = [j for j in h.jobs() if j.attempts > 1 or "after a lost answer" in str(j.result)]
+    assert retried or crash_after == 6
+
+
+def test_crash_after_an_unreceived_mode_receipt(
+    postgres_database_url: str, postgres_db: Database
+) -> None:
+    with harness(postgres_database_url, postgres_db, transfer_mode="unreceived") as h:
+        po = order(1, line(11, CABLE, 5))
+        h.enqueue([po])
+        h.run()
+        h.enqueue([order(1, *po.lines, receivings=(Receiving(901, 11, 2),))], stock(p101=2))
+        (crashed,) = h.run(Faults(crash_after_message=1))
+        assert crashed.crashed
+        assert _message_requests(h, len(h.qb.log)) == {"ItemReceiptAddRq"}
+        h.run()
+        h.assert_all_done()
+        (receipt,) = h.qb.item_receipts()
+        assert receipt.ref_number == "ATR901"
+        (job,) = h.jobs("item_receipt")
+        assert job.result is not None and job.result["how"] == "found after a lost answer"
+        assert h.qb.purchase_orders("AT1")[0].lines[0].received_quantity == 2
+
+
+def test_crash_after_a_mod_that_added_a_line_does_not_add_it_twice(h: Harness) -> None:
+    h.enqueue([order(1, line(11, CABLE, 5))])
+    h.run()
+    from tests.sync.helpers import MOUSE
+
+    h.enqueue([order(1, line(11, CABLE, 5), line(12, MOUSE, 3))])
+    # The new item first (lookup, add), then the PO is read and modified.
+    (crashed,) = h.run(Faults(crash_after_message=4))
+    assert crashed.crashed
+    assert _message_requests(h, len(h.qb.log)) == {"PurchaseOrderModRq"}
+    h.run()
+    h.assert_all_done()
+    (po,) = h.qb.purchase_orders("AT1")
+    assert [(ln.item.full_name, ln.quantity) for ln in po.lines] == [
+        ("Cable Cat6", 5),
+        ("Mouse", 3),
+    ]
+    assert [ln.received_quantity for ln in po.lines] == [5, 3]
+    assert h.qb.counts()["ItemReceipt"] == 2
+
+
+def test_crash_and_service_restart_with_real_processes(
+    postgres_database_url: str, postgres_db: Database, tmp_path: Path
+) -> None:
+    with harness(postgres_database_url, postgres_db) as h:
+        h.enqueue([order(1, line(11, CABLE, 2))], stock(p101=2))
+        qb = h.qb
+        with (
+            run_service(postgres_database_url, tmp_path) as service,
+            SimulatedWebConnector(
+                service.qbwc_url,
+                qb,
+                username=USER,
+                password=PASSWORD,
+                noop_wait=0,
+                faults=Faults(crash_after_message=3),
+            ) as crashing,
+        ):
+            assert crashing.run_session().crashed
+        # A new service process (the old one is gone) serves the next run.
+        with (
+            run_service(postgres_database_url, tmp_path) as service,
+            SimulatedWebConnector(
+                service.qbwc_url, qb, username=USER, password=PASSWORD, noop_wait=0
+            ) as healthy,
+        ):
+            reports = healthy.run_until_idle()
+            log = service.log()
+        assert reports[0].percents[-1] == 100
+        assert "Traceback" not in log
+        h.assert_all_done()
+        h.assert_requests_valid()
+        counts = qb.counts()
+        assert (counts["PurchaseOrder"], counts["ItemReceipt"], counts["Vendor"]) == (1, 1, 1)
+        assert qb.quantity_on_hand("Cable Cat6") == Decimal(2)
