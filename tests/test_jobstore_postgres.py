@@ -109,7 +109,7 @@ def test_enqueue_stays_idempotent_once_the_statement_is_prepared(postgres_db: Da
         store = JobStore(conn, T0)
         for round_ in range(12):
             for key in ("vendor:1", "vendor:2"):
-                job, created = store.enqueue(
+                _job, created = store.enqueue(
                     NewJob(kind="vendor", qbwc_user="office", payload={}, idempotency_key=key)
                 )
                 assert created == (round_ == 0), (round_, key)
