@@ -75,6 +75,9 @@ class AtqbApp:
         self.soap = soap_application(exchange, max_body_bytes=settings.max_body_bytes)
         self.registry = metrics.registry(database)
         self.admin = AdminApp(database, settings)
+        # /healthz asks alembic for the schema's revision on every call: its INFO lines would
+        # fill the log with two lines per health check.
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"

@@ -312,3 +312,61 @@ def test_every_example_value_is_accepted_by_atqb(
     settings = load_env(tmp_path, monkeypatch, every)
     assert settings.autotask_username == "api-user@example.com"
     assert settings.max_body_bytes == 64 * 1024 * 1024
+
+
+def test_proxy_starts_once_the_service_is_healthy() -> None:
+    proxy = services()["proxy"]
+    assert proxy["depends_on"]["service"]["condition"] == "service_healthy"
+    assert "healthcheck" in services()["service"]
+
+
+def test_caddy_keeps_metrics_off_the_internet() -> None:
+    caddyfile = (REPO / "deploy" / "Caddyfile").read_text(encoding="utf-8")
+    directives = [
+        line.strip() for line in caddyfile.splitlines() if not line.strip().startswith("#")
+    ]
+    respond = directives.index("respond /metrics* 404")
+    assert respond < directives.index("reverse_proxy service:8080")
+
+
+# --- deploy/systemd (a plain install, docs/install-linux.md) -------------------------------
+
+
+def unit(name: str) -> dict[str, dict[str, str]]:
+    import configparser
+
+    parser = configparser.ConfigParser(strict=True, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string((REPO / "deploy" / "systemd" / name).read_text(encoding="utf-8"))
+    return {section: dict(parser[section]) for section in parser.sections()}
+
+
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [("atqb-serve.service", ["serve"]), ("atqb-poll.service", ["poll"])],
+)
+def test_systemd_units_run_atqb_as_its_own_user(name: str, command: list[str]) -> None:
+    found = unit(name)
+    service = found["Service"]
+    program, *argv = shlex.split(service["ExecStart"])
+    assert program == "/opt/atqb/venv/bin/atqb"
+    assert argv[: len(command)] == command
+    parse_cli(argv)
+    assert service["User"] == "atqb" and service["Group"] == "atqb"
+    # atqb reads .env from its working directory; the service may write only there.
+    assert service["WorkingDirectory"] == "/var/lib/atqb"
+    assert service["ReadWritePaths"] == service["WorkingDirectory"]
+    assert service["ProtectSystem"] == "strict"
+    assert service["Restart"] == "on-failure"
+    assert found["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_systemd_serve_listens_on_loopback_only() -> None:
+    argv = shlex.split(unit("atqb-serve.service")["Service"]["ExecStart"])
+    assert argv[argv.index("--host") + 1] == "127.0.0.1", "the TLS proxy is the way in"
+
+
+def test_the_image_works_in_the_directory_the_units_use() -> None:
+    workdirs = instruction("WORKDIR")
+    assert workdirs[-1] == "/var/lib/atqb"
+    assert any("--home-dir /var/lib/atqb" in run for run in instruction("RUN"))
