@@ -10,6 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from service import metrics
 from service.db import Database
 from service.pollcycles import PollCycles
 from service.sessions import Sessions
@@ -163,3 +164,45 @@ def test_a_session_shows_in_metrics_and_in_one_log_line_per_call(
     assert len(tickets) == 2 and all(len(t) == 64 for t in tickets)
     for secret in (PASSWORD, WRONG_PASSWORD, *tickets, *(t[:12] for t in tickets)):
         assert secret not in log
+
+
+# -- what goes into a label ------------------------------------------------------------------
+
+
+def family_samples(name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """This process's samples of one metric (through the same collector /metrics uses)."""
+    found: dict[tuple[tuple[str, str], ...], float] = {}
+    for family in metrics.ProcessCollector().collect():
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+def test_values_from_outside_never_become_label_values() -> None:
+    before = family_samples("atqb_quickbooks_hresults_total")
+    metrics.hresult("<script>0x8004</script>", "receiveResponseXML")
+    metrics.hresult("-2147220480", "connectionError")  # the signed decimal form of 0x80040400
+    metrics.hresult("", "evil method")
+    after = family_samples("atqb_quickbooks_hresults_total")
+
+    def grew(labels: tuple[tuple[str, str], ...]) -> float:
+        return after.get(labels, 0) - before.get(labels, 0)
+
+    assert grew((("hresult", "unreadable"), ("method", "receiveResponseXML"))) == 1
+    assert grew((("hresult", "0x80040400"), ("method", "connectionError"))) == 1
+    assert grew((("hresult", "none"), ("method", "other"))) == 1
+    assert not any("<" in value for labels in after for _, value in labels)
+
+
+def test_odd_statuses_and_methods_are_bounded() -> None:
+    before = family_samples("atqb_quickbooks_status_total")
+    metrics.quickbooks_status(3100, "Fatal!")
+    metrics.quickbooks_status(None, "Error")  # no status: nothing counted
+    after = family_samples("atqb_quickbooks_status_total")
+    key = (("code", "3100"), ("severity", "other"))
+    assert after[key] - before.get(key, 0) == 1
+    assert sum(after.values()) - sum(before.values()) == 1
+    assert metrics.qbwc_call("madeUpMethod", "ok") == 0  # no clock started: time unknown
+    calls = family_samples("atqb_qbwc_calls_total")
+    assert calls[(("method", "other"), ("outcome", "ok"))] >= 1
