@@ -121,6 +121,11 @@ def _host(url: str) -> str:
     return (httpx.URL(url).host or "").lower()
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, (parsed.host or "").lower(), parsed.port
+
+
 def _unique(values: Iterable[int | str]) -> list[int | str]:
     seen: set[int | str] = set()
     out = []
@@ -567,11 +572,13 @@ class AutotaskClient:
             next_url = details.get("nextPageUrl") if isinstance(details, dict) else None
             if next_url is None or next_url == "":
                 return
-            if not isinstance(next_url, str) or not next_url.startswith("https://"):
+            if not isinstance(next_url, str) or not next_url.startswith(("https://", "http://")):
                 raise MalformedResponse(
                     f"Autotask's answer to {op} has an unusable nextPageUrl {next_url!r}"
                 )
-            if _host(next_url) != _host(self.base_url):
+            # The credentials go only where the base URL is: same scheme, host and port (so an
+            # https base never pages over plain http, and a local test tenant can page).
+            if _origin(next_url) != _origin(self.base_url):
                 raise MalformedResponse(
                     f"Autotask's answer to {op} points the next page at another host "
                     f"({_host(next_url)}); refusing to send credentials there"

@@ -354,6 +354,22 @@ def test_pages_not_shaped_like_the_swagger_are_malformed(
         list(client.query_raw("PurchaseOrders"))
 
 
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "http://webservices5.autotask.net/ATServicesRest/V1.0/PurchaseOrders/query/next",
+        "https://webservices5.autotask.net:8443/ATServicesRest/V1.0/PurchaseOrders/query/next",
+    ],
+)
+def test_a_next_page_over_plain_http_or_another_port_is_not_followed(
+    client: AutotaskClient, httpx_mock: HTTPXMock, next_url: str
+) -> None:
+    assert client.base_url.startswith("https://webservices5.autotask.net/")
+    httpx_mock.add_response(json=page([], next_url))
+    with pytest.raises(MalformedResponse, match="refusing to send credentials"):
+        list(client.query_raw("PurchaseOrders"))
+
+
 def test_a_next_page_on_another_host_is_not_followed(
     client: AutotaskClient, httpx_mock: HTTPXMock
 ) -> None:
