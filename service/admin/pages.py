@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -475,20 +476,35 @@ def sessions_table(sessions: list[Session], now: datetime) -> Html:
     )
 
 
-POLL_EMPTY = Html(
-    '<div class="empty" id="no-poll-cycles"><p><strong>No poll cycles recorded yet.</strong></p>'
-    "<p>The Autotask poller (<code>atqb poll</code>) records each cycle here: when it ran, how "
-    "many requests it sent to Autotask, whether Autotask throttled it (HTTP 429), how many jobs "
-    "it enqueued and any error. This version of atqb does not include the poller yet "
-    "(<code>atqb poll</code> says so), so jobs reach the queue by other means, such as "
-    "<code>scripts/simulate</code>.</p></div>"
+POLL_EXPLAINED = (
+    "The Autotask poller (<code>atqb poll</code>; the <code>poller</code> service of the Docker "
+    "deployment) records each cycle here: when it ran, how many requests it sent to Autotask, "
+    "whether Autotask throttled it (HTTP 429), how many jobs it enqueued and any error."
 )
+POLL_ABSENT = (
+    " This version of atqb does not include the poller yet (<code>atqb poll</code> says so), so "
+    "jobs reach the queue by other means, such as <code>scripts/simulate</code>."
+)
+POLL_NOT_RUN = " If it runs and nothing appears, its log says why."
+
+
+def has_poller() -> bool:
+    """Whether this installation of atqb includes the Autotask poller."""
+    return importlib.util.find_spec("service.poller") is not None
+
+
+def poll_empty() -> Html:
+    """The empty state of the poll cycles: honest about whether a poller exists at all."""
+    return Html(
+        '<div class="empty" id="no-poll-cycles"><p><strong>No poll cycles recorded yet.</strong>'
+        f"</p><p>{POLL_EXPLAINED}{POLL_ABSENT if not has_poller() else POLL_NOT_RUN}</p></div>"
+    )
 
 
 def poll_table(cycles: list[PollCycle], now: datetime) -> Html:
     """Recent poll cycles, or the honest empty state."""
     if not cycles:
-        return POLL_EMPTY
+        return poll_empty()
     rows = [
         render(
             '<tr data-cycle="{id}"><td class="num">#{id}</td><td>{started}</td>'

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from service.admin import pages
 from service.db import Database
 from service.jobstore import JobStore, NewJob
 from service.pollcycles import PollCycles
@@ -17,7 +19,11 @@ def test_an_empty_installation_says_so(admin: httpx.Client) -> None:
     assert "No Web Connector session yet" in page.get_element_by_id("no-sessions").text_content()
     poll = page.get_element_by_id("no-poll-cycles").text_content()
     assert "No poll cycles recorded yet" in poll
-    assert "does not include the poller yet" in poll
+    # Honest about this version: with no poller, it says so; with one, where to look.
+    if pages.has_poller():
+        assert "If it runs and nothing appears, its log says why." in poll
+    else:
+        assert "This version of atqb does not include the poller yet" in poll
 
 
 def test_older_jobs_are_paged(admin: httpx.Client, db: Database) -> None:
@@ -96,3 +102,14 @@ def test_poll_cycles_are_listed_once_the_poller_records_them(
     assert rows[throttled][7] == "Autotask refused: HTTP 429 <limit>"
     assert rows[running][3] == "running" and rows[running][2].startswith("running for ")
     assert "no-poll-cycles" not in admin.get("/admin").text
+
+
+def test_the_empty_poll_state_matches_whether_a_poller_exists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pages, "has_poller", lambda: False)
+    absent = doc(pages.poll_empty()).text_content()
+    assert "does not include the poller yet" in absent and "scripts/simulate" in absent
+    monkeypatch.setattr(pages, "has_poller", lambda: True)
+    present = doc(pages.poll_empty()).text_content()
+    assert "does not include" not in present and "its log says why" in present
