@@ -22,6 +22,7 @@ from service.models import JOB_STATUSES
 from service.qwc import QwcError, render_qwc
 from service.sessions import Sessions, UserError
 from service.settings import Settings, SettingsError, load_settings
+from service.sync.explain import job_story
 
 
 class CommandError(Exception):
@@ -176,57 +177,31 @@ def _job_or_error(store: JobStore, job_id: int) -> Job:
 def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
     """One job with its transmission details."""
     database = _database(settings)
-    with database.transaction() as conn:
-        store = JobStore(conn, utcnow())
-        job = _job_or_error(store, args.id)
-        prerequisites = store.prerequisites(job.id)
-        dependents = store.dependents(job.id)
-        transmissions = store.transmissions(job.id)
+    try:
+        with database.transaction() as conn:
+            store = JobStore(conn, utcnow())
+            job = _job_or_error(store, args.id)
+            related = store.get_many([*store.prerequisites(job.id), *store.dependents(job.id)])
+            prerequisites = [related[i] for i in store.prerequisites(job.id)]
+            dependents = [related[i] for i in store.dependents(job.id)]
+            transmissions = store.transmissions(job.id)
+    finally:
+        database.dispose()
     if args.json:
         data = job.summary()
         data.update(
-            depends_on=prerequisites,
-            dependents=dependents,
+            depends_on=[j.id for j in prerequisites],
+            dependents=[j.id for j in dependents],
             payload=job.payload,
             result=job.result,
             transmissions=[t.as_json() for t in transmissions],
         )
         print(json.dumps(data, indent=2))
         return 0
-    print(f"job #{job.id}  {job.kind}  {job.status}")
-    print(f"  subject:    {job.subject or '-'}")
-    print(f"  user:       {job.qbwc_user}")
-    print(f"  attempts:   {job.attempts} of {job.max_attempts}")
+    print("\n".join(job_story(job, prerequisites, dependents, transmissions)))
     if job.status == "pending" and job.run_after > utcnow():
-        print(f"  next try:   {job.run_after:%Y-%m-%d %H:%M:%S} UTC")
-    if job.error:
-        print(f"  error:      {job.error}")
-    if prerequisites:
-        print(f"  waits for:  {', '.join(f'#{i}' for i in prerequisites)}")
-    if dependents:
-        print(f"  needed by:  {', '.join(f'#{i}' for i in dependents)}")
-    if job.result:
-        print(f"  result:     {json.dumps(job.result)}")
-    print(f"  transmissions: {len(transmissions)}")
-    for number, t in enumerate(transmissions, 1):
-        print(f"  [{number}] sent {t.sent_at:%Y-%m-%d %H:%M:%S} UTC")
-        if t.status_code is not None:
-            verdict = f"QuickBooks status {t.status_code} ({t.status_severity}): {t.status_message}"
-        elif t.hresult:
-            verdict = f"QuickBooks HRESULT {t.hresult}: {t.message}"
-        else:
-            verdict = t.message or "no answer yet"
-        print(f"      answer: {verdict}")
-        print("      request:")
-        print(_indent(t.request_xml, 8))
-        if t.response_xml:
-            print("      response:")
-            print(_indent(t.response_xml, 8))
+        print(f"  next try: {job.run_after:%Y-%m-%d %H:%M:%S} UTC")
     return 0
-
-
-def _indent(text: str, spaces: int) -> str:
-    return "\n".join(" " * spaces + line for line in text.splitlines())
 
 
 def _operator_action(args: argparse.Namespace, settings: Settings, action: str) -> int:

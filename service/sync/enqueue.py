@@ -215,7 +215,7 @@ class Enqueuer:
         self, kind: MappingKind, autotask_id: int, name: str, extra: dict[str, Any]
     ) -> Job | None:
         """The unfinished job that ensures this record, or None when the mapping knows it."""
-        qb_name = self._qb_name(kind, name, f"Autotask {kind} {autotask_id}")
+        qb_name = self._qb_name(kind, name, _source(kind, autotask_id))
         clash = self._collisions.get((kind, autotask_id))
         known = self.mappings.get(kind, autotask_id)
         if (
@@ -323,7 +323,7 @@ class Enqueuer:
         def company(c: Company | None, kind: str) -> dict[str, Any] | None:
             if c is None:
                 return None
-            return {"id": c.id, "qb_name": self._qb_name(kind, c.name, f"Autotask {kind} {c.id}")}
+            return {"id": c.id, "qb_name": self._qb_name(kind, c.name, _source(kind, c.id))}
 
         data = {
             "id": po.id,
@@ -339,7 +339,9 @@ class Enqueuer:
                 {
                     "id": line.id,
                     "product_id": line.product.id,
-                    "item": self._qb_name("item", line.product.name, f"product {line.product.id}"),
+                    "item": self._qb_name(
+                        "item", line.product.name, _source("item", line.product.id)
+                    ),
                     "quantity": build.format_quantity(line.quantity),
                     "rate": _price(line.unit_cost),
                     "desc": line.memo,
@@ -530,6 +532,11 @@ class Enqueuer:
         if self.store.get(job_id).status in ("pending", "waiting", "failed"):
             self.store.cancel(job_id)
             self.report.cancelled.append(job_id)
+
+
+def _source(kind: str, autotask_id: int) -> str:
+    """``Autotask product 12`` / ``Autotask company 7``, for messages."""
+    return f"Autotask {'product' if kind == 'item' else 'company'} {autotask_id}"
 
 
 def _price(value: Decimal | int | None) -> str | None:

@@ -5,6 +5,11 @@ Kind ``inventory_adjustment``; payload ``product_ids`` (at most
 newest Autotask total the enqueue API recorded (mapping ``item``, ``data.on_hand``), read when the
 job runs, so a sync that waited behind receipts still uses the latest count.
 
+Syncs of several POs share items. An item that another PO's receipt will still raise is left to
+the sync that follows that receipt (Autotask's count already includes it), and of several syncs
+that find the same difference in one round trip only the first adjusts: QuickBooks gets one
+adjustment per item and change, not one per PO.
+
 1. Count: ``ItemInventoryQuery`` of the items' ListIDs (counts of many jobs share one request).
 2. Adjust: one ``InventoryAdjustmentAdd`` with a ``NewQuantity`` line for every item whose
    QuickBooks quantity differs from Autotask's (the seeds: "The total On Hand number in Autotask
@@ -18,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from service.jobstore import Job
 from service.kinds import (
     Context,
@@ -30,6 +37,7 @@ from service.kinds import (
     StepOutcome,
     failure,
 )
+from service.models import jobs
 from service.qbxml import build
 from service.qbxml.types import (
     InventoryAdjustment,
@@ -53,6 +61,26 @@ def _targets(job: Job, ctx: Context) -> dict[str, tuple[int, str, str]]:
         for product_id, m in mappings.items()
         if m.qb_id and m.data.get("on_hand") is not None
     }
+
+
+def _receiving(ctx: Context, user: str, product_ids: list[int]) -> set[int]:
+    """The products another PO's receipt will still raise (an unfinished receipt job).
+
+    Autotask's count already includes what they will receive: adjusting now would be undone by
+    the receipt. The sync that follows that receipt adjusts the item instead.
+    """
+    product = jobs.c.payload["product_id"].as_integer()
+    rows = ctx.conn.execute(
+        select(product)
+        .where(
+            jobs.c.qbwc_user == user,
+            jobs.c.kind == "item_receipt",
+            jobs.c.status.in_(("pending", "waiting", "in_flight")),
+            product.in_(product_ids),
+        )
+        .distinct()
+    ).scalars()
+    return set(rows)
 
 
 class SyncInventory:
@@ -112,6 +140,7 @@ class SyncInventory:
         targets = _targets(job, ctx)
         counted = {r.list_id: r for r in response.records_of(ListRecord) if r.list_id in targets}
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        receiving = _receiving(ctx, job.qbwc_user, [t[0] for t in targets.values()])
         lines: list[dict[str, Any]] = []
         missing: list[str] = []
         elsewhere: list[str] = []
@@ -123,7 +152,9 @@ class SyncInventory:
             current = record.quantity_on_hand
             if current is not None and current == decimal(on_hand):
                 continue
-            if self._claimed_elsewhere(job, ctx, mappings, product_id, on_hand):
+            if product_id in receiving or self._claimed_elsewhere(
+                job, ctx, mappings, product_id, on_hand
+            ):
                 elsewhere.append(name)
                 continue
             mappings.put("item", product_id, data={"adjusting": {"job": job.id, "to": on_hand}})

@@ -124,33 +124,45 @@ class Mappings:
         edit_sequence: str | _Unset | None = UNSET,
         data: dict[str, Any] | None = None,
     ) -> Mapping:
-        """Create or change a mapping: the columns given are set, ``data`` is merged in."""
-        self._ensure_row(kind, autotask_id)
-        current = (
+        """Create or change a mapping in one statement: the columns given are set, ``data`` is
+        merged into what is there (keys whose value is None are left out)."""
+        given = {
+            column: value
+            for column, value in (
+                ("qb_id", qb_id),
+                ("qb_name", qb_name),
+                ("edit_sequence", edit_sequence),
+            )
+            if not isinstance(value, _Unset)
+        }
+        extra = {k: v for k, v in (data or {}).items() if v is not None}
+        dialect_insert = pg_insert if self._postgres else sqlite_insert
+        statement = dialect_insert(qb_mappings).values(
+            qbwc_user=self.user,
+            kind=kind,
+            autotask_id=autotask_id,
+            data=extra,
+            created_at=self.now,
+            updated_at=self.now,
+            **given,
+        )
+        merged = (
+            qb_mappings.c.data.op("||")(statement.excluded.data)
+            if self._postgres
+            else func.json_patch(qb_mappings.c.data, statement.excluded.data)
+        )
+        changes: dict[str, Any] = {"updated_at": self.now, "data": merged}
+        changes.update({column: getattr(statement.excluded, column) for column in given})
+        row = (
             self.conn.execute(
-                select(qb_mappings)
-                .where(self._where(kind), qb_mappings.c.autotask_id == autotask_id)
-                .with_for_update()
+                statement.on_conflict_do_update(
+                    index_elements=["qbwc_user", "kind", "autotask_id"], set_=changes
+                ).returning(*qb_mappings.c)
             )
             .mappings()
             .one()
         )
-        values: dict[str, Any] = {"updated_at": self.now}
-        for column, value in (
-            ("qb_id", qb_id),
-            ("qb_name", qb_name),
-            ("edit_sequence", edit_sequence),
-        ):
-            if not isinstance(value, _Unset):
-                values[column] = value
-        if data:
-            values["data"] = {**(current["data"] or {}), **data}
-        self.conn.execute(
-            update(qb_mappings).where(qb_mappings.c.id == current["id"]).values(values)
-        )
-        mapping = self.get(kind, autotask_id)
-        assert mapping is not None
-        return mapping
+        return Mapping.from_row(row)
 
     def forget(self, kind: MappingKind, autotask_id: int) -> None:
         """QuickBooks no longer has the record: drop its IDs, keep the Autotask facts."""
@@ -158,19 +170,4 @@ class Mappings:
             update(qb_mappings)
             .where(self._where(kind), qb_mappings.c.autotask_id == autotask_id)
             .values(qb_id=None, qb_name=None, edit_sequence=None, updated_at=self.now)
-        )
-
-    def _ensure_row(self, kind: str, autotask_id: int) -> None:
-        dialect_insert = pg_insert if self._postgres else sqlite_insert
-        self.conn.execute(
-            dialect_insert(qb_mappings)
-            .values(
-                qbwc_user=self.user,
-                kind=kind,
-                autotask_id=autotask_id,
-                data={},
-                created_at=self.now,
-                updated_at=self.now,
-            )
-            .on_conflict_do_nothing(index_elements=["qbwc_user", "kind", "autotask_id"])
         )
