@@ -10,6 +10,11 @@ kind for its next request, records every request, and returns them together in o
 (``continueOnError``, ``requestID`` = job id). ``receive_response_xml`` matches each ``…Rs`` to
 its job by ``requestID``, records the answer and lets the kind decide: done, next step, retry
 later or failed.
+
+Two things keep round trips few (:mod:`service.kinds`): a kind may decide without a request (the
+job is finished at once and the jobs waiting for it are claimed in the same round trip), and
+lookups of several jobs that have the same shape go out as one request, whose answer every one
+of them reads (its requestID is the first job's id).
 """
 
 from __future__ import annotations
@@ -562,6 +567,51 @@ class Exchange:
             call.store.release_session(session_id, "session expired")
             call.sessions.end(session_id, "expired")
         call.store.rescue_expired()
+
+
+def _request_count(planned: list[tuple[Job, Step]]) -> int:
+    """How many requests ``planned`` makes once lookups are merged (at most; duplicates once)."""
+    values: dict[tuple[str, str], int] = {}
+    count = 0
+    for _, step in planned:
+        if step.lookup is None:
+            count += 1
+        else:
+            values[step.lookup.key] = values.get(step.lookup.key, 0) + len(step.lookup.values)
+    return count + sum(math.ceil(n / MAX_LOOKUP_VALUES) for n in values.values())
+
+
+def _merge(planned: list[tuple[Job, Step]]) -> list[tuple[Request, list[tuple[Job, Step]]]]:
+    """The requests to send for ``planned``, each with the jobs it answers, in claim order.
+
+    Lookups of the same shape are merged into one request (requestID = the first job's id) of at
+    most MAX_LOOKUP_VALUES values; every other step is its own request.
+    """
+    groups: list[tuple[Lookup | None, list[tuple[Job, Step]]]] = []
+    open_groups: dict[tuple[str, str], int] = {}
+    for job, step in planned:
+        lookup = step.lookup
+        if lookup is None:
+            groups.append((None, [(job, step)]))
+            continue
+        index = open_groups.get(lookup.key)
+        if index is not None:
+            merged, members = groups[index]
+            assert merged is not None
+            bigger = merged.merged([lookup])
+            if len(bigger.values) <= MAX_LOOKUP_VALUES:
+                groups[index] = (bigger, [*members, (job, step)])
+                continue
+        open_groups[lookup.key] = len(groups)
+        groups.append((lookup, [(job, step)]))
+    result: list[tuple[Request, list[tuple[Job, Step]]]] = []
+    for lookup, members in groups:
+        first_job, first_step = members[0]
+        if lookup is None or len(members) == 1:
+            result.append((first_step.request, members))
+        else:
+            result.append((lookup.build(str(first_job.id)), members))
+    return result
 
 
 def _request_count(planned: list[tuple[Job, Step]]) -> int:
