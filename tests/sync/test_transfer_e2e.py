@@ -369,3 +369,21 @@ def test_the_ship_to_and_line_customers_are_ensured(h: Harness) -> None:
         None,
     ]
     assert ACME.name == po.vendor.full_name and CONTOSO.name == "Contoso Ltd"
+
+
+def test_the_embedded_sqlite_database_runs_the_same_workflow(sqlite_database_url: str) -> None:
+    database = Database.from_url(sqlite_database_url)
+    try:
+        with harness(sqlite_database_url, database, transfer_mode="received") as h:
+            h.enqueue(
+                [order(1, line(11, CABLE, 2), line(12, SWITCH, 1)), order(2, line(21, CABLE, 1))],
+                stock(p101=(2, 2), p102=1),
+            )
+            h.run()
+            h.assert_all_done()
+            counts = h.qb.counts()
+            assert (counts["PurchaseOrder"], counts["ItemReceipt"]) == (2, 3)
+            assert h.qb.quantity_on_hand("Cable Cat6") == 4
+            assert counts["InventoryAdjustment"] == 1
+    finally:
+        database.dispose()
