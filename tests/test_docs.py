@@ -109,57 +109,53 @@ def test_the_scripts_the_walkthrough_uses_are_executable() -> None:
         assert os.access(REPO / "scripts" / name, os.X_OK), name
 
 
-def test_the_walkthrough_simulated_run_works(sqlite_database_url: str, tmp_path: Path) -> None:
-    """docs/first-transfer.md step 2, against a real `atqb serve` (step 1)."""
+def simulate(
+    url: str, database_url: str, cwd: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """scripts/simulate.py against the atqb at ``url``."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "simulate.py"), "--url", url, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ATQB_DATABASE_URL": database_url},
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_the_walkthrough_simulated_transfer_works(sqlite_database_url: str, tmp_path: Path) -> None:
+    """docs/first-transfer.md step 2, against a real `atqb serve` (step 1): what the page
+    quotes is what the script prints."""
     with run_service(sqlite_database_url, tmp_path) as service:
-        environment = {**os.environ, "ATQB_DATABASE_URL": sqlite_database_url}
-        command = [sys.executable, str(REPO / "scripts" / "simulate.py"), "--url"]
-        run = subprocess.run(
-            [*command, service.qbwc_url],
-            capture_output=True,
-            text=True,
-            env=environment,
-            cwd=tmp_path,
-            timeout=120,
-        )
-        again = subprocess.run(
-            [*command, service.qbwc_url, "--password", "not-the-one"],
-            capture_output=True,
-            text=True,
-            env=environment,
-            cwd=tmp_path,
-            timeout=120,
+        first = simulate(service.qbwc_url, sqlite_database_url, tmp_path)
+        conflict = simulate(service.qbwc_url, sqlite_database_url, tmp_path, "--conflict")
+        wrong = simulate(
+            service.qbwc_url, sqlite_database_url, tmp_path, "--user", "demo-1", "--password", "x"
         )
         log = service.log()
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert first.returncode == 0, first.stdout + first.stderr
     walkthrough = (REPO / "docs" / "first-transfer.md").read_text(encoding="utf-8")
-    for line in (
-        "added Web Connector user 'demo' (password 'demo-password'; any company file)",
-        "enqueued 3 job(s): #1, #2, #3",
-        "Web Connector session: done",
-        "  round trips: 1; progress [100]",
-        "  atqb said:   atqb: 3 job(s) finished, 0 left for a later run",
-        "  job #1  company_query  done  {'company_name': 'Simulated Company, Inc.'}",
-    ):
-        assert line in run.stdout.splitlines(), line
-        assert line in walkthrough, line
-    assert "sendRequestXML user=demo" in log and "requests=3 outcome=sent" in log
-    assert again.returncode == 1
-    assert again.stdout.splitlines()[-1] == (
-        "simulate: error: user 'demo' exists with another password: pass it with --password"
+    quoted = walkthrough.split("It prints what the Web Connector saw")[1].split("```")[1]
+    assert quoted.strip().splitlines() == first.stdout.splitlines()[1:-3], first.stdout
+    assert "sendRequestXML user=demo-1" in log and "outcome=sent" in log
+
+    assert conflict.returncode == 0, conflict.stdout + conflict.stderr
+    assert "added Web Connector user 'demo-2'" in conflict.stdout
+    failed = [line for line in conflict.stdout.splitlines() if " failed " in line]
+    assert [line.split()[2] for line in failed] == [
+        "item", "purchase_order", "item_receipt", "item_receipt", "inventory_adjustment",
+    ]  # fmt: skip
+    assert 'QuickBooks 3100 (Error): The name "Switch 24 port"' in failed[0]
+    assert "Some jobs need an operator" in conflict.stdout
+
+    assert wrong.returncode == 1
+    assert wrong.stdout.splitlines()[-1] == (
+        "simulate: error: user 'demo-1' exists with another password: pass it with --password"
     )
 
 
 def test_the_walkthrough_says_when_atqb_is_not_running(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'atqb.db'}"
-    run = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "simulate.py"), "--url", "http://127.0.0.1:9/qbwc"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ATQB_DATABASE_URL": url},
-        cwd=tmp_path,
-        timeout=60,
-    )
+    run = simulate("http://127.0.0.1:9/qbwc", f"sqlite:///{tmp_path / 'atqb.db'}", tmp_path)
     assert run.returncode == 1
     assert "nothing answers at http://127.0.0.1:9" in run.stdout
     assert "scripts/serve" in run.stdout
