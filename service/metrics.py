@@ -154,7 +154,8 @@ def quickbooks_status(code: int | None, severity: str | None) -> None:
     if code is None:
         return
     known = severity if severity in ("Info", "Warn", "Error") else "other"
-    _STATUS.labels(str(code), known).inc()
+    # QuickBooks' codes have at most four digits; anything else is one label, not thousands.
+    _STATUS.labels(str(code) if 0 <= code <= 9999 else "other", known).inc()
 
 
 def hresult(value: str, method: str) -> None:

@@ -199,10 +199,13 @@ def test_odd_statuses_and_methods_are_bounded() -> None:
     before = family_samples("atqb_quickbooks_status_total")
     metrics.quickbooks_status(3100, "Fatal!")
     metrics.quickbooks_status(None, "Error")  # no status: nothing counted
+    metrics.quickbooks_status(-123456789, "Error")
     after = family_samples("atqb_quickbooks_status_total")
     key = (("code", "3100"), ("severity", "other"))
     assert after[key] - before.get(key, 0) == 1
-    assert sum(after.values()) - sum(before.values()) == 1
+    odd = (("code", "other"), ("severity", "Error"))
+    assert after[odd] - before.get(odd, 0) == 1
+    assert sum(after.values()) - sum(before.values()) == 2
     assert metrics.qbwc_call("madeUpMethod", "ok") == 0  # no clock started: time unknown
     calls = family_samples("atqb_qbwc_calls_total")
     assert calls[(("method", "other"), ("outcome", "ok"))] >= 1
