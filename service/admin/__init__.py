@@ -29,7 +29,7 @@ from urllib.parse import parse_qs
 
 from service.admin import pages, security
 from service.admin.markup import Html
-from service.admin.queries import FilterError, JobFilter, find_jobs, known_kinds, known_users
+from service.admin.queries import FilterError, JobFilter, find_jobs
 from service.db import Database
 from service.jobstore import JobNotFound, JobStore, JobStoreError
 from service.kinds import builtin_kinds
@@ -152,16 +152,18 @@ class AdminApp:
             job_filter, before = JobFilter(), None
         now = utcnow()
         with self.db.transaction() as conn:
-            store = JobStore(conn, now)
+            counts = JobStore(conn, now).counts()
             found = find_jobs(conn, job_filter, limit=PAGE_SIZE + 1, before=before)
+            sessions = Sessions(conn, now)
             data = pages.Overview(
-                counts=store.counts(),
+                counts=counts,
                 job_filter=job_filter,
                 jobs=found[:PAGE_SIZE],
                 older=found[PAGE_SIZE - 1].id if len(found) > PAGE_SIZE else None,
-                kinds=known_kinds(conn, list(builtin_kinds())),
-                users=known_users(conn),
-                sessions=Sessions(conn, now).recent(8),
+                # The kinds of this version and any in the table (from the counts: no scan).
+                kinds=sorted({kind for kind, _ in counts.by_kind_status} | set(builtin_kinds())),
+                users=[user.name for user in sessions.users()],
+                sessions=sessions.recent(8),
                 cycles=PollCycles(conn, now).recent(5),
                 now=now,
             )

@@ -131,14 +131,3 @@ def find_jobs(
     if job_filter.text:
         query = query.where(_text_condition(job_filter.text))
     return [Job.from_row(row) for row in conn.execute(query).mappings()]
-
-
-def known_kinds(conn: Connection, builtin: list[str]) -> list[str]:
-    """Kinds to offer in the filter: those of this version and any found in the table."""
-    found = set(conn.execute(select(jobs.c.kind).distinct()).scalars())
-    return sorted(found | set(builtin))
-
-
-def known_users(conn: Connection) -> list[str]:
-    """Web Connector users that have jobs."""
-    return sorted(conn.execute(select(jobs.c.qbwc_user).distinct()).scalars())
