@@ -51,6 +51,7 @@ from service.qbxml.status import describe_hresult
 from service.qbxml.types import Response
 from service.sessions import Session, Sessions, short_ticket, verify_password
 from service.settings import Settings
+from service.throttle import LoginThrottle
 
 log = logging.getLogger("atqb.qbwc")
 
@@ -120,17 +121,24 @@ class Exchange:
     def client_version(self, version: str) -> str:
         """Every Web Connector 2.x works: "" lets the update go on."""
         ms = metrics.qbwc_call("clientVersion", "ok")
-        log.info("clientVersion version=%s outcome=ok ms=%d", version or "-", ms)
+        # Cut: anyone can send megabytes as a version.
+        log.info("clientVersion version=%s outcome=ok ms=%d", version[:64] or "-", ms)
         return ""
 
     # -- session life ----------------------------------------------------------------------
 
-    def authenticate(self, user_name: str, password: str) -> list[str]:
-        """Ticket and company file; ``["", "nvu"]`` for bad credentials; "none" with no work."""
+    def authenticate(self, user_name: str, password: str, address: str = "") -> list[str]:
+        """Ticket and company file; ``["", "nvu"]`` for bad credentials; "none" with no work.
+
+        ``address`` is the caller's: with the user name, it is locked out after repeated
+        failures (:mod:`service.throttle`), and then gets "nvu" whatever the password.
+        """
         with self.db.transaction() as conn:
             user = Sessions(conn, self.clock()).find_user(user_name)
         # The memory-hard hash check runs outside the transaction: SQLite has one writer.
-        if not verify_password(user, password) or user is None:
+        throttle = LoginThrottle(self.db, self.clock)
+        checked = throttle.attempt(user_name, address, lambda: verify_password(user, password))
+        if not checked or user is None:
             ms = metrics.qbwc_call("authenticate", "nvu")
             log.warning("authenticate user=%r outcome=nvu ms=%d", user_name[:64], ms)
             return ["", "nvu"]
@@ -269,7 +277,7 @@ class Exchange:
                 changes.update(
                     has_hcp_response=True,
                     qbxml_country=(country or "")[:8],
-                    qbxml_version=f"{major}.{minor}",
+                    qbxml_version=f"{major}.{minor}"[:16],  # the column's width
                 )
             if major is not None and 0 < major < MIN_QBXML_MAJOR:
                 error = (
@@ -506,7 +514,9 @@ class Exchange:
         text = f"QuickBooks HRESULT {info.hresult}: {message or info.meaning} — {info.action}"
         for transmission in sent:
             job = jobs[transmission.job_id]
-            call.store.record_answer(transmission.id, Answer(hresult=hresult, message=message))
+            # An HRESULT is 10 characters; whatever else is posted is cut to the column.
+            answer = Answer(hresult=hresult[:32], message=message)
+            call.store.record_answer(transmission.id, answer)
             if job.status != "in_flight" or job.lease_session_id != session.id:
                 continue
             decision: Decision

@@ -287,6 +287,29 @@ class QuickBooksMapping(Base):
     updated_at: Mapped[datetime]
 
 
+class LoginThrottle(Base):
+    """Failed Web Connector logins of one user name or one address (see :mod:`service.throttle`).
+
+    In the database so every service process counts the same failures and honours the same lock.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_last_failure_at", "last_failure_at"),)
+
+    #: ``user`` or ``address``.
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    #: The user name or address (a SHA-256 for a name too long to keep).
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: Failures since ``window_started_at``.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    last_failure_at: Mapped[datetime]
+    #: No login of this subject is checked before this instant.
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Locks so far: the next one lasts twice as long as the last.
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Installation(Base):
     """Facts about this installation (for example the .qwc OwnerID), one row per key."""
 
@@ -304,3 +327,4 @@ wc_sessions = cast(Table, WebConnectorSession.__table__)
 installation = cast(Table, Installation.__table__)
 poll_cycles = cast(Table, PollCycle.__table__)
 qb_mappings = cast(Table, QuickBooksMapping.__table__)
+login_throttle = cast(Table, LoginThrottle.__table__)

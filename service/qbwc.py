@@ -39,7 +39,9 @@ def soap_application(exchange: Exchange, *, max_body_bytes: int) -> WsgiApplicat
 
         @rpc(Unicode, Unicode, _returns=ArrayOfString)
         def authenticate(ctx: Any, strUserName: str | None, strPassword: str | None) -> list[str]:
-            return exchange.authenticate(_text(strUserName), _text(strPassword))
+            # The TCP peer, for the login throttle (service/throttle.py).
+            address = str(ctx.transport.req_env.get("REMOTE_ADDR") or "")
+            return exchange.authenticate(_text(strUserName), _text(strPassword), address)
 
         @rpc(Unicode, Unicode, Unicode, Unicode, Integer, Integer, _returns=Unicode)
         def sendRequestXML(

@@ -4,18 +4,23 @@ Paths: ``/qbwc`` (SOAP; ``GET /qbwc?wsdl``), ``/support`` (the .qwc's AppSupport
 Connector fetches it when the application is added and wants 200, qbwc.md 7), ``/healthz``,
 ``/metrics`` and ``/admin``.
 
-Before spyne sees a SOAP body, this layer refuses bodies over the size limit and any XML that
-carries a DOCTYPE (the only way to declare entities): external-entity and entity-expansion
-payloads never reach a parser.
+Before spyne sees a SOAP body, this layer refuses bodies over the size limit, empty bodies,
+bodies that are not UTF-8 (the Web Connector sends nothing else) and any XML that carries a
+DOCTYPE (the only way to declare entities): external-entity and entity-expansion payloads never
+reach a parser. Holding every body to UTF-8 is what makes the DOCTYPE check on the bytes
+complete: in UTF-16, UTF-7 or EBCDIC a DOCTYPE is not the ASCII bytes ``<!DOCTYPE``. Whatever
+else goes wrong inside spyne is answered with a SOAP fault, never a bare HTTP error page.
 """
 
 from __future__ import annotations
 
+import codecs
 import html
 import io
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,6 +43,94 @@ WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 _XML_TYPES = ("text/xml", "application/xml", "application/soap+xml")
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_UTF8 = ("utf-8", "utf8")
+#: The XML declaration at the start of a body (after an optional UTF-8 byte order mark).
+_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml(?P<attributes>[^>]*)\?>")
+_ENCODING = re.compile(rb"""encoding\s*=\s*(?P<quote>["']?)(?P<name>[^"'\s?>]*)(?P=quote)""")
+_XML_FAULT = "text/xml; charset=utf-8"
+
+
+def _charset(content_type: str) -> str | None:
+    """The charset parameter of a Content-Type, unquoted and lower case (the last one wins,
+    as for spyne, which decodes the body with it)."""
+    charset = None
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip("\"'").lower()
+    return charset
+
+
+def _encoding_problem(content_type: str, body: bytes) -> str | None:
+    """Why a SOAP body is not plain UTF-8 XML, or None when it is.
+
+    UTF-8 is checked in slices so a 64 MB body never becomes one 64 MB string here. A NUL byte
+    is refused too: no XML may hold one, and libxml2 reads a body that starts ``<\\0?\\0`` as
+    UTF-16 whatever it says.
+    """
+    charset = _charset(content_type)
+    if charset is not None and charset not in _UTF8:
+        return f"charset {charset!r}: atqb reads UTF-8 only"
+    declaration = _DECLARATION.match(body[:1024])
+    if declaration is not None:
+        encoding = _ENCODING.search(declaration.group("attributes"))
+        name = encoding.group("name").decode("ascii", "replace").lower() if encoding else "utf-8"
+        if name not in _UTF8:
+            return f"XML declared in {name!r}: atqb reads UTF-8 only"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(body)
+    step = 1 << 20
+    for start in range(0, len(body), step):
+        try:
+            decoder.decode(view[start : start + step], final=start + step >= len(body))
+        except UnicodeDecodeError as exc:
+            return f"the body is not valid UTF-8 (byte {start + exc.start})"
+    if b"\0" in body:
+        return "the body holds a NUL byte, which no XML may hold"
+    return None
+
+
+def _fault_on_error(app: WsgiApp) -> WsgiApp:
+    """``app``, answering a SOAP fault instead of an HTTP error page when it raises.
+
+    spyne turns what atqb's methods raise into SOAP faults itself; this catches what breaks
+    inside spyne first (a body it cannot decode, a validator that gives up).
+    """
+
+    def guarded(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return list(app(environ, start_response))
+        except Exception:
+            log.exception("the SOAP layer failed on a request of %s bytes", _length_of(environ))
+            fault = soap_fault("Server", "atqb could not handle this request")
+            start_response(
+                "500 Internal Server Error",
+                [("Content-Type", _XML_FAULT), ("Content-Length", str(len(fault)))],
+                sys.exc_info(),
+            )
+            return [fault]
+
+    return guarded
+
+
+def _length_of(environ: Environ) -> str:
+    """The request's Content-Length, for logs."""
+    return str(environ.get("CONTENT_LENGTH") or 0)
+
+
+class _WithoutBody(logging.Filter):
+    """spyne logs every body it cannot parse in full: a password of a malformed authenticate,
+    or 64 MB per request. Keep its message, drop the body."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == 2:
+            error, text = record.args
+            record.msg = "%r in a SOAP body of %d characters (not logged)"
+            record.args = (error, len(text) if isinstance(text, str | bytes) else 0)
+        return True
+
+
+logging.getLogger("spyne.protocol.soap.soap11.invalid").addFilter(_WithoutBody())
 
 
 def soap_fault(code: str, text: str) -> bytes:
@@ -72,7 +165,9 @@ class AtqbApp:
     def __init__(self, database: Database, settings: Settings, exchange: Exchange) -> None:
         self.db = database
         self.settings = settings
-        self.soap = soap_application(exchange, max_body_bytes=settings.max_body_bytes)
+        self.soap = _fault_on_error(
+            soap_application(exchange, max_body_bytes=settings.max_body_bytes)
+        )
         self.registry = metrics.registry(database)
         self.admin = AdminApp(database, settings)
         # /healthz asks alembic for the schema's revision on every call: its INFO lines would
@@ -102,7 +197,7 @@ class AtqbApp:
 
     def _qbwc(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
-            return self.soap(environ, start_response)  # type: ignore[no-any-return]
+            return self.soap(environ, start_response)
         content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if content_type not in _XML_TYPES:
             text = f"Content-Type must be text/xml for SOAP 1.1, got {content_type or 'none'!r}"
@@ -127,6 +222,13 @@ class AtqbApp:
         if len(body) < length:
             fault = soap_fault("Client", "request body shorter than its Content-Length")
             return _respond(start_response, "400 Bad Request", fault, "text/xml; charset=utf-8")
+        if not body:
+            fault = soap_fault("Client", "the request body is empty")
+            return _respond(start_response, "400 Bad Request", fault, _XML_FAULT)
+        problem = _encoding_problem(environ.get("CONTENT_TYPE", ""), body)
+        if problem is not None:
+            fault = soap_fault("Client.Encoding", problem)
+            return _respond(start_response, "400 Bad Request", fault, _XML_FAULT)
         if _DOCTYPE.search(body):
             log.warning("refused a SOAP body with a DOCTYPE/ENTITY declaration")
             fault = soap_fault("Client.DoctypeRefused", "XML with a DOCTYPE is refused")

@@ -180,7 +180,7 @@ LAUGHS = (
     ("name", "body", "content_type", "status", "expect"),
     [
         ("malformed SOAP", b"<soap:Envelope><unclosed", "text/xml", 500, "Client"),
-        ("not XML at all", b"\x00\xff garbage", "text/xml", 500, "Client"),
+        ("not XML at all", b"\x00\xff garbage", "text/xml", 400, "not valid UTF-8"),
         ("unknown method", envelope("dropAllTables"), "text/xml", 500, "Client"),
         ("wrong parameter name", envelope("getLastError", "<tiket>x</tiket>"), "text/xml", 500, ""),
         ("XML external entity", XXE, "text/xml", 400, "DOCTYPE is refused"),
