@@ -22,6 +22,7 @@ from service.jobstore import JobStore
 from service.models import login_throttle, transmissions, wc_sessions
 from service.simulators.webconnector import build_envelope, parse_answer, request_headers
 from service.throttle import ADDRESS, USER, Policy, subject_of
+from tests.hostile.wire import receive_params, send_params
 from tests.support import CompanyFile, add_user, enqueue_company_queries, serve_in_thread
 
 POLICY = Policy()
@@ -48,26 +49,12 @@ class Client:
         return ticket, outcome
 
     def send(self, ticket: str) -> str:
-        result = self.call(
-            "sendRequestXML",
-            ("ticket", ticket),
-            ("strHCPResponse", ""),
-            ("strCompanyFileName", ""),
-            ("qbXMLCountry", "US"),
-            ("qbXMLMajorVers", 13),
-            ("qbXMLMinorVers", 0),
-        )
+        result = self.call("sendRequestXML", *send_params(ticket))
         assert isinstance(result, str | None)
         return result or ""
 
     def receive(self, ticket: str, response: str) -> int:
-        result = self.call(
-            "receiveResponseXML",
-            ("ticket", ticket),
-            ("response", response),
-            ("hresult", ""),
-            ("message", ""),
-        )
+        result = self.call("receiveResponseXML", *receive_params(ticket, response))
         assert isinstance(result, int)
         return result
 

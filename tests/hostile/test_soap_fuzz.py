@@ -28,7 +28,14 @@ from service.sessions import Sessions
 from service.settings import load_settings
 from service.simulators.webconnector import build_envelope
 from service.web import AtqbApp, create_app
-from tests.hostile.wire import CAPTURED_TICKETS, call_wsgi, captured_requests, judge
+from tests.hostile.wire import (
+    CAPTURED_TICKETS,
+    call_wsgi,
+    captured_requests,
+    judge,
+    receive_params,
+    send_params,
+)
 from tests.support import CompanyFile, add_user, enqueue_company_queries
 
 MAX_BODY = 256 * 1024
@@ -181,24 +188,11 @@ def live(db: Database, database_url: str) -> Iterator[Live]:
 
 
 def send_request_xml(ticket: str) -> bytes:
-    return build_envelope(
-        "sendRequestXML",
-        [
-            ("ticket", ticket),
-            ("strHCPResponse", ""),
-            ("strCompanyFileName", ""),
-            ("qbXMLCountry", "US"),
-            ("qbXMLMajorVers", 13),
-            ("qbXMLMinorVers", 0),
-        ],
-    )
+    return build_envelope("sendRequestXML", send_params(ticket))
 
 
 def receive_response_xml(ticket: str, response: str, hresult: str = "", message: str = "") -> bytes:
-    return build_envelope(
-        "receiveResponseXML",
-        [("ticket", ticket), ("response", response), ("hresult", hresult), ("message", message)],
-    )
+    return build_envelope("receiveResponseXML", receive_params(ticket, response, hresult, message))
 
 
 # -- mutations --------------------------------------------------------------------------------

@@ -198,3 +198,23 @@ def http_request(
     if "Transfer-Encoding" not in headers:
         lines.append(f"Content-Length: {len(body) if length is None else length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def send_params(ticket: str) -> list[tuple[str, str | int]]:
+    """sendRequestXML's parameters as a QuickBooks 2014+ Web Connector sends them later in a
+    session (no HCP response)."""
+    return [
+        ("ticket", ticket),
+        ("strHCPResponse", ""),
+        ("strCompanyFileName", ""),
+        ("qbXMLCountry", "US"),
+        ("qbXMLMajorVers", 13),
+        ("qbXMLMinorVers", 0),
+    ]
+
+
+def receive_params(
+    ticket: str, response: str, hresult: str = "", message: str = ""
+) -> list[tuple[str, str | int]]:
+    """receiveResponseXML's parameters."""
+    return [("ticket", ticket), ("response", response), ("hresult", hresult), ("message", message)]
