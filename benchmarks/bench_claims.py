@@ -24,20 +24,19 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from throwaway import database_url, engines
 
 from service.db import Database
 from service.exchange import utcnow
 from service.jobstore import JobStore, NewJob
 from service.migrate import upgrade
 from service.sessions import Sessions
-from tests.conftest import _admin_execute, postgres_url
 
 
 def enqueue(database: Database, user: str, count: int) -> float:
@@ -136,28 +135,6 @@ def measure(database: Database, engine: str, jobs: int) -> None:
     )
 
 
-@contextmanager
-def postgres() -> Iterator[Database]:
-    name = f"atqb_bench_{uuid.uuid4().hex[:8]}"
-    _admin_execute(f'CREATE DATABASE "{name}"')
-    database = Database.from_url(postgres_url(name))
-    try:
-        yield database
-    finally:
-        database.dispose()
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def sqlite() -> Iterator[Database]:
-    with tempfile.TemporaryDirectory() as folder:
-        database = Database.from_url(f"sqlite:///{Path(folder) / 'bench.db'}")
-        try:
-            yield database
-        finally:
-            database.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2000, help="jobs per measurement")
@@ -167,12 +144,13 @@ def main() -> None:
         f"atqb job-store claims  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  "
         f"{platform.machine()} Python {platform.python_version()}  {args.jobs} jobs each"
     )
-    if args.engine in ("postgres", "both"):
-        with postgres() as database:
-            measure(database, "postgres", args.jobs)
-    if args.engine in ("sqlite", "both"):
-        with sqlite() as database:
-            measure(database, "sqlite", args.jobs)
+    for engine in engines(args.engine):
+        with tempfile.TemporaryDirectory() as folder, database_url(engine, Path(folder)) as url:
+            database = Database.from_url(url)
+            try:
+                measure(database, engine, args.jobs)
+            finally:
+                database.dispose()
 
 
 if __name__ == "__main__":

@@ -17,15 +17,15 @@ import argparse
 import platform
 import sys
 import tempfile
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from throwaway import database_url
+
 from service.db import Database
 from service.migrate import upgrade
-from tests.conftest import _admin_execute, postgres_url
 from tests.load.harness import check_every_job_once, run_load
 
 
@@ -40,26 +40,23 @@ def main() -> None:
         f"atqb load  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  "
         f"{platform.machine()} Python {platform.python_version()}"
     )
-    name = f"atqb_bench_{uuid.uuid4().hex[:8]}"
-    _admin_execute(f'CREATE DATABASE "{name}"')
-    database = Database.from_url(postgres_url(name))
-    try:
-        upgrade(database)
-        with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, database_url("postgres", Path(folder)) as url:
+        database = Database.from_url(url)
+        try:
+            upgrade(database)
             report, connectors = run_load(
-                postgres_url(name),
+                url,
                 Path(folder),
                 sessions=args.sessions,
                 jobs_per_session=args.jobs,
                 processes=args.processes,
                 batch_size=args.batch_size,
             )
-        check_every_job_once(database, connectors)
-        print("\n".join(report.lines()))
-        print("every job sent once, to its own company file, answered and done")
-    finally:
-        database.dispose()
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            check_every_job_once(database, connectors)
+        finally:
+            database.dispose()
+    print("\n".join(report.lines()))
+    print("every job sent once, to its own company file, answered and done")
 
 
 if __name__ == "__main__":

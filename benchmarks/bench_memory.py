@@ -17,15 +17,14 @@ import argparse
 import platform
 import sys
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from throwaway import database_url, engines
 
 from service.db import Database
 from service.migrate import upgrade
@@ -35,7 +34,6 @@ from service.simulators.webconnector import (
     parse_answer,
     request_headers,
 )
-from tests.conftest import _admin_execute, postgres_url
 from tests.hostile.wire import receive_params, send_params
 from tests.qbxml.helpers import inventory_answer
 from tests.support import CompanyFile, add_user, enqueue_company_queries, run_service
@@ -125,20 +123,6 @@ def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-@contextmanager
-def database_url(engine: str, workdir: Path) -> Iterator[str]:
-    """A fresh, empty database of ``engine``, dropped afterwards."""
-    if engine == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"atqb_bench_{uuid.uuid4().hex[:8]}"
-    _admin_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield postgres_url(name)
-    finally:
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1000)
@@ -148,8 +132,7 @@ def main() -> None:
         f"atqb service memory  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  "
         f"{platform.machine()} Python {platform.python_version()}"
     )
-    engines = ("postgres", "sqlite") if args.engine == "both" else (args.engine,)
-    for engine in engines:
+    for engine in engines(args.engine):
         with tempfile.TemporaryDirectory() as folder, database_url(engine, Path(folder)) as url:
             measure(url, Path(folder), args.jobs, engine)
 

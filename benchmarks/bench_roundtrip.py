@@ -16,16 +16,17 @@ import platform
 import statistics
 import sys
 import tempfile
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from throwaway import database_url, engines
+
 from service.db import Database
 from service.migrate import upgrade
 from service.simulators.webconnector import SimulatedWebConnector
-from tests.conftest import POSTGRES_ADMIN_URL, _admin_execute, postgres_url
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.support import CompanyFile, add_user, enqueue_company_queries, run_service
 
 
@@ -79,18 +80,9 @@ def main() -> None:
         f"atqb round-trip benchmark  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  "
         f"{platform.machine()} {platform.python_version()}  batch size 1"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        if args.engine in ("postgres", "both"):
-            name = f"atqb_bench_{uuid.uuid4().hex[:8]}"
-            _admin_execute(f'CREATE DATABASE "{name}"')
-            try:
-                report("postgres", measure(postgres_url(name), workdir, args.round_trips))
-            finally:
-                _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if args.engine in ("sqlite", "both"):
-            url = f"sqlite:///{workdir / 'bench.db'}"
-            report("sqlite", measure(url, workdir, args.round_trips))
+    for engine in engines(args.engine):
+        with tempfile.TemporaryDirectory() as folder, database_url(engine, Path(folder)) as url:
+            report(engine, measure(url, Path(folder), args.round_trips))
     print(f"(PostgreSQL server: {POSTGRES_ADMIN_URL.rsplit('@', 1)[-1]})")
 
 
