@@ -56,7 +56,9 @@ def _requests(message: str) -> list[str]:
     return [str(rq.tag) for rq in found]
 
 
-def test_many_lookups_share_requests_and_the_batch_size_holds(db: Database) -> None:
+@pytest.mark.postgres
+def test_many_lookups_share_requests_and_the_batch_size_holds(postgres_db: Database) -> None:
+    db = postgres_db
     add_user(db, USER, PASSWORD)
     vendors = [Company(1000 + n, f"Vendor {n:03}") for n in range(150)]
     orders = [
@@ -97,7 +99,7 @@ def test_jobs_that_need_no_request_free_their_dependents_in_the_same_round_trip(
                     else h.qb.add_item(name).list_id
                 )
                 mappings.put(kind, autotask_id, qb_id=list_id, qb_name=name)
-        (session, _) = h.run()
+        (session,) = h.run()
         h.assert_all_done()
         assert h.request_names() == ["PurchaseOrderAddRq", "ItemReceiptAddRq"]
         assert session.round_trips == 2
