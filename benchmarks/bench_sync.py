@@ -15,13 +15,14 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from throwaway import ENGINES, database_url
 
 from service.db import Database
 from service.migrate import upgrade
@@ -37,7 +38,6 @@ from service.sync.model import (
     StockLevel,
 )
 from service.xmlsafe import parse_text
-from tests.conftest import _admin_execute, postgres_url
 from tests.support import add_user, run_service
 
 VENDORS = 10
@@ -132,24 +132,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pos", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument("--engine", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--engine", choices=ENGINES, default="postgres")
     args = parser.parse_args()
     print(
         f"atqb sync benchmark  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  "
         f"{platform.machine()} {platform.python_version()}  {args.engine}  "
         f"{args.pos} POs x 3 lines, {VENDORS} vendors, received mode"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        if args.engine == "sqlite":
-            run(f"sqlite:///{workdir / 'bench.db'}", workdir, args.pos, args.batch_size)
-            return
-        name = f"atqb_bench_{uuid.uuid4().hex[:12]}"
-        _admin_execute(f'CREATE DATABASE "{name}"')
-        try:
-            run(postgres_url(name), workdir, args.pos, args.batch_size)
-        finally:
-            _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with tempfile.TemporaryDirectory() as tmp, database_url(args.engine, Path(tmp)) as url:
+        run(url, Path(tmp), args.pos, args.batch_size)
 
 
 if __name__ == "__main__":
