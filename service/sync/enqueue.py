@@ -35,7 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from service.db import Database
 from service.exchange import utcnow
@@ -104,13 +104,6 @@ class Enqueuer:
     def __init__(self, conn: Connection, now: datetime, settings: Settings, qbwc_user: str) -> None:
         self.conn = conn
         self.settings = settings
-        if conn.dialect.name == "postgresql":
-            # JobStore.enqueue's ON CONFLICT names the partial unique index by a predicate with
-            # bound parameters; once PostgreSQL switches a prepared INSERT to a generic plan it
-            # can no longer match that index ("no unique or exclusion constraint matching the
-            # ON CONFLICT specification"). Custom plans see the values. (The lasting fix is a
-            # literal predicate in service/jobstore.py.)
-            conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         self.user = qbwc_user
         self.store = JobStore(conn, now)
         self.mappings = Mappings(conn, now, qbwc_user)
