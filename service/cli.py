@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -121,9 +122,101 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_not_yet(args: argparse.Namespace, settings: Settings) -> int:
-    """Commands of CONTRACT.md whose implementation has not landed in this version."""
-    raise CommandError(f"`atqb {args.command}` is not available in atqb {__version__} yet")
+# -- poller ----------------------------------------------------------------------------------
+
+
+class _Disposer:
+    """Closes a database's connections at the end of a ``with contextlib.closing(...)``."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    """Poll Autotask: one cycle with --once, else every ATQB_POLL_INTERVAL seconds until
+    SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    from service.autotask import AutotaskClient, AutotaskError
+    from service.poller import Poller, PollerError
+
+    database = _database(settings)
+    try:
+        client = AutotaskClient.from_settings(settings)
+    except AutotaskError as exc:
+        database.dispose()
+        raise CommandError(str(exc)) from None
+    with client, contextlib.closing(_Disposer(database)):
+        try:
+            poller = Poller(database, settings, client)
+        except PollerError as exc:
+            raise CommandError(str(exc)) from None
+        if args.once:
+            outcome = poller.run_cycle()
+            print(outcome.line(), flush=True)
+            if not outcome.ok:
+                raise CommandError(f"the poll cycle failed: {outcome.error}")
+            return 0
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: object) -> None:
+            if stop.is_set():  # a second Ctrl-C: stop now
+                raise KeyboardInterrupt
+            print("atqb poll: stopping after this cycle", file=sys.stderr, flush=True)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        print(
+            f"atqb poll: polling Autotask every {settings.poll_interval} s for Web Connector "
+            f"user {poller.user!r}; Ctrl-C or SIGTERM stops it",
+            flush=True,
+        )
+        poller.run(stop, out=lambda line: print(line, flush=True))
+    print("atqb poll: stopped", flush=True)
+    return 0
+
+
+def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
+    """Select POs for transfer (manual selection)."""
+    from service.poller import select_for_transfer
+    from service.settings import TransferSelection
+
+    with contextlib.closing(_Disposer(_database(settings))) as disposer:
+        fresh = set(select_for_transfer(disposer.database, list(args.po_ids)))
+    for po_id in args.po_ids:
+        state = "selected" if po_id in fresh else "already selected"
+        print(f"PO {po_id}: {state}; the next poll cycle reads it")
+    if settings.transfer_selection is TransferSelection.ALL:
+        print(
+            "note: ATQB_TRANSFER_SELECTION is all, so every PO that is not Canceled is "
+            "transferred anyway; the selection counts once it is set to manual"
+        )
+    return 0
+
+
+def cmd_inventory_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """Ask for a full inventory sync in the next poll cycle."""
+    from service.poller import request_full_sync
+
+    with contextlib.closing(_Disposer(_database(settings))) as disposer:
+        asked = request_full_sync(disposer.database)
+    if asked:
+        print("full inventory sync requested: the next poll cycle enqueues it")
+    else:
+        print("a full inventory sync is already requested for the next poll cycle")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """A complete simulated run on a temporary database."""
+    from service.poller.demo import run_demo
+
+    return run_demo(lambda line: print(line, flush=True))
 
 
 # -- jobs ------------------------------------------------------------------------------------
@@ -300,14 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     poll = commands.add_parser("poll", help="poll Autotask and enqueue jobs")
     poll.add_argument("--once", action="store_true", help="run one cycle and exit")
-    poll.set_defaults(handler=cmd_not_yet)
+    poll.set_defaults(handler=cmd_poll)
     transfer = commands.add_parser("transfer", help="select Autotask POs for transfer")
     transfer.add_argument("po_ids", nargs="+", type=_positive_int, metavar="PO_ID")
-    transfer.set_defaults(handler=cmd_not_yet)
+    transfer.set_defaults(handler=cmd_transfer)
     sync = commands.add_parser("inventory-sync", help="ask for a full inventory sync")
     sync.add_argument("--full", action="store_true", required=True)
-    sync.set_defaults(handler=cmd_not_yet)
-    commands.add_parser("demo", help="a complete simulated run").set_defaults(handler=cmd_not_yet)
+    sync.set_defaults(handler=cmd_inventory_sync)
+    commands.add_parser("demo", help="a complete simulated run").set_defaults(handler=cmd_demo)
 
     jobs = commands.add_parser("jobs", help="the job table and operator actions")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")

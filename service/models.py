@@ -310,6 +310,44 @@ class LoginThrottle(Base):
     lockouts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class PollerOrder(Base):
+    """What the Autotask poller knows of one purchase order (see :mod:`service.poller`).
+
+    Autotask has no modified stamp on purchase orders: the poller keeps each PO's status and a
+    fingerprint of the Autotask data QuickBooks cares about, and re-reads only POs that can still
+    change. ``selected_at`` is set by ``atqb transfer`` (manual selection); ``written_back`` is
+    the QuickBooks PO number last written to the PO's External P.O. # in Autotask.
+    """
+
+    __tablename__ = "poller_orders"
+    __table_args__ = (Index("ix_poller_orders_sweep", "final", "verified_at"),)
+
+    po_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: The Autotask status picklist value last read (None: selected, not read yet).
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Received Full or Canceled: re-read only when a receipt, line or count says so.
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Digest of the Autotask data last handed to the sync (None: never handed over).
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: When the poller last read the whole PO (lines and receipts too).
+    verified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    selected_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Read it in the next cycle (a selection, a receipt on it).
+    needs_read: Mapped[bool] = mapped_column(Boolean, default=False)
+    written_back: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    updated_at: Mapped[datetime]
+
+
+class PollerState(Base):
+    """The poller's watermarks, counts and requests (``full_inventory_sync``), one row each."""
+
+    __tablename__ = "poller_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime]
+
+
 class Installation(Base):
     """Facts about this installation (for example the .qwc OwnerID), one row per key."""
 
@@ -328,3 +366,5 @@ installation = cast(Table, Installation.__table__)
 poll_cycles = cast(Table, PollCycle.__table__)
 qb_mappings = cast(Table, QuickBooksMapping.__table__)
 login_throttle = cast(Table, LoginThrottle.__table__)
+poller_orders = cast(Table, PollerOrder.__table__)
+poller_state = cast(Table, PollerState.__table__)

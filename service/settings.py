@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     poll_interval: PositiveSeconds = 300
     write_back_po_number: bool = True
+    #: The Web Connector user (company file) the poller's jobs are for; None: the only user.
+    qbwc_user: str | None = None
 
     admin_user: str | None = None
     admin_password: SecretStr | None = None

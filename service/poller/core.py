@@ -1,0 +1,501 @@
+"""The poll cycle: find what changed in Autotask, enqueue it, write PO numbers back.
+
+Change detection without modified stamps
+========================================
+
+Autotask's purchasing entities carry no last-modified time (reference/autotask.md 7.10), so a
+cycle cannot ask "what changed since". It combines cheap signals whose cost does not grow with the
+number of POs, and re-reads whole only the POs they point at:
+
+1. **New POs**: ``PurchaseOrders`` with ``id`` above the highest id seen (1 request when idle).
+2. **New lines and receipts**: ``PurchaseOrderItems`` and ``PurchaseOrderItemReceiving`` rows with
+   ``id`` above their watermarks (``id`` and parent only, 1 request each when idle); their POs are
+   re-read. A receipt row names its line, so one more request maps new receipts to POs.
+3. **Removed rows**: ``query/count`` of lines and of receiving rows at or below the watermarks
+   (1 request each). A different count means a line was deleted or a receipt cancelled
+   ("Receive/Cancel Receipt", 7.3) somewhere: every handed-over PO that is not Canceled is
+   re-read (rare, and costs about three requests per 500 POs).
+4. **Status moves**: ``query/count`` per status (New, Submitted, Received Partial, Received
+   Full; 4 requests) compared with the statuses the poller holds. A difference (a PO canceled,
+   deleted or moved without a new receipt) makes it re-read the statuses of known POs (one
+   request per 500) and read whole those that moved.
+5. **Rolling check**: each cycle also re-reads whole the ``sweep_size`` (500) POs that can still
+   change (New, Submitted, Received Partial) that were read least recently: 3 requests. This
+   catches what no count shows — an edited quantity, cost, product or memo, a changed header —
+   within ``ceil(open POs / 500)`` cycles.
+
+A PO read whole is fingerprinted (header without the External P.O. #, lines, receiving rows); only
+a PO whose fingerprint differs from the one handed to the sync is built into the sync's model
+(products, companies, tickets, projects and on-hand read in ``in`` batches) and enqueued. An idle
+cycle therefore costs 1 + 2 + 2 + 4 + 3 = 12 requests whatever the number of POs (more only when
+a page of the rolling check is full of lines). The first cycle reads every PO.
+
+Blind spots, all documented for operators: a header or line edit on a Received Full PO (lines
+cannot be edited then, 7.2) is seen only when a receipt, a line or a count touches it; a status
+move balanced by the opposite move of another PO in the same cycle is seen by the rolling check
+(open POs) or not at all (Received Full); renamed products or companies reach QuickBooks with
+the next change of a PO that uses them; edits of open POs wait for the rolling check.
+
+Every write of a cycle (jobs, fingerprints, watermarks) is one transaction: a cycle that fails
+half-way (Autotask unavailable, budget used up) changes nothing, and the next one finds the same
+changes again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from service.autotask import (
+    AuthenticationError,
+    AutotaskClient,
+    AutotaskError,
+    BudgetExhausted,
+    NotFound,
+    PermissionDenied,
+    PurchaseOrder,
+    RateLimited,
+    RequestRejected,
+    ThreadLimitExceeded,
+    TryLater,
+)
+from service.autotask import filters as f
+from service.db import Database
+from service.exchange import utcnow
+from service.pollcycles import PollCycles, log_cycle
+from service.sessions import Sessions
+from service.settings import Settings, TransferSelection
+from service.sync.enqueue import Enqueuer, EnqueueReport
+
+from .reader import AutotaskReader, Statuses, WholeOrder
+from .state import FULL_SYNC, MARKS, OrderState, PollerStore
+
+log = logging.getLogger("atqb.poll")
+
+#: POs re-read whole by the rolling check of each cycle (one ``in`` batch).
+SWEEP_SIZE = 500
+_ITEMS = "PurchaseOrderItems"
+_RECEIPTS = "PurchaseOrderItemReceiving"
+
+
+class PollerError(Exception):
+    """The poller cannot run as configured (the message says what to change)."""
+
+
+def resolve_qbwc_user(database: Database, settings: Settings) -> str:
+    """The Web Connector user whose company file the jobs are for: ``ATQB_QBWC_USER``, else
+    the only user. Raises :class:`PollerError` when that is not clear."""
+    with database.transaction() as conn:
+        names = [user.name for user in Sessions(conn, utcnow()).users()]
+    if settings.qbwc_user is not None:
+        if settings.qbwc_user not in names:
+            raise PollerError(
+                f"ATQB_QBWC_USER is {settings.qbwc_user!r} but there is no such Web Connector "
+                f"user (users: {', '.join(names) or 'none'}); add it with `atqb users add`"
+            )
+        return settings.qbwc_user
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise PollerError(
+            "there is no Web Connector user yet: add one with "
+            "`atqb users add NAME --company-file PATH` (the poller's jobs are for its company file)"
+        )
+    raise PollerError(
+        f"there are {len(names)} Web Connector users ({', '.join(names)}): set ATQB_QBWC_USER "
+        "to the one whose company file the poller's jobs are for"
+    )
+
+
+@dataclass
+class CycleOutcome:
+    """What one cycle did, for the log line, the poll-cycles table and the demo."""
+
+    cycle_id: int = 0
+    ok: bool = True
+    requests: int = 0
+    throttled: int = 0
+    new: int = 0
+    changed: int = 0
+    checked: int = 0
+    full_sync: bool = False
+    enqueued: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    written_back: list[tuple[int, str]] = field(default_factory=list)
+    error: str | None = None
+    retry_after: float | None = None
+    budget: str = ""
+
+    @property
+    def jobs_enqueued(self) -> int:
+        """Jobs made in this cycle."""
+        return sum(self.enqueued.values())
+
+    def line(self) -> str:
+        """One line for people."""
+        head = f"poll cycle #{self.cycle_id} {'ok' if self.ok else 'FAILED'}"
+        read = (
+            f"read {self.new + self.changed + self.checked} PO(s) whole "
+            f"({self.new} new, {self.changed} changed, {self.checked} unchanged)"
+        )
+        if self.full_sync:
+            read += " and every stocked product (full inventory sync)"
+        if self.enqueued:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.enqueued.items()))
+            made = f"enqueued {self.jobs_enqueued} job(s): {kinds}"
+        else:
+            made = "enqueued nothing new"
+        parts = [head, read, made]
+        if self.written_back:
+            parts.append(f"wrote {len(self.written_back)} QuickBooks PO number(s) to Autotask")
+        if self.problems:
+            parts.append(f"{len(self.problems)} problem(s): {self.problems[0]}")
+        parts.append(f"{self.requests} Autotask request(s){self.budget}")
+        if self.error:
+            parts.append(f"error: {self.error}")
+        return "; ".join(parts)
+
+    def details(self) -> dict[str, Any]:
+        """The ``details`` of the poll-cycles row."""
+        return {
+            "purchase_orders_new": self.new,
+            "purchase_orders_changed": self.changed,
+            "purchase_orders_unchanged": self.checked,
+            "full_inventory_sync": self.full_sync,
+            "enqueued": self.enqueued,
+            "written_back": len(self.written_back),
+            "problems": self.problems[:20],
+        }
+
+
+@dataclass
+class _Cycle:
+    """The working set of one cycle."""
+
+    known: dict[int, OrderState]
+    marks: dict[str, Any]
+    statuses: Statuses
+    headers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    status_now: dict[int, int] = field(default_factory=dict)
+    dirty: set[int] = field(default_factory=set)
+    gone: set[int] = field(default_factory=set)
+    read: dict[int, WholeOrder] = field(default_factory=dict)
+
+
+class Poller:
+    """Polls one Autotask tenant for one company file (Web Connector user).
+
+    ``client`` is kept for the poller's lifetime (its zone and picklist caches last); the
+    caller closes it. ``now`` is the clock of database timestamps.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        client: AutotaskClient,
+        *,
+        qbwc_user: str | None = None,
+        sweep_size: int = SWEEP_SIZE,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.client = client
+        self.reader = AutotaskReader(client)
+        self.user = qbwc_user or resolve_qbwc_user(database, settings)
+        self.sweep_size = sweep_size
+        self.now = now
+
+    # -- one cycle ---------------------------------------------------------------------------
+
+    def run_cycle(self) -> CycleOutcome:
+        """Run one cycle and record it in the poll-cycles table. Autotask errors end the cycle
+        as failed (recorded, returned); other exceptions are recorded and raised."""
+        with self.database.transaction() as conn:
+            cycle_id = PollCycles(conn, self.now()).start()
+        outcome = CycleOutcome(cycle_id=cycle_id)
+        before = self.client.requests_made
+        failure: BaseException | None = None
+        try:
+            self._cycle(outcome)
+        except AutotaskError as exc:
+            outcome.ok, outcome.error = False, str(exc)
+            if isinstance(exc, RateLimited | ThreadLimitExceeded | BudgetExhausted):
+                outcome.throttled += 1
+            if isinstance(exc, TryLater):
+                outcome.retry_after = exc.retry_after
+        except BaseException as exc:
+            outcome.ok = False
+            outcome.error = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            failure = exc
+        outcome.requests = self.client.requests_made - before
+        budget = self.client.budget
+        outcome.budget = f" ({budget.used} of {budget.limit} in the last hour)"
+        with self.database.transaction() as conn:
+            cycle = PollCycles(conn, self.now()).finish(
+                cycle_id,
+                outcome="ok" if outcome.ok else "failed",
+                autotask_requests=outcome.requests,
+                autotask_throttled=outcome.throttled,
+                jobs_enqueued=outcome.jobs_enqueued,
+                error=outcome.error,
+                details=outcome.details(),
+            )
+        log_cycle(cycle)
+        if failure is not None:
+            raise failure
+        return outcome
+
+    def _wanted(self, cycle: _Cycle, po_id: int, status: int) -> bool:
+        """Whether the sync should see this PO (all, or selected; Canceled only once handed
+        over, so that the sync can close it in QuickBooks)."""
+        state = cycle.known.get(po_id)
+        if self.settings.transfer_selection is TransferSelection.MANUAL and (
+            state is None or state.selected_at is None
+        ):
+            return False
+        if status == cycle.statuses.canceled:
+            return state is not None and state.fingerprint is not None
+        return True
+
+    def _cycle(self, outcome: CycleOutcome) -> None:
+        statuses = Statuses.of(self.client)
+        with self.database.transaction() as conn:
+            store = PollerStore(conn, self.now())
+            cycle = _Cycle(store.orders(), store.mark(MARKS) or {}, statuses)
+            full_sync = store.mark(FULL_SYNC) is not None
+        marks = cycle.marks
+        po_mark = int(marks.get("po", 0))
+        first = "item" not in marks
+        cycle.dirty = {i for i, s in cycle.known.items() if s.needs_read}
+
+        # 1. New POs.
+        for header in self.reader.new_orders(po_mark):
+            po_id, status = int(header["id"]), header.get("status")
+            if isinstance(status, int):
+                cycle.headers[po_id] = header
+                cycle.status_now[po_id] = status
+                if self._wanted(cycle, po_id, status):
+                    cycle.dirty.add(po_id)
+        new_ids = set(cycle.headers)
+        marks["po"] = max([po_mark, *new_ids])
+
+        # 2-3. New and removed lines and receipts.
+        resync = False
+        if not first:
+            lines = self.reader.new_rows(_ITEMS, int(marks["item"]), "orderID")
+            receipts = self.reader.new_rows(_RECEIPTS, int(marks["recv"]), "purchaseOrderItemID")
+            cycle.dirty |= {int(r["orderID"]) for r in lines if isinstance(r.get("orderID"), int)}
+            receipt_lines = {
+                int(r["purchaseOrderItemID"])
+                for r in receipts
+                if isinstance(r.get("purchaseOrderItemID"), int)
+            }
+            if receipt_lines:
+                cycle.dirty |= self.reader.orders_of_lines(receipt_lines)
+            for name, entity, rows in (("item", _ITEMS, lines), ("recv", _RECEIPTS, receipts)):
+                count = self.client.count(entity, f.lte("id", int(marks[name])))
+                if count != marks[f"{name}_count"]:
+                    resync = True
+                marks[f"{name}_count"] = count + len(rows)
+                marks[name] = max([int(marks[name]), *(int(r["id"]) for r in rows)])
+        if resync:
+            cycle.dirty |= {
+                i
+                for i, s in cycle.known.items()
+                if s.fingerprint is not None and s.status != statuses.canceled
+            }
+
+        # 5. The rolling check.
+        with self.database.transaction() as conn:
+            sweep = set(PollerStore(conn, self.now()).sweep(self.sweep_size, cycle.dirty))
+        self._read(
+            cycle,
+            {
+                i
+                for i in cycle.dirty | sweep
+                if i not in cycle.known
+                or cycle.known[i].status is None
+                or self._wanted(cycle, i, cycle.status_now.get(i, cycle.known[i].status or 0))
+            },
+        )
+
+        # 4. Status counts.
+        if not first and po_mark > 0:
+            self._check_statuses(cycle, po_mark)
+        if first:
+            self._first_marks(cycle)
+
+        changed = [
+            whole
+            for po_id, whole in cycle.read.items()
+            if self._wanted(cycle, po_id, cycle.status_now[po_id])
+            and whole.fingerprint()
+            != (cycle.known[po_id].fingerprint if po_id in cycle.known else None)
+        ]
+        outcome.new = sum(1 for w in changed if w.id in new_ids or w.id not in cycle.known)
+        outcome.changed = len(changed) - outcome.new
+        outcome.checked = len(cycle.read) - len(changed)
+        built = self.reader.build(changed, statuses)
+        outcome.problems += built.problems
+        products, stock = [], []
+        if full_sync:
+            stock = self.reader.stock(None)
+            products = self.reader.products({row.product_id for row in stock})
+            outcome.full_sync = True
+
+        with self.database.transaction() as conn:
+            now = self.now()
+            report = EnqueueReport()
+            enqueuer = Enqueuer(conn, now, self.settings, self.user)
+            if built.orders:
+                report = enqueuer.purchase_orders(built.orders, built.stock)
+            if full_sync:
+                report = enqueuer.full_inventory_sync(products, stock)
+            store = PollerStore(conn, now)
+            fingerprints = {w.id: w.fingerprint() for w in changed}
+            for po_id in cycle.read:
+                status = cycle.status_now[po_id]
+                store.verified(po_id, status, statuses.final(status), fingerprints.get(po_id))
+            for po_id, status in cycle.status_now.items():
+                if po_id not in cycle.read:
+                    store.saw(po_id, status, statuses.final(status))
+            for po_id in cycle.gone:
+                store.gone(po_id)
+            store.set_mark(MARKS, marks)
+            if full_sync:
+                store.set_mark(FULL_SYNC, None)
+        outcome.enqueued = report.kinds()
+        outcome.problems += report.skipped
+        self._write_back(outcome)
+
+    def _read(self, cycle: _Cycle, po_ids: set[int]) -> None:
+        """Read these POs whole; note those Autotask no longer has."""
+        ids = po_ids - set(cycle.read)
+        found = self.reader.whole(ids, cycle.headers)
+        for po_id in ids:
+            whole = found.get(po_id)
+            if whole is None or whole.status is None:
+                if po_id in cycle.known:
+                    cycle.gone.add(po_id)
+                continue
+            cycle.read[po_id] = whole
+            cycle.status_now[po_id] = whole.status
+
+    def _check_statuses(self, cycle: _Cycle, up_to: int) -> None:
+        """Compare Autotask's count of POs per status with what the poller holds; on a
+        difference, re-read the statuses of the known POs and read whole those that moved."""
+        local: Counter[int] = Counter()
+        for po_id, state in cycle.known.items():
+            status = cycle.status_now.get(po_id, state.status)
+            if po_id <= up_to and status is not None and po_id not in cycle.gone:
+                local[status] += 1
+        counted = cycle.statuses.counted()
+        autotask = {
+            s: self.client.count(PurchaseOrder, f.eq("status", s), f.lte("id", up_to))
+            for s in counted
+        }
+        if all(autotask[s] == local[s] for s in counted):
+            return
+        log.info("PO counts per status differ from what atqb holds: re-reading statuses")
+        candidates = [
+            i
+            for i, s in cycle.known.items()
+            if i <= up_to and s.status is not None and s.status != cycle.statuses.canceled
+        ]
+        current = self.reader.statuses_of(candidates)
+        moved = set()
+        for po_id in candidates:
+            now = current.get(po_id)
+            if now is None:
+                cycle.gone.add(po_id)
+            elif now != cycle.status_now.get(po_id, cycle.known[po_id].status):
+                cycle.status_now[po_id] = now
+                moved.add(po_id)
+        wanted = {i for i in moved if self._wanted(cycle, i, cycle.status_now[i])}
+        self._read(cycle, wanted)
+
+    def _first_marks(self, cycle: _Cycle) -> None:
+        """The line and receipt watermarks after the first full read."""
+        marks = cycle.marks
+        marks["item"] = max([0, *(int(r["id"]) for w in cycle.read.values() for r in w.lines)])
+        marks["recv"] = max([0, *(int(r["id"]) for w in cycle.read.values() for r in w.receipts)])
+        marks["item_count"] = self.client.count(_ITEMS, f.lte("id", marks["item"]))
+        marks["recv_count"] = self.client.count(_RECEIPTS, f.lte("id", marks["recv"]))
+
+    # -- write-back --------------------------------------------------------------------------
+
+    def _write_back(self, outcome: CycleOutcome) -> None:
+        """Write the QuickBooks PO number of every newly transferred PO to its External
+        P.O. # in Autotask, once per PO (reference/autotask.md 10.7)."""
+        if not self.settings.write_back_po_number:
+            return
+        with self.database.transaction() as conn:
+            pending = PollerStore(conn, self.now()).transferred_not_written(self.user)
+        for po_id, result in pending:
+            number = str(result.get("ref_number") or "")
+            written = number
+            try:
+                if number:
+                    self.client.set_external_po_number(po_id, number)
+            except TryLater as exc:
+                outcome.problems.append(f"PO {po_id}: write-back postponed ({exc})")
+                return
+            except (AuthenticationError, PermissionDenied, NotFound, RequestRejected) as exc:
+                outcome.problems.append(f"PO {po_id}: External P.O. # not written: {exc}")
+                written = ""
+            with self.database.transaction() as conn:
+                PollerStore(conn, self.now()).written_back(po_id, written)
+            if written:
+                outcome.written_back.append((po_id, written))
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float | None = None,
+        out: Callable[[str], None] = print,
+    ) -> None:
+        """Run cycles every ``interval`` seconds (``ATQB_POLL_INTERVAL``) until ``stop`` is set.
+        A failed cycle is reported and the next one tries again (after Autotask's
+        ``Retry-After`` when that is longer); nothing is lost, as a failed cycle commits
+        nothing."""
+        every = float(interval if interval is not None else self.settings.poll_interval)
+        while not stop.is_set():
+            try:
+                outcome = self.run_cycle()
+            except Exception as exc:  # a database outage must not end the loop
+                log.exception("poll cycle failed")
+                out(f"poll cycle failed: {type(exc).__name__}: {exc}")
+                stop.wait(every)
+                continue
+            out(outcome.line())
+            stop.wait(max(every, outcome.retry_after or 0.0))
+
+
+def request_full_sync(database: Database) -> bool:
+    """Record that the next cycle runs a full inventory sync; False when already asked."""
+    with database.transaction() as conn:
+        store = PollerStore(conn, utcnow())
+        if store.mark(FULL_SYNC) is not None:
+            return False
+        store.set_mark(FULL_SYNC, {"requested_at": utcnow().isoformat()})
+        return True
+
+
+def select_for_transfer(database: Database, po_ids: list[int]) -> list[int]:
+    """Select POs for transfer (manual selection); returns those newly selected."""
+    with database.transaction() as conn:
+        return PollerStore(conn, utcnow()).select(po_ids)

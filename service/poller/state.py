@@ -1,0 +1,180 @@
+"""The poller's memory in the database: one row per purchase order, and named marks.
+
+Tables ``poller_orders`` and ``poller_state`` (migration 0005). Everything here runs inside the
+caller's transaction, so a cycle's new state is committed together with the jobs it enqueued
+(or not at all: the next cycle then repeats the same reads and finds the same changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from service.models import jobs, poller_orders, poller_state
+
+#: Name of the mark that holds the watermarks and counts of the change detection.
+MARKS = "marks"
+#: Name of the mark that records a full inventory sync asked for with `atqb inventory-sync`.
+FULL_SYNC = "full_inventory_sync"
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What the poller knows of one Autotask purchase order."""
+
+    po_id: int
+    status: int | None
+    final: bool
+    fingerprint: str | None
+    verified_at: datetime | None
+    selected_at: datetime | None
+    needs_read: bool
+    written_back: str | None
+
+
+class PollerStore:
+    """Reads and writes the poller's state inside ``conn``'s transaction."""
+
+    def __init__(self, conn: Connection, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+
+    # -- marks -------------------------------------------------------------------------------
+
+    def mark(self, name: str) -> dict[str, Any] | None:
+        """The value of a named mark, or None."""
+        value = self.conn.execute(
+            select(poller_state.c.value).where(poller_state.c.name == name)
+        ).scalar()
+        return dict(value) if value is not None else None
+
+    def set_mark(self, name: str, value: dict[str, Any] | None) -> None:
+        """Set (or, with None, remove) a named mark."""
+        self.conn.execute(delete(poller_state).where(poller_state.c.name == name))
+        if value is not None:
+            self.conn.execute(
+                insert(poller_state).values(name=name, value=value, updated_at=self.now)
+            )
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def orders(self) -> dict[int, OrderState]:
+        """Every purchase order the poller knows, by id."""
+        rows = self.conn.execute(select(poller_orders)).mappings()
+        return {
+            row["po_id"]: OrderState(**{k: row[k] for k in OrderState.__dataclass_fields__})
+            for row in rows
+        }
+
+    def status_counts(self, up_to_id: int) -> dict[int, int]:
+        """How many known POs with an id up to ``up_to_id`` have each status."""
+        rows = self.conn.execute(
+            select(poller_orders.c.status, func.count())
+            .where(poller_orders.c.po_id <= up_to_id, poller_orders.c.status.is_not(None))
+            .group_by(poller_orders.c.status)
+        )
+        return {int(status): int(count) for status, count in rows}
+
+    def sweep(self, limit: int, exclude: Iterable[int]) -> list[int]:
+        """Up to ``limit`` POs that can still change, least recently read first."""
+        query = (
+            select(poller_orders.c.po_id)
+            .where(
+                poller_orders.c.final.is_(False),
+                poller_orders.c.status.is_not(None),
+                poller_orders.c.fingerprint.is_not(None),
+            )
+            .order_by(poller_orders.c.verified_at.asc().nulls_first(), poller_orders.c.po_id)
+            .limit(limit + len(set(exclude)))
+        )
+        skip = set(exclude)
+        found = [int(i) for i in self.conn.execute(query).scalars() if int(i) not in skip]
+        return found[:limit]
+
+    def _upsert(self, po_id: int, values: dict[str, Any]) -> None:
+        values = {**values, "updated_at": self.now}
+        done = self.conn.execute(
+            update(poller_orders).where(poller_orders.c.po_id == po_id).values(**values)
+        )
+        if done.rowcount == 0:
+            row: dict[str, Any] = {
+                "po_id": po_id,
+                "final": False,
+                "needs_read": False,
+                **values,
+            }
+            self.conn.execute(insert(poller_orders).values(**row))
+
+    def saw(self, po_id: int, status: int, final: bool) -> None:
+        """Record a PO's status as just read (its header only)."""
+        self._upsert(po_id, {"status": status, "final": final})
+
+    def verified(self, po_id: int, status: int, final: bool, fingerprint: str | None) -> None:
+        """Record a PO read whole; ``fingerprint`` is what the sync now has (None: unchanged)."""
+        values: dict[str, Any] = {
+            "status": status,
+            "final": final,
+            "verified_at": self.now,
+            "needs_read": False,
+        }
+        if fingerprint is not None:
+            values["fingerprint"] = fingerprint
+        self._upsert(po_id, values)
+
+    def gone(self, po_id: int) -> None:
+        """A PO Autotask no longer has (deleted): not counted, never read again unless
+        selected again."""
+        values = {"status": None, "final": True, "needs_read": False, "verified_at": self.now}
+        self._upsert(po_id, values)
+
+    def needs_read(self, po_ids: Iterable[int]) -> None:
+        """Read these POs whole in the next cycle."""
+        for po_id in po_ids:
+            self._upsert(po_id, {"needs_read": True})
+
+    def select(self, po_ids: Iterable[int]) -> list[int]:
+        """Select POs for transfer (``atqb transfer``); returns those not selected before."""
+        known = self.orders()
+        fresh = []
+        for po_id in po_ids:
+            if known.get(po_id) is None or known[po_id].selected_at is None:
+                fresh.append(po_id)
+            self._upsert(po_id, {"selected_at": self.now, "needs_read": True})
+        return fresh
+
+    # -- write-back --------------------------------------------------------------------------
+
+    def transferred_not_written(self, qbwc_user: str) -> list[tuple[int, dict[str, Any]]]:
+        """(PO id, transfer result) of every PO whose transfer is done and whose QuickBooks
+        number is not yet in Autotask."""
+        query = (
+            select(jobs.c.autotask_id, jobs.c.result)
+            .select_from(
+                jobs.join(
+                    poller_orders,
+                    and_(
+                        poller_orders.c.po_id == jobs.c.autotask_id,
+                        jobs.c.autotask_entity == "PurchaseOrders",
+                    ),
+                )
+            )
+            .where(
+                jobs.c.kind == "purchase_order",
+                jobs.c.status == "done",
+                jobs.c.qbwc_user == qbwc_user,
+                or_(poller_orders.c.written_back.is_(None)),
+            )
+            .order_by(jobs.c.id)
+        )
+        found: dict[int, dict[str, Any]] = {}
+        for po_id, result in self.conn.execute(query):
+            found[int(po_id)] = dict(result or {})
+        return list(found.items())
+
+    def written_back(self, po_id: int, number: str) -> None:
+        """Record the number written to the PO's External P.O. # ("" when it cannot be)."""
+        self._upsert(po_id, {"written_back": number[:32]})
