@@ -51,7 +51,7 @@ from service.sync.common import (
     quantity_text,
     receipt_ref_number,
 )
-from service.sync.mapping import MappingKind, Mappings
+from service.sync.mapping import Mapping, MappingKind, Mappings
 from service.sync.model import (
     Company,
     Product,
@@ -288,8 +288,9 @@ class Enqueuer:
                 po_job = self._reuse(active[-1]) if active else None
         changed = len(self.report.created) > created_before
         receipts = self._receipts(po, po_job)
+        arrived = self._arrivals_changed(po, mapping, transferred)
         stocked = sorted(p.id for p in po.products() if p.id in totals)
-        if stocked and (changed or receipts):
+        if stocked and (changed or receipts or arrived):
             depends = [j.id for j in [po_job, *receipts] if j is not None]
             self._add(
                 NewJob(
@@ -304,6 +305,24 @@ class Enqueuer:
                     depends_on=tuple(depends),
                 )
             )
+
+    def _arrivals_changed(
+        self, po: PurchaseOrder, mapping: Mapping | None, transferred: bool
+    ) -> bool:
+        """Whether Autotask received items on this transferred PO since it was last handed over.
+
+        In received mode the PO entered QuickBooks received, so a later Autotask receipt makes
+        no item receipt; but On Hand must follow Autotask's total after every receipt (seeds),
+        so it calls for the inventory sync of the PO's items. The receipts seen are recorded on
+        the PO's mapping (before its transfer too, so the transfer's own sync covers them).
+        """
+        if self.settings.transfer_mode is not TransferMode.RECEIVED:
+            return False  # unreceived mode: each receipt makes an item receipt, and its sync
+        seen = fingerprint(sorted((r.id, str(r.quantity)) for r in po.receivings))
+        if mapping is not None and mapping.data.get("autotask_receivings") == seen:
+            return False
+        self.mappings.put("purchase_order", po.id, data={"autotask_receivings": seen})
+        return transferred
 
     def _prerequisites(self, po: PurchaseOrder) -> list[int]:
         """The unfinished ensure jobs the PO waits for."""

@@ -387,3 +387,25 @@ def test_the_embedded_sqlite_database_runs_the_same_workflow(sqlite_database_url
             assert counts["InventoryAdjustment"] == 1
     finally:
         database.dispose()
+
+
+def test_received_mode_a_later_autotask_receipt_sets_on_hand_to_the_new_total(
+    h: Harness,
+) -> None:
+    """QuickBooks' On Hand follows Autotask's total after every receipt there (seeds): in
+    received mode the PO is already received in QuickBooks, so only the sync runs again."""
+    po = order(1, line(11, CABLE, 5))
+    h.enqueue([po], stock(p101=2))  # ordered, not yet received in Autotask
+    h.run()
+    h.assert_all_done()
+    assert h.qb.quantity_on_hand("Cable Cat6") == 2
+    unchanged = h.enqueue([po], stock(p101=2))
+    assert unchanged.created == []
+    received = order(1, line(11, CABLE, 5), receivings=(Receiving(901, 11, 5),))
+    report = h.enqueue([received], stock(p101=(4, 3)))
+    assert report.kinds() == {"inventory_adjustment": 1}
+    h.run()
+    h.assert_all_done()
+    assert h.qb.quantity_on_hand("Cable Cat6") == 7
+    assert h.qb.counts()["ItemReceipt"] == 1  # the PO was received in QuickBooks at transfer
+    assert h.enqueue([received], stock(p101=(4, 3))).created == []
