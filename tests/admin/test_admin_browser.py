@@ -21,6 +21,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from service.db import Database
@@ -129,10 +131,20 @@ def test_main_page_shows_the_counts_and_looks_right(
     assert dark > 0.01 * total, "there is dark text to read"
 
 
+def click_and_load(browser: WebDriver, element: WebElement) -> None:
+    """Click something that loads a new page, and wait until the old page is gone (click()
+    does not wait for the navigation a form's submit or a link starts)."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 15).until(staleness_of(page))
+
+
 def test_filters_in_the_browser(browser: WebDriver, jobs: Jobs, signed_in: str) -> None:
     Select(browser.find_element(By.NAME, "status")).select_by_value("failed")
     browser.find_element(By.NAME, "vendor").send_keys("acme supply")
-    browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    click_and_load(
+        browser, browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]")
+    )
     assert "status=failed" in browser.current_url
     shown = [
         int(row.get_attribute("data-job") or 0)
@@ -142,13 +154,15 @@ def test_filters_in_the_browser(browser: WebDriver, jobs: Jobs, signed_in: str) 
     browser.find_element(By.NAME, "po").send_keys("12345")
     Select(browser.find_element(By.NAME, "status")).select_by_value("")
     browser.find_element(By.NAME, "vendor").clear()
-    browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    click_and_load(
+        browser, browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]")
+    )
     rows = browser.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]")
     assert [row.get_attribute("data-job") for row in rows] == [str(jobs.other_po)]
 
 
 def test_job_detail_in_the_browser(browser: WebDriver, jobs: Jobs, signed_in: str) -> None:
-    browser.find_element(By.LINK_TEXT, f"#{jobs.vendor_failed}").click()
+    click_and_load(browser, browser.find_element(By.LINK_TEXT, f"#{jobs.vendor_failed}"))
     assert browser.title == f"Job #{jobs.vendor_failed} · atqb admin"
     assert "QuickBooks 3100 (Error)" in text_of(browser, "job-error")
     needed_by = browser.find_elements(By.CSS_SELECTOR, "#dependents tr[data-job]")
@@ -163,19 +177,23 @@ def test_job_detail_in_the_browser(browser: WebDriver, jobs: Jobs, signed_in: st
     assert lines[1:3] == ["<QBXML>", '  <QBXMLMsgsRq onError="continueOnError">']
 
 
+def _press(browser: WebDriver, button_id: str) -> str:
+    """Click a form's button and wait for the page it leads to; return that page's notice."""
+    click_and_load(browser, browser.find_element(By.ID, button_id))
+    return browser.find_element(By.CSS_SELECTOR, "p.notice").text
+
+
 def test_retry_and_cancel_through_the_buttons(
     browser: WebDriver, jobs: Jobs, signed_in: str, db: Database
 ) -> None:
     browser.get(f"{signed_in}/admin/jobs/{jobs.po_failed_by_vendor}")
-    browser.find_element(By.ID, "retry").click()
-    notice = browser.find_element(By.CSS_SELECTOR, "p.notice").text
+    notice = _press(browser, "retry")
     assert notice.startswith("Retried:") and notice.endswith("is now waiting.")
     assert status_of(db, jobs.vendor_failed) == "pending"  # the prerequisite that failed it
     assert status_of(db, jobs.po_failed_by_vendor) == "waiting"
 
     browser.get(f"{signed_in}/admin/jobs/{jobs.hresult_pending}")
-    browser.find_element(By.ID, "cancel").click()
-    assert browser.find_element(By.CSS_SELECTOR, "p.notice").text.endswith("is now cancelled.")
+    assert _press(browser, "cancel").endswith("is now cancelled.")
     assert not browser.find_elements(By.ID, "cancel")
     assert status_of(db, jobs.hresult_pending) == "cancelled"
 
