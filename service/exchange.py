@@ -174,12 +174,7 @@ class Exchange:
             call = self._call(conn)
             session = call.sessions.find(ticket)
             if session is None:
-                ms = metrics.qbwc_call("connectionError", "unknown-ticket")
-                log.warning(
-                    "connectionError ticket=%s outcome=unknown-ticket ms=%d",
-                    short_ticket(ticket),
-                    ms,
-                )
+                self._unknown_ticket("connectionError", ticket)
                 return "done"
             metrics.hresult(hresult, "connectionError")
             metrics.session_ended("connectionError", session.created_at, call.now)
@@ -201,10 +196,7 @@ class Exchange:
         with self.db.transaction() as conn:
             session = Sessions(conn, self.clock()).find(ticket, include_ended=True)
         if session is None:
-            ms = metrics.qbwc_call("getLastError", "unknown-ticket")
-            log.warning(
-                "getLastError ticket=%s outcome=unknown-ticket ms=%d", short_ticket(ticket), ms
-            )
+            self._unknown_ticket("getLastError", ticket)
             return UNKNOWN_TICKET
         text = session.last_error or ""
         said = "noop" if text == NOOP else "message" if text else "empty"
@@ -224,12 +216,7 @@ class Exchange:
             call = self._call(conn)
             session = call.sessions.find(ticket)
             if session is None:
-                ms = metrics.qbwc_call("closeConnection", "unknown-ticket")
-                log.info(
-                    "closeConnection ticket=%s outcome=unknown-ticket ms=%d",
-                    short_ticket(ticket),
-                    ms,
-                )
+                self._unknown_ticket("closeConnection", ticket, logging.INFO)
                 return "atqb: session already ended"
             metrics.session_ended("closeConnection", session.created_at, call.now)
             released = call.store.release_session(session.id, "closeConnection")
@@ -263,12 +250,7 @@ class Exchange:
             call = self._call(conn)
             session = call.sessions.find(ticket)
             if session is None:
-                ms = metrics.qbwc_call("sendRequestXML", "unknown-ticket")
-                log.warning(
-                    "sendRequestXML ticket=%s outcome=unknown-ticket ms=%d",
-                    short_ticket(ticket),
-                    ms,
-                )
+                self._unknown_ticket("sendRequestXML", ticket)
                 return ""
             if time.monotonic() - self._housekept_at > HOUSEKEEPING_INTERVAL:
                 self._housekeeping(call)
@@ -404,12 +386,7 @@ class Exchange:
             call = self._call(conn)
             session = call.sessions.find(ticket)
             if session is None:
-                ms = metrics.qbwc_call("receiveResponseXML", "unknown-ticket")
-                log.warning(
-                    "receiveResponseXML ticket=%s outcome=unknown-ticket ms=%d",
-                    short_ticket(ticket),
-                    ms,
-                )
+                self._unknown_ticket("receiveResponseXML", ticket)
                 return -1
             sent = call.store.open_transmissions(session.id)
             jobs = call.store.get_many(t.job_id for t in sent)
@@ -548,6 +525,14 @@ class Exchange:
         call.finished += ended
 
     # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _unknown_ticket(method: str, ticket: str, level: int = logging.WARNING) -> None:
+        """Count and log a call whose ticket names no live session (answered harmlessly)."""
+        ms = metrics.qbwc_call(method, "unknown-ticket")
+        log.log(
+            level, "%s ticket=%s outcome=unknown-ticket ms=%d", method, short_ticket(ticket), ms
+        )
 
     def _percent(self, call: _Call, session: Session, finished: int) -> int:
         """Share of the session's work finished; 100 when nothing more will come this run."""
