@@ -39,7 +39,8 @@ def soap_application(exchange: Exchange, *, max_body_bytes: int) -> WsgiApplicat
 
         @rpc(Unicode, Unicode, _returns=ArrayOfString)
         def authenticate(ctx: Any, strUserName: str | None, strPassword: str | None) -> list[str]:
-            # The TCP peer, for the login throttle (service/throttle.py).
+            # For the login throttle (service/throttle.py): the TCP peer, or the client the
+            # trusted proxy forwarded for (ATQB_TRUSTED_PROXY, service/server.py).
             address = str(ctx.transport.req_env.get("REMOTE_ADDR") or "")
             return exchange.authenticate(_text(strUserName), _text(strPassword), address)
 

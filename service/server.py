@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from waitress import serve as waitress_serve
 
@@ -13,9 +14,30 @@ from service.web import create_app
 
 log = logging.getLogger("atqb.server")
 
+#: The forwarding headers believed from the trusted proxy (Caddy sets all three).
+FORWARDED_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
+
 
 class NotMigrated(RuntimeError):
     """The database schema is older than this version of atqb."""
+
+
+def proxy_options(trusted_proxy: str | None) -> dict[str, Any]:
+    """waitress's options for ``ATQB_TRUSTED_PROXY``: which peer's forwarding headers it believes.
+
+    From the trusted proxy, the last X-Forwarded-For entry (the one the proxy added) becomes
+    ``REMOTE_ADDR``, which the login throttle counts. From any other peer, and always when no
+    proxy is trusted, the forwarding headers are removed before the application sees them.
+    """
+    if trusted_proxy is None:
+        # waitress refuses trusted_proxy_headers without a trusted_proxy.
+        return {"clear_untrusted_proxy_headers": True}
+    return {
+        "trusted_proxy": trusted_proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": set(FORWARDED_HEADERS),
+        "clear_untrusted_proxy_headers": True,
+    }
 
 
 def serve(settings: Settings, host: str, port: int, threads: int = 8) -> None:
@@ -28,6 +50,13 @@ def serve(settings: Settings, host: str, port: int, threads: int = 8) -> None:
         )
     app = create_app(settings, database)
     log.info("atqb serving the Web Connector at http://%s:%d/qbwc", host, port)
+    if settings.trusted_proxy is None:
+        log.info("ATQB_TRUSTED_PROXY unset: no proxy trusted, client addresses are the TCP peers'")
+    else:
+        log.info(
+            "trusting X-Forwarded-For, -Proto and -Host from proxy %s (ATQB_TRUSTED_PROXY)",
+            "at any address" if settings.trusted_proxy == "*" else settings.trusted_proxy,
+        )
     waitress_serve(
         app,
         host=host,
@@ -36,5 +65,5 @@ def serve(settings: Settings, host: str, port: int, threads: int = 8) -> None:
         # A little above the SOAP limit, so the application answers with a SOAP fault itself.
         max_request_body_size=settings.max_body_bytes + 1024,
         ident="atqb",
-        clear_untrusted_proxy_headers=True,
+        **proxy_options(settings.trusted_proxy),
     )

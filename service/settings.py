@@ -6,6 +6,7 @@ whose message names the variable and says what is allowed.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     session_idle_seconds: PositiveSeconds = 1800
     #: Largest SOAP request body accepted (QuickBooks answers to big queries run to megabytes).
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
+    #: The proxy whose X-Forwarded-For/-Proto/-Host are believed: its IP address, or ``*`` for
+    #: any peer (safe only where nothing but the proxy reaches the port). None: no proxy, the
+    #: client's address is the TCP peer's.
+    trusted_proxy: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +105,24 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @field_validator("trusted_proxy")
+    @classmethod
+    def _proxy_address(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if value == "*":
+            return value
+        try:
+            # waitress compares the text with the peer's address: write it as the socket does.
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(
+                "must be the IP address of the proxy in front of atqb (such as 127.0.0.1; "
+                "host names are not looked up), * to trust any peer (only where nothing but "
+                "the proxy reaches atqb's port), or empty to trust no proxy"
+            ) from None
 
 
 def _describe(error: dict[str, Any]) -> str:

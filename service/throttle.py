@@ -16,7 +16,8 @@ trying many user names.
 
 Counts live in the database (table ``login_throttle``), so every service process counts the
 same failures and honours the same locks. The address is the peer of the TCP connection: behind
-a proxy that is the proxy's, unless the server is told to trust its forwarding header.
+a proxy that is the proxy's, unless ``ATQB_TRUSTED_PROXY`` names it, when it is the client address
+the proxy put in X-Forwarded-For (service/server.py).
 """
 
 from __future__ import annotations

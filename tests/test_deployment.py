@@ -188,6 +188,14 @@ def test_service_listens_where_the_proxy_and_healthcheck_look() -> None:
     assert f"127.0.0.1:{port}/healthz" in " ".join(service["healthcheck"]["test"])
 
 
+def test_service_believes_the_forwarded_client_address_only_from_inside_the_network() -> None:
+    service = services()["service"]
+    trusted = service["environment"]["ATQB_TRUSTED_PROXY"]
+    Settings(trusted_proxy=trusted)  # accepted by atqb
+    if trusted == "*":
+        assert "ports" not in service, "with * anyone reaching a published port picks its address"
+
+
 # --- deploy/Caddyfile and the proxy -----------------------------------------------------------
 
 

@@ -62,6 +62,12 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
             "ATQB_AUTOTASK_BASE_URL (got 'ftp://x'): Value error, must be an http(s) URL",
         ),
         ("ATQB_BATCH_SIZE", "0", "ATQB_BATCH_SIZE (got '0')"),
+        (
+            "ATQB_TRUSTED_PROXY",
+            "caddy",
+            "ATQB_TRUSTED_PROXY (got 'caddy'): Value error, must be the IP address of the proxy",
+        ),
+        ("ATQB_TRUSTED_PROXY", "10.0.0.0/8", "ATQB_TRUSTED_PROXY (got '10.0.0.0/8')"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_what_is_allowed(
@@ -93,3 +99,15 @@ def test_plain_postgresql_url_means_psycopg3_and_secrets_are_not_shown() -> None
     )
     assert settings.database_url == "postgresql+psycopg://atqb:pw@db/atqb"
     assert "hunter2" not in repr(settings) and "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", None), (" 172.18.0.5 ", "172.18.0.5"), ("*", "*"), ("2001:DB8:0::1", "2001:db8::1")],
+)
+def test_the_trusted_proxy_is_none_any_peer_or_an_address_written_as_waitress_sees_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, expected: str | None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ATQB_TRUSTED_PROXY", value)
+    assert load_settings().trusted_proxy == expected

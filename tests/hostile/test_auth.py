@@ -29,15 +29,17 @@ POLICY = Policy()
 
 
 class Client:
-    """A Web Connector's SOAP calls from one source address."""
+    """A Web Connector's SOAP calls from one source address (with ``headers`` on every call)."""
 
-    def __init__(self, base: str, address: str) -> None:
+    def __init__(self, base: str, address: str, headers: dict[str, str] | None = None) -> None:
         self.url = base + "/qbwc"
         self.http = httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+        self.headers = headers or {}
 
     def call(self, method: str, *params: tuple[str, str | int]) -> object:
         body = build_envelope(method, params)
-        answer = self.http.post(self.url, content=body, headers=request_headers(method))
+        headers = {**request_headers(method), **self.headers}
+        answer = self.http.post(self.url, content=body, headers=headers)
         return parse_answer(
             method, answer.status_code, answer.headers.get("content-type", ""), answer.content
         )
