@@ -152,3 +152,41 @@ def test_crash_and_service_restart_with_real_processes(
         counts = qb.counts()
         assert (counts["PurchaseOrder"], counts["ItemReceipt"], counts["Vendor"]) == (1, 1, 1)
         assert qb.quantity_on_hand("Cable Cat6") == Decimal(2)
+
+
+@pytest.mark.parametrize(
+    ("crash_after", "lookup"),
+    [(3, "PurchaseOrderQueryRq"), (4, "ItemReceiptQueryRq")],
+    ids=["purchase-order", "receipt"],
+)
+def test_a_lost_lookup_after_a_lost_add_looks_again_instead_of_adding(
+    h: Harness, crash_after: int, lookup: str
+) -> None:
+    """Found by the fault-injection run (seed 206313720): the answer to the add is lost, then the
+    lookup that should find it is lost too (the connection is cut after sendRequestXML, so the
+    Web Connector never hands it to QuickBooks). The next attempt must look again."""
+    h.enqueue([order(1, line(11, CABLE, 5))], stock(p101=7))
+    (crashed,) = h.run(Faults(crash_after_message=crash_after))
+    assert crashed.crashed
+    # Call 4 of the next session is its first sendRequestXML: the lookup, never delivered.
+    h.run(Faults(drop_connection_on_call=4))
+    h.assert_all_done()
+    assert h.request_names().count(lookup) >= 1
+    assert _counts(h.qb) == EXACTLY_ONE
+
+
+def test_a_lost_read_after_a_lost_mod_does_not_add_the_line_twice(h: Harness) -> None:
+    h.enqueue([order(1, line(11, CABLE, 5))])
+    h.run()
+    from tests.sync.helpers import MOUSE
+
+    h.enqueue([order(1, line(11, CABLE, 5), line(12, MOUSE, 3))])
+    (crashed,) = h.run(Faults(crash_after_message=4))  # right after the Mod that adds the line
+    assert crashed.crashed
+    h.run(Faults(drop_connection_on_call=4))  # the read that follows is never delivered
+    h.assert_all_done()
+    (po,) = h.qb.purchase_orders("AT1")
+    assert [(ln.item.full_name, ln.quantity) for ln in po.lines] == [
+        ("Cable Cat6", 5),
+        ("Mouse", 3),
+    ]
