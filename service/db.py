@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 #: How long a SQLite writer waits for the lock before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -74,3 +75,15 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def describe_outage(exc: BaseException) -> str | None:
+    """One line for an operator when ``exc`` says the database cannot be used right now (server
+    down or restarting, connection lost, SQLite locked past its timeout); None for other errors,
+    which are bugs and keep their traceback."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+        return None
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -7,16 +7,45 @@ Connector finds results by element name (reference/qbwc.md 2, 9.1). Text results
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from spyne import Application, Array, Integer, ServiceBase, Unicode, rpc
+from spyne import Application, Array, Fault, Integer, ServiceBase, Unicode, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
+from sqlalchemy.exc import SQLAlchemyError
 
+from service.db import describe_outage
 from service.exchange import Exchange
 
 NAMESPACE = "http://developer.intuit.com/"
 ArrayOfString = Array(Unicode, type_name="ArrayOfString")
+
+log = logging.getLogger("atqb.qbwc")
+
+
+class DatabaseUnavailable(Fault):
+    """The SOAP fault of a call made while the database cannot be reached. Nothing of the call
+    was recorded; the Web Connector shows the text and tries again at its next scheduled run."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Server.DatabaseUnavailable",
+            "atqb cannot reach its database right now; nothing was changed. The Web Connector "
+            "will try again at its next scheduled update (the service's log has the details).",
+        )
+
+
+class _QuietAboutOutages(logging.Filter):
+    """spyne logs every server fault with a traceback; an outage is already logged in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DatabaseUnavailable))
+
+
+_SPYNE_LOG = logging.getLogger("spyne.application")
+if not any(isinstance(f, _QuietAboutOutages) for f in _SPYNE_LOG.filters):
+    _SPYNE_LOG.addFilter(_QuietAboutOutages())
 
 
 def _text(value: str | None) -> str:
@@ -28,6 +57,22 @@ def soap_application(exchange: Exchange, *, max_body_bytes: int) -> WsgiApplicat
 
     class QBWebConnectorSvc(ServiceBase):
         """The eight methods the Web Connector calls."""
+
+        @classmethod
+        def call_wrapper(cls, ctx: Any) -> Any:
+            try:
+                return super().call_wrapper(ctx)
+            except SQLAlchemyError as exc:
+                reason = describe_outage(exc)
+                if reason is None:
+                    raise
+                log.error(
+                    "%s outcome=database-unavailable: %s (answered with a SOAP fault; the "
+                    "Web Connector tries again at its next run)",
+                    ctx.method_name,
+                    reason,
+                )
+                raise DatabaseUnavailable() from None
 
         @rpc(Unicode, _returns=Unicode)
         def serverVersion(ctx: Any, strVersion: str | None) -> str:

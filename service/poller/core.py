@@ -65,7 +65,7 @@ from service.autotask import (
     TryLater,
 )
 from service.autotask import filters as f
-from service.db import Database
+from service.db import Database, describe_outage
 from service.exchange import utcnow
 from service.pollcycles import PollCycles, log_cycle
 from service.sessions import Sessions
@@ -477,8 +477,13 @@ class Poller:
             try:
                 outcome = self.run_cycle()
             except Exception as exc:  # a database outage must not end the loop
-                log.exception("poll cycle failed")
-                out(f"poll cycle failed: {type(exc).__name__}: {exc}")
+                reason = describe_outage(exc)
+                if reason is None:
+                    log.exception("poll cycle failed")
+                    out(f"poll cycle failed: {type(exc).__name__}: {exc}")
+                else:
+                    out(f"poll cycle failed: the database is unavailable ({reason}); next try in "
+                        f"{every:g} s")  # fmt: skip
                 stop.wait(every)
                 continue
             out(outcome.line())

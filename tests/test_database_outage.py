@@ -1,0 +1,70 @@
+"""While the database cannot be reached: a Web Connector call gets a SOAP fault that says so (and
+nothing about the database's address), the log gets one line instead of a traceback, and the
+`atqb poll` loop reports the outage and goes on. Recovery after a real PostgreSQL crash is part
+of the fault-injection run (tests/faults)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from service.db import Database
+from service.poller import Poller
+from service.settings import load_settings
+from service.simulators.autotask import SimulatedAutotask
+from service.simulators.webconnector import SimulatedWebConnector
+from tests.support import CompanyFile, free_port, serve_in_thread
+
+
+def _nowhere() -> str:
+    """A PostgreSQL URL nobody answers."""
+    return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/atqb"
+
+
+def test_a_call_during_an_outage_gets_a_fault_that_says_so_and_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level(logging.INFO),
+        serve_in_thread(_nowhere()) as url,
+        SimulatedWebConnector(
+            url + "/qbwc", CompanyFile(), username="office", password="pw", noop_wait=0
+        ) as connector,
+    ):
+        report = connector.run_session()
+    assert report.outcome == "failed"
+    (error,) = report.errors
+    assert (error.method, error.kind) == ("authenticate", "fault")
+    assert "cannot reach its database" in error.detail and "try again" in error.detail
+    assert "127.0.0.1" not in error.detail  # the caller has not even logged in
+    said = [r for r in caplog.records if "database-unavailable" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.ERROR
+    assert "authenticate" in said[0].getMessage() and "Connection refused" in said[0].getMessage()
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []  # no traceback
+
+
+def test_the_poll_loop_reports_an_outage_in_one_line_and_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = _nowhere()
+    database = Database.from_url(url)
+    lines: list[str] = []
+    stop = threading.Event()
+
+    def out(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 2:
+            stop.set()
+
+    with SimulatedAutotask() as tenant, tenant.client(sleep=lambda seconds: None) as client:
+        poller = Poller(database, load_settings(database_url=url), client, qbwc_user="office")
+        with caplog.at_level(logging.INFO):
+            poller.run(stop, interval=0.01, out=out)
+    database.dispose()
+    assert len(lines) == 2  # a second cycle came after the first failed
+    for line in lines:
+        assert line.startswith("poll cycle failed: the database is unavailable (")
+        assert "Connection refused" in line and "next try in 0.01 s" in line
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
