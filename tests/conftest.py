@@ -32,8 +32,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 # Settings come from the environment: a developer's own ATQB_* variables must not leak into tests.
+# ATQB_TEST_* are the tests' own knobs (the server, the load size, the fault-injection seed).
 for _name in [name for name in os.environ if name.startswith("ATQB_")]:
-    if _name != "ATQB_TEST_POSTGRES_URL":
+    if not _name.startswith("ATQB_TEST_"):
         del os.environ[_name]
 
 
@@ -115,3 +116,33 @@ def postgres_db(postgres_database_url: str) -> Iterator[Database]:
     database = Database.from_url(postgres_database_url)
     yield database
     database.dispose()
+
+
+# -- time by folder ------------------------------------------------------------------------------
+# The fault, fuzz and load tests must stay under ten minutes together in CI (issue 7): the end of
+# every run says how long each folder of the suite took (setup and teardown included).
+
+_SECONDS_BY_FOLDER: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add a test phase's time to its folder's."""
+    parts = Path(report.nodeid.split("::")[0]).parts
+    folder = "/".join(parts[:2]) if len(parts) > 2 else parts[0]
+    _SECONDS_BY_FOLDER[folder] = _SECONDS_BY_FOLDER.get(folder, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the time of each folder, and of the fault, fuzz and load tests together."""
+    if not _SECONDS_BY_FOLDER:
+        return
+    terminalreporter.section("time by folder")
+    for folder, seconds in sorted(_SECONDS_BY_FOLDER.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {folder}")
+    proof = [f"tests/{name}" for name in ("faults", "hostile", "load")]
+    if not any(folder in _SECONDS_BY_FOLDER for folder in proof):
+        return
+    together = sum(_SECONDS_BY_FOLDER.get(folder, 0.0) for folder in proof)
+    terminalreporter.write_line(
+        f"{together:8.1f} s  fault, fuzz and load tests together ({', '.join(proof)})"
+    )

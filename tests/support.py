@@ -107,13 +107,13 @@ class ServiceProcess:
 
 @contextmanager
 def run_service(
-    database_url: str, workdir: Path, env: dict[str, str] | None = None
+    database_url: str, workdir: Path, env: dict[str, str] | None = None, port: int | None = None
 ) -> Iterator[ServiceProcess]:
-    """Start ``python -m service serve`` on a free port; stop it afterwards."""
-    port = free_port()
+    """Start ``python -m service serve`` on ``port`` (default: a free one); stop it afterwards."""
+    port = port or free_port()
     environment = {**os.environ, "ATQB_DATABASE_URL": database_url, **(env or {})}
     log_path = workdir / f"serve-{port}.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=environment,

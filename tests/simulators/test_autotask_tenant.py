@@ -9,6 +9,7 @@ the test needs to say. Waiting is recorded instead of slept.
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import sys
@@ -830,6 +831,30 @@ def test_a_fault_for_a_path_leaves_other_requests_alone(
     tenant.server_error_next(3)
     tenant.clear_faults()
     assert tenant.pending_faults == 0
+
+
+def test_random_faults_answer_a_seeded_share_and_repeat_with_the_seed(
+    tenant: SimulatedAutotask,
+) -> None:
+    def statuses(seed: int) -> list[int]:
+        tenant.fail_at_random(random.Random(seed), rate_limited=0.25, server_error=0.25)
+        with httpx.Client() as http:
+            answers = [
+                http.get(tenant.local_base_url + "PurchaseOrders/1", headers=auth(tenant))
+                for _ in range(40)
+            ]
+        tenant.clear_faults()
+        for answer in answers:
+            if answer.status_code == 429:
+                assert answer.headers["Retry-After"] == "1"
+        return [answer.status_code for answer in answers]
+
+    first = statuses(7)
+    assert statuses(7) == first != statuses(8)
+    assert {429, 500, 200} <= set(first)
+    assert tenant.random_faults_answered == 0  # cleared with the other faults
+    with pytest.raises(ValueError, match="at most 1"):
+        tenant.fail_at_random(random.Random(1), rate_limited=0.7, server_error=0.5)
 
 
 def test_fault_counts_must_be_positive(tenant: SimulatedAutotask) -> None:

@@ -47,7 +47,9 @@ Behaviour (reference/autotask.md sections; [U] = the simulator's choice where no
 * Unknown routes: 404 and wrong methods: 405, with ASP.NET's ``{"Message": ...}`` body (9).
 * Faults for tests: :meth:`SimulatedAutotask.fail_next` and its shorthands answer the next N
   matching requests with 429 + ``Retry-After``, 500, the thread-threshold error
-  (``Itgenatr005``, 8), a malformed body, or a dropped connection, before anything else.
+  (``Itgenatr005``, 8), a malformed body, or a dropped connection, before anything else;
+  :meth:`SimulatedAutotask.fail_at_random` answers 429 or 500 to a seeded random share of
+  requests (the fault-injection test's unreliable Autotask).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ import contextlib
 import functools
 import json
 import logging
+import random
 import re
 import socket
 import ssl
@@ -175,6 +178,15 @@ class _Fault:
     answer: _Answer
     remaining: int
     path: str | None
+
+
+@dataclass
+class _Chaos:
+    rng: random.Random
+    rate_limited: float
+    server_error: float
+    retry_after: float
+    answered: int = 0
 
 
 @dataclass
@@ -349,6 +361,7 @@ class SimulatedAutotask(TenantData):
         self._count = 0
         self._recent: collections.deque[float] = collections.deque()
         self._faults: list[_Fault] = []
+        self._chaos: _Chaos | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._http_clients: list[httpx.Client] = []
@@ -565,10 +578,36 @@ class SimulatedAutotask(TenantData):
         """Close the connection without answering (a network cut)."""
         self._queue(_Answer(0, drop=True), times, path)
 
+    def fail_at_random(
+        self,
+        rng: random.Random | None,
+        *,
+        rate_limited: float = 0.0,
+        server_error: float = 0.0,
+        retry_after: float = 1.0,
+    ) -> None:
+        """From now on answer a random share of API requests (zone lookups excepted) that no
+        queued fault answers: HTTP 429 with ``Retry-After: retry_after`` with probability
+        ``rate_limited``, HTTP 500 with probability ``server_error``. Draws come from ``rng``,
+        so a seeded run repeats as long as requests arrive in the same order. None stops it."""
+        if not 0 <= rate_limited + server_error <= 1 or min(rate_limited, server_error) < 0:
+            raise ValueError("rate_limited and server_error are shares that add up to at most 1")
+        with self._state:
+            self._chaos = (
+                None if rng is None else _Chaos(rng, rate_limited, server_error, retry_after)
+            )
+
+    @property
+    def random_faults_answered(self) -> int:
+        """Requests answered with an error by :meth:`fail_at_random` so far."""
+        with self._state:
+            return self._chaos.answered if self._chaos else 0
+
     def clear_faults(self) -> None:
-        """Forget every queued fault."""
+        """Forget every queued fault (random ones included)."""
         with self._state:
             self._faults.clear()
+            self._chaos = None
 
     @property
     def pending_faults(self) -> int:
@@ -590,6 +629,18 @@ class SimulatedAutotask(TenantData):
                 if not fault.remaining:
                     self._faults.remove(fault)
                 return fault.answer
+        chaos = self._chaos
+        if chaos is None or zone:
+            return None
+        draw = chaos.rng.random()
+        if draw < chaos.rate_limited:
+            chaos.answered += 1
+            answer = _errors(429, "The API request threshold has been exceeded.")
+            answer.headers["Retry-After"] = f"{chaos.retry_after:g}"
+            return answer
+        if draw < chaos.rate_limited + chaos.server_error:
+            chaos.answered += 1
+            return _errors(500, "An unexpected error has occurred.")
         return None
 
     # -- HTTP --------------------------------------------------------------------------------
