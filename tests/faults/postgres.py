@@ -47,7 +47,11 @@ class PrivatePostgres:
         self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self._as_postgres:
             shutil.chown(directory, "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        try:
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-EUTF8")
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of a database on this server."""

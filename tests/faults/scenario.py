@@ -64,7 +64,8 @@ RECEIPTS_PER_WAVE = 5
 #: for the faults to strike between.
 BATCH_SIZE = 20
 CANCELED_ORDERS = 3
-#: Rounds whose Web Connector session may meet a fault; clean rounds follow until done.
+#: Faults planned, one per round in order (some of them "none"); a fault that finds no session
+#: long enough waits for the next round, and clean rounds follow until nothing is left to do.
 FAULTY_ROUNDS = 10
 MAX_ROUNDS = 40
 #: Share of Autotask requests answered 429 and 500.
@@ -305,6 +306,14 @@ class FaultRun:
         self.postgres_down = False
 
     def __enter__(self) -> FaultRun:
+        try:
+            self._set_up()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _set_up(self) -> None:
         self.postgres.start()
         self.database_url = self.postgres.url()
         self.database = Database.from_url(self.database_url)
@@ -322,7 +331,6 @@ class FaultRun:
             self.database, load_settings(database_url=self.database_url), self.client
         )
         self._start_service()
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self._service_stack.close()
