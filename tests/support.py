@@ -7,6 +7,7 @@ the way QuickBooks does (HRESULT 0x80040400), so every request the service sends
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -188,3 +189,22 @@ def serve_in_thread(database_url: str, **settings: object) -> Iterator[str]:
                 channel.socket.close()
         server.task_dispatcher.shutdown()
         database.dispose()
+
+
+class RoundRobinTransport(httpx.BaseTransport):
+    """Sends each call to the next of several service processes in turn, starting with the
+    ``first``; ``used`` lists the port of every call."""
+
+    def __init__(self, ports: list[int], first: int = 0) -> None:
+        self.ports = itertools.islice(itertools.cycle(ports), first, None)
+        self.inner = httpx.HTTPTransport()
+        self.used: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        port = next(self.ports)
+        self.used.append(port)
+        request.url = request.url.copy_with(port=port)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,13 @@ from service.db import Database
 from service.exchange import utcnow
 from service.jobstore import JobStore
 from service.simulators.webconnector import Faults, SimulatedWebConnector
-from tests.support import CompanyFile, add_user, enqueue_company_queries, run_service
+from tests.support import (
+    CompanyFile,
+    RoundRobinTransport,
+    add_user,
+    enqueue_company_queries,
+    run_service,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -109,24 +114,6 @@ def test_crash_after_quickbooks_processed_leaves_job_ready_and_marked(
     assert second.status_code == 0
 
 
-class AlternatingTransport(httpx.BaseTransport):
-    """Sends each call to the next of several service processes in turn."""
-
-    def __init__(self, ports: list[int]) -> None:
-        self.ports = itertools.cycle(ports)
-        self.inner = httpx.HTTPTransport()
-        self.used: list[int] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        port = next(self.ports)
-        self.used.append(port)
-        request.url = request.url.copy_with(port=port)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def test_two_service_processes_serve_one_session_alternately(
     postgres_database_url: str, postgres_db: Database, tmp_path: Path
 ) -> None:
@@ -140,7 +127,7 @@ def test_two_service_processes_serve_one_session_alternately(
         run_service(postgres_database_url, tmp_path, env) as second,
     ):
         ports = [httpx.URL(first.url).port, httpx.URL(second.url).port]
-        transport = AlternatingTransport([p for p in ports if p is not None])
+        transport = RoundRobinTransport([p for p in ports if p is not None])
         with SimulatedWebConnector(
             first.qbwc_url,
             company,

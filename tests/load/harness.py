@@ -15,7 +15,6 @@ size: 50 sessions of 200 jobs).
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 import time
@@ -34,24 +33,15 @@ from service.jobstore import JobStore
 from service.models import jobs, transmissions, wc_users
 from service.sessions import Sessions, format_guid
 from service.simulators.webconnector import SessionReport, SimulatedWebConnector
-from tests.support import CompanyFile, add_user, enqueue_company_queries, run_service
+from tests.support import (
+    CompanyFile,
+    RoundRobinTransport,
+    add_user,
+    enqueue_company_queries,
+    run_service,
+)
 
 PASSWORD = "load-test-password"
-
-
-class RoundRobinTransport(httpx.BaseTransport):
-    """Sends each call to the next service process in turn, starting at ``first``."""
-
-    def __init__(self, ports: list[int], first: int) -> None:
-        self.ports = itertools.islice(itertools.cycle(ports), first, None)
-        self.inner = httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = request.url.copy_with(port=next(self.ports))
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @dataclass
