@@ -349,6 +349,10 @@ class Exchange:
                 state = {k: v for k, v in step.state.items() if k != "_solo"}
                 if job.state.get("_solo"):
                     state["_solo"] = True
+                if step.lookup is not None and "sent" in job.state:
+                    # A lookup never forgets a write whose answer was lost: if the lookup's own
+                    # answer is lost too, the next step must look again, not write (sync/common).
+                    state.setdefault("sent", job.state["sent"])
                 call.store.record_request(
                     job,
                     session_id=session.id,

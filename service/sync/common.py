@@ -4,8 +4,9 @@ Step state. A kind saves ``{"sent": "<write>"}`` with every write it sends (an A
 Its ``handle`` always replaces the state, so when the next ``step`` still finds ``sent`` the
 answer to that write never came (Web Connector crash, lost lease, restart): QuickBooks may have
 carried it out, and the kind looks the object up before writing again (DESIGN.md, "Nothing twice").
-That lookup keeps ``sent`` in its own state: its answer can be lost as well, and then the next
-step must look again, not write (the fault-injection run found POs added twice that way).
+The exchange keeps ``sent`` in the state of that lookup (any step with a ``lookup``): its answer
+can be lost as well, and then the next step must look again, not write (the fault-injection run
+found POs added twice that way).
 
 Markers. Transactions atqb adds carry a RefNumber that finds them again and an ExternalGUID that
 proves they are atqb's (RefNumbers are not unique and people can edit them; the GUID is derived

@@ -229,8 +229,7 @@ class TransferPurchaseOrder:
         state = job.state
         if was_sent(job) == "add":
             lookup = Lookup("purchase_order", "ref_numbers", (po["ref_number"],))
-            # "sent" stays until the lookup answers: if its answer is lost too, look again.
-            return Step.of_lookup(lookup, request_id, {"phase": "find", "sent": "add"})
+            return Step.of_lookup(lookup, request_id, {"phase": "find"})
         if state.get("phase") == "verify":
             lookup = Lookup(state["query"], "list_ids", tuple(state["list_ids"]))
             return Step.of_lookup(lookup, request_id, {**state})
@@ -335,7 +334,6 @@ class UpdatePurchaseOrder:
         if was_sent(job) == "mod":
             carried["adding"] = state.get("adding", [])  # lines the lost Mod may have added
             carried["lost"] = True
-            carried["sent"] = "mod"  # kept until the read answers, in case that is lost too
         lookup = Lookup("purchase_order", "txn_ids", (mapping.qb_id,))
         return Step.of_lookup(lookup, request_id, {"phase": "read", **carried})
 

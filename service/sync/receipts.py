@@ -60,9 +60,7 @@ class ReceivePurchaseOrderLine:
             )
         if was_sent(job) == "add":
             lookup = Lookup("item_receipt", "ref_numbers", (payload["ref_number"],))
-            # "sent" stays until the lookup answers: if its answer is lost too, look again.
-            state = {"phase": "find", "sent": "add", **_kept(job)}
-            return Step.of_lookup(lookup, request_id, state)
+            return Step.of_lookup(lookup, request_id, {"phase": "find", **_kept(job)})
         if "receiving_id" in payload:
             done = mappings.get("receiving", payload["receiving_id"])
             if done is not None and done.qb_id:
