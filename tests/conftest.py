@@ -22,9 +22,11 @@ from service.db import Database
 from service.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-REFERENCE = SHARED / "reference"
-REFERENCE_XSD = REFERENCE / "qbxml" / "xsd" / "v13" / "qbxmlops130.xsd"
+# Reference data the tests read, kept in the repository (origins, licences: tests/data/README.md).
+REFERENCE = REPO / "tests" / "data"
+# Intuit's qbXML 13.0 schema: the package's own copy (test_reference_data checks it byte for byte).
+REFERENCE_XSD = REPO / "service" / "qbxml" / "xsd" / "qbxmlops130.xsd"
+SWAGGER = REFERENCE / "autotask" / "autotask-rest-v1.swagger.subset.json"
 CAPTURE = REFERENCE / "qbwc" / "envelopes" / "qbwc-2.0-capture"
 
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -30,11 +30,11 @@ from service.simulators.processor import HRESULT_PARSE_ERROR, QuickBooksHResultE
 from service.xmlsafe import parse_text
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE_XSD = REPO.parent / "shared" / "reference" / "qbxml" / "xsd" / "v13" / "qbxmlops130.xsd"
+REFERENCE_XSD = REPO / "service" / "qbxml" / "xsd" / "qbxmlops130.xsd"
 
 
 def reference_schema() -> etree.XMLSchema:
-    """Intuit's qbXML 13.0 schema, from the shared reference copy."""
+    """Intuit's qbXML 13.0 schema (tests/data/README.md says where it comes from)."""
     return etree.XMLSchema(etree.parse(str(REFERENCE_XSD)))
 
 

@@ -11,9 +11,10 @@ from lxml import etree
 
 from service.qwc import QwcError, check_app_url, default_support_url, render_qwc
 from service.xmlsafe import parse_text
+from tests.conftest import REFERENCE
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE_QWC = REPO / ".." / "shared" / "reference" / "qbwc"
+REFERENCE_QWC = REFERENCE / "qbwc"
 
 OWNER = uuid.UUID("11111111-1111-4111-8111-111111111111")
 FILE = uuid.UUID("22222222-2222-4222-8222-22222222222a")

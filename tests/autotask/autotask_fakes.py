@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-AUTOTASK_REFERENCE = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "autotask"
-).resolve()
+from tests.conftest import REFERENCE, SWAGGER
+
+AUTOTASK_REFERENCE = REFERENCE / "autotask"
 SAMPLES = AUTOTASK_REFERENCE / "samples"
 
 USER = "atqb-api@example-msp.com"
@@ -34,7 +33,7 @@ def sample(name: str) -> Any:
 @cache
 def swagger() -> dict[str, Any]:
     """The Swagger document (read once)."""
-    path = AUTOTASK_REFERENCE / "autotask-rest-v1.swagger.json"
+    path = SWAGGER
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 

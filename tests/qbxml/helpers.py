@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from lxml import etree
 
 from service.qbxml.build import Request, message
 from service.qbxml.schema import schema_errors
+from tests.conftest import REFERENCE, REFERENCE_XSD
 
-# tests/qbxml/helpers.py -> parents[2] is the repository; the references sit beside it.
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-REFERENCE_XSD = SHARED / "reference" / "qbxml" / "xsd" / "v13" / "qbxmlops130.xsd"
-SAMPLES = SHARED / "reference" / "qbxml" / "samples"
+SAMPLES = REFERENCE / "qbxml" / "samples"
 
 
 @cache

@@ -10,22 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 
 from lxml import etree
 
 from service.simulators.quickbooks import SimulatedQuickBooks
+from tests.conftest import REFERENCE_XSD
 
-REFERENCE_XSD = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "reference"
-    / "qbxml"
-    / "xsd"
-    / "v13"
-    / "qbxmlops130.xsd"
-)
 ACCOUNTS = (
     "<IncomeAccountRef><FullName>Autotask Income from PO</FullName></IncomeAccountRef>"
     "<COGSAccountRef><FullName>Cost of Goods Sold</FullName></COGSAccountRef>"
@@ -35,7 +25,7 @@ ACCOUNTS = (
 
 @cache
 def reference_schema() -> etree.XMLSchema:
-    """Intuit's qbXML 13.0 schema from /work/shared (located relative to this file)."""
+    """Intuit's qbXML 13.0 schema (``tests.conftest.REFERENCE_XSD``)."""
     return etree.XMLSchema(etree.parse(str(REFERENCE_XSD.resolve())))
 
 

@@ -62,15 +62,8 @@ from service.simulators.autotask import (
     add_open_orders,
     demo_tenant,
 )
+from tests.conftest import SWAGGER
 
-SWAGGER = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "reference"
-    / "autotask"
-    / "autotask-rest-v1.swagger.json"
-).resolve()
 SWAGGER_TYPES = {
     ("integer", "int64"): "long",
     ("integer", "int32"): "integer",

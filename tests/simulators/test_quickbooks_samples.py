@@ -7,15 +7,14 @@ the elements, in the order, that the captured answers show.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from lxml import etree
 
 from service.simulators.quickbooks import SimulatedQuickBooks
+from tests.conftest import REFERENCE
 from tests.simulators.helpers import check_answer, is_valid, po_add, po_line, send, status
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "qbxml" / "samples"
+SAMPLES = REFERENCE / "qbxml" / "samples"
 
 
 def sample(name: str) -> str:

@@ -12,7 +12,6 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,10 +32,7 @@ from service.simulators.webconnector import (
     parse_answer,
 )
 from service.xmlsafe import parse_bytes, parse_text
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-CAPTURE = SHARED / "reference" / "qbwc" / "envelopes" / "qbwc-2.0-capture"
-REFERENCE_XSD = SHARED / "reference" / "qbxml" / "xsd" / "v13" / "qbxmlops130.xsd"
+from tests.conftest import CAPTURE, REFERENCE_XSD
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 TICKET = "c94c84b3d59fe7a1603b765dd734e481"
