@@ -61,6 +61,12 @@ def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
     if args.password_stdin:
         password = stdin.readline().rstrip("\r\n")
     else:
+        if not stdin.isatty():
+            raise CommandError(
+                "no terminal to ask for the password on: give it on the first line of standard "
+                "input with --password-stdin (e.g. `printf '%s\\n' \"$PW\" | atqb users ... "
+                "--password-stdin`)"
+            )
         password = getpass.getpass("Password for the Web Connector user: ")
         if getpass.getpass("Again: ") != password:
             raise CommandError("the two passwords differ")

@@ -81,3 +81,36 @@ def test_two_different_passwords_are_refused(sqlite_database_url: str, tmp_path:
     code, screen = _add_user_on_a_terminal(sqlite_database_url, tmp_path, "one", "two")
     assert code == 1
     assert b"the two passwords differ" in screen
+
+
+def test_without_a_terminal_or_password_stdin_it_says_how_to_give_the_password(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'atqb.db'}"
+    env = {**os.environ, "ATQB_DATABASE_URL": database_url}
+    subprocess.run(
+        [sys.executable, "-m", "service", "db", "upgrade"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "users", "add", "office", "--company-file", ""],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "--password-stdin" in done.stderr
+    database = Database.from_url(database_url)
+    try:
+        with database.transaction() as conn:
+            assert Sessions(conn, utcnow()).users() == []
+    finally:
+        database.dispose()
