@@ -90,6 +90,21 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List the Web Connector users and their company files."""
+    database = _database(settings)
+    with database.transaction() as conn:
+        users = Sessions(conn, utcnow()).users()
+    if not users:
+        print("no Web Connector users: add one with `atqb users add NAME --company-file PATH`")
+        return 0
+    width = max(len(user.name) for user in users)
+    for user in users:
+        company = user.company_file or "(the company file open in QuickBooks)"
+        print(f"{user.name:<{width}}  {company}")
+    return 0
+
+
 def cmd_qwc(args: argparse.Namespace, settings: Settings) -> int:
     """Print the .qwc file of a user."""
     database = _database(settings)
@@ -384,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from the first line of standard input instead of prompting",
     )
     add.set_defaults(handler=cmd_users_add)
+    user_commands.add_parser(
+        "list", help="list the Web Connector users and their company files"
+    ).set_defaults(handler=cmd_users_list)
 
     serve = commands.add_parser("serve", help="serve the Web Connector SOAP endpoint")
     serve.add_argument(

@@ -264,3 +264,24 @@ def test_python_dash_m_service_and_the_console_script_are_the_same_program(tmp_p
         assert "jobs" in help_.stdout and "serve" in help_.stdout
         version = subprocess.run([*command, "--version"], capture_output=True, text=True)
         assert version.stdout.startswith("atqb ")
+
+
+def test_users_list_names_each_user_and_company_file(
+    cli_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["users", "list"], capsys)
+    assert code == 0
+    assert "no Web Connector users" in out
+    run(
+        ["users", "add", "office", "--company-file", r"C:\Books\Co.QBW", "--password-stdin"],
+        capsys,
+        stdin="pw\n",
+    )
+    run(["users", "add", "annex", "--company-file", "", "--password-stdin"], capsys, stdin="pw\n")
+    code, out, err = run(["users", "list"], capsys)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "annex   (the company file open in QuickBooks)",
+        r"office  C:\Books\Co.QBW",
+    ]
+    assert "pw" not in out
