@@ -90,6 +90,20 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_passwd(args: argparse.Namespace, settings: Settings) -> int:
+    """Change a Web Connector user's password."""
+    password = _read_password(args, sys.stdin)
+    database = _database(settings)
+    try:
+        with database.transaction() as conn:
+            user = Sessions(conn, utcnow()).set_password(args.name, password)
+    except UserError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"changed the password of Web Connector user {user.name!r}")
+    print("next: type the same password in the Web Connector's Password column")
+    return 0
+
+
 def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
     """List the Web Connector users and their company files."""
     database = _database(settings)
@@ -402,6 +416,18 @@ def build_parser() -> argparse.ArgumentParser:
     user_commands.add_parser(
         "list", help="list the Web Connector users and their company files"
     ).set_defaults(handler=cmd_users_list)
+    passwd = user_commands.add_parser(
+        "passwd",
+        help="change a Web Connector user's password",
+        description="Change the password the Web Connector logs in with (prompts twice).",
+    )
+    passwd.add_argument("name", help="the user's name")
+    passwd.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+    passwd.set_defaults(handler=cmd_users_passwd)
 
     serve = commands.add_parser("serve", help="serve the Web Connector SOAP endpoint")
     serve.add_argument(

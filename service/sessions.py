@@ -133,6 +133,23 @@ class Sessions:
         assert user is not None
         return user
 
+    def set_password(self, name: str, password: str) -> User:
+        """Give user ``name`` a new password; :class:`UserError` when unknown or empty."""
+        if not password:
+            raise UserError("the password must not be empty")
+        if self.find_user(name) is None:
+            raise UserError(
+                f"no Web Connector user {name!r} (`atqb users list` shows the users there are)"
+            )
+        self.conn.execute(
+            update(wc_users)
+            .where(wc_users.c.name == name)
+            .values(password_hash=_hasher.hash(password))
+        )
+        user = self.find_user(name)
+        assert user is not None
+        return user
+
     def find_user(self, name: str) -> User | None:
         """The user with this name, if any."""
         row = self.conn.execute(select(wc_users).where(wc_users.c.name == name)).mappings()

@@ -15,7 +15,7 @@ from service.cli import main
 from service.db import Database
 from service.exchange import utcnow
 from service.jobstore import JobStore, NewJob
-from service.sessions import Sessions
+from service.sessions import Sessions, verify_password
 
 CONTRACT_FIELDS = {
     "id",
@@ -285,3 +285,21 @@ def test_users_list_names_each_user_and_company_file(
         r"office  C:\Books\Co.QBW",
     ]
     assert "pw" not in out
+
+
+def test_users_passwd_changes_the_password_and_refuses_unknown_users(
+    cli_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(["users", "add", "office", "--company-file", "", "--password-stdin"], capsys, stdin="old\n")
+    code, out, err = run(["users", "passwd", "office", "--password-stdin"], capsys, stdin="new\n")
+    assert (code, err) == (0, "")
+    assert "new" not in out.replace("next", "")
+    with cli_db.transaction() as conn:
+        user = Sessions(conn, utcnow()).find_user("office")
+    assert verify_password(user, "new") and not verify_password(user, "old")
+    code, _, err = run(["users", "passwd", "nobody", "--password-stdin"], capsys, stdin="x\n")
+    assert code == 1 and "no Web Connector user 'nobody'" in err
+    code, _, err = run(["users", "passwd", "office", "--password-stdin"], capsys, stdin="\n")
+    assert code == 1 and "must not be empty" in err
+    with cli_db.transaction() as conn:
+        assert verify_password(Sessions(conn, utcnow()).find_user("office"), "new")
