@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     session_idle_seconds: PositiveSeconds = 1800
     #: Largest SOAP request body accepted (QuickBooks answers to big queries run to megabytes).
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
+    #: Seconds a client has to send one whole request (headers and body) before its connection
+    #: is dropped; unlike waitress' idle timeout, a byte now and then does not extend it.
+    request_deadline: PositiveSeconds = 60
+    #: Connections ``atqb serve`` holds open at once; more wait unaccepted. Windows' select()
+    #: handles at most 512 sockets, so keep it below that there.
+    connection_limit: Annotated[int, Field(ge=10, le=10000)] = 500
     #: The proxy whose X-Forwarded-For/-Proto/-Host are believed: its IP address, or ``*`` for
     #: any peer (safe only where nothing but the proxy reaches the port). None: no proxy, the
     #: client's address is the TCP peer's.
