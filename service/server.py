@@ -20,6 +20,11 @@ log = logging.getLogger("atqb.server")
 FORWARDED_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
 
 
+#: Bytes of a request body waitress holds in memory before moving it to a temporary file:
+#: with ``ATQB_CONNECTION_LIMIT`` connections, at most 64 MB for 500 clients together.
+INBUF_OVERFLOW = 128 * 1024
+
+
 class DeadlineChannel(HTTPChannel):
     """A waitress connection that must deliver each request whole within ``deadline`` seconds.
 
@@ -101,6 +106,8 @@ def serve(settings: Settings, host: str, port: int, threads: int = 8) -> None:
         # A little above the SOAP limit, so the application answers with a SOAP fault itself.
         max_request_body_size=settings.max_body_bytes + 1024,
         connection_limit=settings.connection_limit,
+        # Bodies over this wait in temporary files, not memory, until they are complete.
+        inbuf_overflow=INBUF_OVERFLOW,
         ident="atqb",
         **proxy_options(settings.trusted_proxy),
     )
