@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service import __version__, metrics
 from service.admin import AdminApp
-from service.db import Database
+from service.db import Database, describe_outage
 from service.exchange import Exchange, utcnow
 from service.migrate import is_current
 from service.qbwc import soap_application
@@ -195,8 +195,7 @@ class AtqbApp:
         if path == "/healthz":
             return self._healthz(start_response)
         if path == "/metrics":
-            body = generate_latest(self.registry)
-            return _respond(start_response, "200 OK", body, CONTENT_TYPE_LATEST)
+            return self._metrics(start_response)
         if path == "/admin" or path.startswith("/admin/"):
             return self.admin(environ, start_response)
         if path == "/":
@@ -305,6 +304,18 @@ every request sent to QuickBooks and every answer with <code>atqb jobs list</cod
 </body></html>
 """
         return _respond(start_response, "200 OK", page.encode(), "text/html; charset=utf-8")
+
+    def _metrics(self, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            body = generate_latest(self.registry)
+        except SQLAlchemyError as exc:
+            reason = describe_outage(exc)
+            if reason is None:
+                raise
+            log.error("/metrics outcome=database-unavailable: %s", reason)
+            text = b"# atqb cannot reach its database: no metrics until it is back\n"
+            return _respond(start_response, "503 Service Unavailable", text, "text/plain")
+        return _respond(start_response, "200 OK", body, CONTENT_TYPE_LATEST)
 
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
         try:
