@@ -290,3 +290,20 @@ def test_tickets_are_random_256_bit_and_stored_only_as_hashes(
     (job_id,) = enqueue_company_queries(db, "office", 1)
     assert all(clients[0].send(ticket) == "" for ticket in tickets[:-1])
     assert request_ids(clients[0].send(tickets[-1])) == {job_id}
+
+
+def test_an_out_of_range_status_code_from_quickbooks_is_recorded_not_a_500(
+    db: Database, clients: list[Client]
+) -> None:
+    (job_id,) = enqueue_company_queries(db, "office", 1)
+    client = clients[0]
+    ticket, _ = client.authenticate("office", "right")
+    sent = client.send(ticket)
+    answer = CompanyFile().process(sent)
+    answer = re.sub(r'statusCode="0"', 'statusCode="99999999999"', answer, count=1)
+    assert 'statusCode="99999999999"' in answer
+    # A SOAP answer (the percentage or -1), not a fault from a failed INSERT.
+    assert isinstance(client.receive(ticket, answer), int)
+    with db.transaction() as conn:
+        job = JobStore(conn, utcnow()).get(job_id)
+    assert job.error is not None and "out of range" in job.error
