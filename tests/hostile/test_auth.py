@@ -307,3 +307,22 @@ def test_an_out_of_range_status_code_from_quickbooks_is_recorded_not_a_500(
     with db.transaction() as conn:
         job = JobStore(conn, utcnow()).get(job_id)
     assert job.error is not None and "out of range" in job.error
+
+
+def test_distinct_hresults_do_not_make_new_metric_series(
+    db: Database, base: str, clients: list[Client]
+) -> None:
+    client = clients[0]
+    sent = [f"0x8{n:07X}" for n in range(12)]  # well-formed, unknown
+    for hresult in sent:
+        ticket, _ = client.authenticate("office", "right")
+        assert (
+            client.call(
+                "connectionError", ("ticket", ticket), ("hresult", hresult), ("message", "x")
+            )
+            == "done"
+        )
+    metrics = httpx.get(base + "/metrics", timeout=30).text
+    labels = set(re.findall(r'atqb_quickbooks_hresults_total\{hresult="([^"]*)"', metrics))
+    # (The registry is the process's: other tests may have counted known HRESULTs.)
+    assert "other" in labels and not labels & set(sent)
