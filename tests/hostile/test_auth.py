@@ -8,7 +8,9 @@ waiting.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -326,3 +328,35 @@ def test_distinct_hresults_do_not_make_new_metric_series(
     labels = set(re.findall(r'atqb_quickbooks_hresults_total\{hresult="([^"]*)"', metrics))
     # (The registry is the process's: other tests may have counted known HRESULTs.)
     assert "other" in labels and not labels & set(sent)
+
+
+@pytest.mark.postgres
+def test_two_answers_on_one_ticket_at_once_are_applied_once(
+    postgres_db: Database, postgres_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_user(postgres_db, "office", "right")
+    rounds = 8
+    with serve_in_thread(postgres_database_url) as url, caplog.at_level(logging.WARNING):
+        one, two = Client(url, "127.0.0.2"), Client(url, "127.0.0.3")
+        for _ in range(rounds):
+            enqueue_company_queries(postgres_db, "office", 1)
+            ticket, _ = one.authenticate("office", "right")
+            answer = CompanyFile().process(one.send(ticket))
+            barrier = threading.Barrier(2)
+
+            def receive(
+                client: Client,
+                ticket: str = ticket,
+                answer: str = answer,
+                barrier: threading.Barrier = barrier,
+            ) -> int:
+                barrier.wait()
+                return client.receive(ticket, answer)
+
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(receive, (one, two)))
+        one.http.close()
+        two.http.close()
+    # In every round one call applied the answer and the other found nothing left in flight.
+    ignored = [r for r in caplog.records if "no request in flight" in r.getMessage()]
+    assert len(ignored) == rounds
