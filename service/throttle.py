@@ -245,6 +245,16 @@ class LoginThrottle:
             )
             .values(failures=login_throttle.c.failures - 1)
         )
+        # An address with no failures and no lock history needs no row (most of them: each
+        # good login made one for its own pre-count).
+        conn.execute(
+            delete(login_throttle).where(
+                login_throttle.c.scope == ADDRESS,
+                login_throttle.c.subject == subject,
+                login_throttle.c.failures == 0,
+                login_throttle.c.lockouts == 0,
+            )
+        )
 
     def _prune(self, conn: Connection, now: datetime) -> None:
         """Drop subjects quiet for longer than the policy remembers (and not locked)."""
