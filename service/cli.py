@@ -14,7 +14,7 @@ from typing import TextIO
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from service import __version__
+from service import __version__, logsafe
 from service.db import Database
 from service.exchange import utcnow
 from service.jobstore import Job, JobStore, JobStoreError
@@ -482,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    logsafe.install()
     try:
         settings = load_settings()
         handler: Handler = args.handler

@@ -122,7 +122,7 @@ class Exchange:
         """Every Web Connector 2.x works: "" lets the update go on."""
         ms = metrics.qbwc_call("clientVersion", "ok")
         # Cut: anyone can send megabytes as a version.
-        log.info("clientVersion version=%s outcome=ok ms=%d", version[:64] or "-", ms)
+        log.info("clientVersion version=%r outcome=ok ms=%d", version[:64], ms)
         return ""
 
     # -- session life ----------------------------------------------------------------------

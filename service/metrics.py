@@ -35,7 +35,7 @@ from service.db import Database
 from service.jobstore import JobStore
 from service.models import wc_sessions
 from service.pollcycles import PollCycles
-from service.qbxml.status import normalize_hresult
+from service.qbxml.status import KNOWN_HRESULTS, normalize_hresult
 
 #: Web Connector methods (label values are limited to these and "other").
 QBWC_METHODS = frozenset(
@@ -164,6 +164,10 @@ def hresult(value: str, method: str) -> None:
         label = normalize_hresult(value) if value else "none"
     except ValueError:
         label = "unreadable"  # whatever the sender wrote never becomes a label value
+    else:
+        # Each label value is a series kept forever: only known HRESULTs get their own.
+        if label != "none" and label not in KNOWN_HRESULTS:
+            label = "other"
     _HRESULTS.labels(label, method if method in QBWC_METHODS else "other").inc()
 
 

@@ -48,8 +48,23 @@ if not any(isinstance(f, _QuietAboutOutages) for f in _SPYNE_LOG.filters):
     _SPYNE_LOG.addFilter(_QuietAboutOutages())
 
 
+#: Longest message of the Web Connector (receiveResponseXML's and connectionError's ``message``)
+#: kept: anyone with a ticket could send megabytes, which would be stored and shown on /admin.
+MESSAGE_CHARS = 2000
+#: Longest HRESULT kept (a real one is ``0x`` and eight hex digits).
+HRESULT_CHARS = 32
+
+
 def _text(value: str | None) -> str:
     return value or ""
+
+
+def _cut(value: str | None, limit: int) -> str:
+    """``value`` cut to ``limit`` characters, saying so."""
+    text = value or ""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... [cut: {len(text)} characters]"
 
 
 def soap_application(exchange: Exchange, *, max_body_bytes: int) -> WsgiApplication:
@@ -117,14 +132,19 @@ def soap_application(exchange: Exchange, *, max_body_bytes: int) -> WsgiApplicat
             message: str | None,
         ) -> int:
             return exchange.receive_response_xml(
-                _text(ticket), _text(response), _text(hresult), _text(message)
+                _text(ticket),
+                _text(response),
+                _cut(hresult, HRESULT_CHARS),
+                _cut(message, MESSAGE_CHARS),
             )
 
         @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
         def connectionError(
             ctx: Any, ticket: str | None, hresult: str | None, message: str | None
         ) -> str:
-            return exchange.connection_error(_text(ticket), _text(hresult), _text(message))
+            return exchange.connection_error(
+                _text(ticket), _cut(hresult, HRESULT_CHARS), _cut(message, MESSAGE_CHARS)
+            )
 
         @rpc(Unicode, _returns=Unicode)
         def getLastError(ctx: Any, ticket: str | None) -> str:

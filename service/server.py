@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from waitress import serve as waitress_serve
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from service.db import Database
 from service.migrate import is_current
@@ -16,6 +18,45 @@ log = logging.getLogger("atqb.server")
 
 #: The forwarding headers believed from the trusted proxy (Caddy sets all three).
 FORWARDED_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
+
+
+#: Bytes of a request body waitress holds in memory before moving it to a temporary file:
+#: with ``ATQB_CONNECTION_LIMIT`` connections, at most 64 MB for 500 clients together.
+INBUF_OVERFLOW = 128 * 1024
+
+
+class DeadlineChannel(HTTPChannel):
+    """A waitress connection that must deliver each request whole within ``deadline`` seconds.
+
+    waitress' ``channel_timeout`` counts idle time, which a client sending a byte a second
+    resets forever; hundreds of such clients would hold every connection slot. Here the clock
+    starts at a request's first byte, and the connection is dropped (without an answer) when
+    the request is not complete at the deadline. The main loop asks every channel whether it is
+    readable at least once a second, which is where the deadline is checked.
+    """
+
+    deadline: float = 60.0
+    request_started: float | None = None
+
+    def received(self, data: bytes) -> bool:
+        if self.request is None and self.request_started is None:
+            self.request_started = time.monotonic()
+        result: bool = super().received(data)
+        if self.request is None:
+            self.request_started = None
+        return result
+
+    def readable(self) -> bool:
+        started = self.request_started
+        if started is not None and time.monotonic() - started > self.deadline:
+            if not self.will_close:
+                log.warning(
+                    "dropped a connection from %r: its request was not complete after %d s",
+                    self.addr[0] if self.addr else "?",
+                    self.deadline,
+                )
+            self.will_close = True
+        return bool(super().readable())
 
 
 class NotMigrated(RuntimeError):
@@ -57,13 +98,25 @@ def serve(settings: Settings, host: str, port: int, threads: int = 8) -> None:
             "trusting X-Forwarded-For, -Proto and -Host from proxy %s (ATQB_TRUSTED_PROXY)",
             "at any address" if settings.trusted_proxy == "*" else settings.trusted_proxy,
         )
-    waitress_serve(
+    server = create_server(
         app,
         host=host,
         port=port,
         threads=threads,
         # A little above the SOAP limit, so the application answers with a SOAP fault itself.
         max_request_body_size=settings.max_body_bytes + 1024,
+        connection_limit=settings.connection_limit,
+        # Bodies over this wait in temporary files, not memory, until they are complete.
+        inbuf_overflow=INBUF_OVERFLOW,
         ident="atqb",
         **proxy_options(settings.trusted_proxy),
     )
+    listeners = (
+        list((server.map or {}).values()) if isinstance(server, MultiSocketServer) else [server]
+    )
+    channel = type("Channel", (DeadlineChannel,), {"deadline": settings.request_deadline})
+    for listener in listeners:
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = channel
+    server.print_listen("Serving on http://{}:{}")
+    server.run()

@@ -212,11 +212,11 @@ class Sessions:
         """
         if not ticket:
             return None
-        row = (
-            self.conn.execute(self._query().where(wc_sessions.c.ticket_hash == hash_ticket(ticket)))
-            .mappings()
-            .first()
-        )
+        # The session's row stays locked until the call's transaction ends: two calls on one
+        # ticket at once (two receiveResponseXML with the same answer) take turns, so the
+        # second sees what the first did (PostgreSQL; SQLite runs one writer at a time anyway).
+        query = self._query().where(wc_sessions.c.ticket_hash == hash_ticket(ticket))
+        row = self.conn.execute(query.with_for_update(of=wc_sessions)).mappings().first()
         if row is None:
             return None
         session = self._session(row)

@@ -7,11 +7,14 @@ whose message names the variable and says what is allowed.
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ENV_PREFIX = "ATQB_"
 
@@ -81,6 +84,12 @@ class Settings(BaseSettings):
     session_idle_seconds: PositiveSeconds = 1800
     #: Largest SOAP request body accepted (QuickBooks answers to big queries run to megabytes).
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
+    #: Seconds a client has to send one whole request (headers and body) before its connection
+    #: is dropped; unlike waitress' idle timeout, a byte now and then does not extend it.
+    request_deadline: PositiveSeconds = 60
+    #: Connections ``atqb serve`` holds open at once; more wait unaccepted. Windows' select()
+    #: handles at most 512 sockets, so keep it below that there.
+    connection_limit: Annotated[int, Field(ge=10, le=10000)] = 500
     #: The proxy whose X-Forwarded-For/-Proto/-Host are believed: its IP address, or ``*`` for
     #: any peer (safe only where nothing but the proxy reaches the port). None: no proxy, the
     #: client's address is the TCP peer's.
@@ -94,6 +103,13 @@ class Settings(BaseSettings):
                 "must be a SQLAlchemy URL for SQLite (sqlite:///atqb.db) or PostgreSQL "
                 "(postgresql+psycopg://user:password@host/database)"
             )
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "is not a valid URL (a port must be a number; characters such as @ : / in the "
+                "password must be %-encoded)"
+            ) from None
         if value.startswith(("postgresql://", "postgres://")):
             # psycopg 3 is the driver this package installs; the bare scheme means psycopg2.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
@@ -125,11 +141,19 @@ class Settings(BaseSettings):
             ) from None
 
 
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)\S*@")
+
+
+def _without_password(text: str) -> str:
+    """``text`` with the password of any URL in it replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 def _describe(error: dict[str, Any]) -> str:
     field = ".".join(str(part) for part in error.get("loc", ())) or "?"
     variable = ENV_PREFIX + field.upper()
     value = error.get("input")
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    shown = "" if isinstance(value, dict) else f" (got {_without_password(repr(value))})"
     message = str(error.get("msg", "invalid value"))
     if error.get("type") == "enum":
         allowed = error.get("ctx", {}).get("expected", "")

@@ -1,18 +1,25 @@
-"""Slowing down password guessing: failed Web Connector logins counted per user name and address.
+"""Slowing down password guessing: failed logins counted per user name and address.
 
-After :attr:`Policy.user_limit` failed logins of one user name within :attr:`Policy.window`
-(or :attr:`Policy.address_limit` failures from one address), that user name (or address) is
-locked: ``authenticate`` answers "nvu" without checking the password until the lock ends. Each
-lock lasts twice as long as the one before (:attr:`Policy.base_cooldown`, doubling, at most
-:attr:`Policy.max_cooldown`). Attempts during a lock are refused without counting, so a lock
-ends when its time is up. A successful login clears its user name's failures and lock history;
-an address forgets its history after :attr:`Policy.forget_after` without failures. IPv6
-addresses count per /64, the smallest network one host is usually given.
+After :attr:`Policy.user_limit` failed logins of one user name from one address within
+:attr:`Policy.window` (or :attr:`Policy.address_limit` failures from one address, whatever the
+user names), that user name at that address (or the whole address) is locked: ``attempt``
+answers False without checking the password until the lock ends. Each lock lasts twice as long
+as the one before (:attr:`Policy.base_cooldown`, doubling, at most :attr:`Policy.max_cooldown`).
+Attempts during a lock are refused without counting, so a lock ends when its time is up. A
+successful login clears its user name's failures at that address; an address forgets its
+history after :attr:`Policy.forget_after` without failures. IPv6 addresses count per /64, the
+smallest network one host is usually given.
 
-The address limit is higher than the user limit: several Web Connectors of one office share an
-address, and one of them with a stale password must not lock the others out. The user lock
-stops guessing at one user's password from many addresses; the address lock stops one address
-trying many user names.
+The trade-off: a user name is never locked everywhere, so someone who can reach the service
+cannot lock the real Web Connector out by failing its user name's login from another address.
+In exchange, guessing one password from many addresses gets :attr:`Policy.user_limit` tries
+per address per window (each costing a slow password hash), not per user name. The address
+limit is higher than the user limit: several Web Connectors of one office share an address, and
+one of them with a stale password must not lock the others out.
+
+Counting is atomic: an attempt is counted as a failure *before* the password is checked, in
+the transaction that checks the locks (under a row lock on PostgreSQL), and taken back when the
+password is right. So however many attempts arrive at once, no more than the limit are checked.
 
 Counts live in the database (table ``login_throttle``), so every service process counts the
 same failures and honours the same locks. The address is the peer of the TCP connection: behind
@@ -94,6 +101,12 @@ def subject_of(scope: str, value: str) -> str:
     return value
 
 
+def pair_subject(user_name: str, address: str) -> str:
+    """The key a user name's failures from one address are counted under."""
+    where = subject_of(ADDRESS, address) if address else "-"
+    return subject_of(USER, f"{user_name} from {where}")
+
+
 class LoginThrottle:
     """Counts failed logins and refuses logins of locked user names and addresses."""
 
@@ -105,48 +118,47 @@ class LoginThrottle:
         self.policy = policy or Policy()
 
     def attempt(self, user_name: str, address: str, check: Callable[[], bool]) -> bool:
-        """Whether a login succeeds: False without calling ``check`` while either the user name
-        or the address is locked; otherwise ``check``'s verdict, which is counted.
+        """Whether a login succeeds: False without calling ``check`` while the user name at
+        this address, or the address, is locked; otherwise ``check``'s verdict.
 
         ``check`` (the password hash check) runs outside any transaction: it is slow on purpose.
         """
         keys = self._keys(user_name, address)
         with self.db.transaction() as conn:
-            lock, known = self._lock(conn, keys)
+            lock = self._lock(conn, keys)
+            if lock is None:
+                for scope, subject in keys.items():
+                    self._count_failure(conn, scope, subject)
         if lock is not None:
             log.warning(
-                "login refused: %s %s is locked until %s",
+                "login refused: %s %r is locked until %s",
                 lock.scope,
-                lock.subject[:64],
+                lock.subject[:160],
                 lock.until.isoformat(timespec="seconds"),
             )
             return False
-        if check():
-            if (USER, keys[USER]) in known:
-                with self.db.transaction() as conn:
-                    self._forget(conn, USER, keys[USER])
-            return True
+        if not check():
+            return False
         with self.db.transaction() as conn:
-            for scope, subject in keys.items():
-                self._count_failure(conn, scope, subject)
-        return False
+            self._forget(conn, USER, keys[USER])
+            if ADDRESS in keys:
+                self._take_back(conn, keys[ADDRESS])
+        return True
 
     def locked(self, user_name: str, address: str) -> Lock | None:
         """The lock that refuses this user name from this address now, if any."""
         with self.db.transaction() as conn:
-            return self._lock(conn, self._keys(user_name, address))[0]
+            return self._lock(conn, self._keys(user_name, address))
 
     @staticmethod
     def _keys(user_name: str, address: str) -> dict[str, str]:
-        keys = {USER: subject_of(USER, user_name)}
+        keys = {USER: pair_subject(user_name, address)}
         if address:
             keys[ADDRESS] = subject_of(ADDRESS, address)
         return keys
 
-    def _lock(
-        self, conn: Connection, keys: dict[str, str]
-    ) -> tuple[Lock | None, set[tuple[str, str]]]:
-        """The lock in force for these keys (the longest), and which keys have a row."""
+    def _lock(self, conn: Connection, keys: dict[str, str]) -> Lock | None:
+        """The lock in force for these keys (the longest), if any."""
         now = self.clock()
         wanted = or_(
             *(
@@ -155,17 +167,16 @@ class LoginThrottle:
             )
         )
         rows = conn.execute(
-            select(
-                login_throttle.c.scope, login_throttle.c.subject, login_throttle.c.locked_until
-            ).where(wanted)
+            select(login_throttle.c.scope, login_throttle.c.subject, login_throttle.c.locked_until)
+            .where(wanted)
+            .with_for_update()
         ).all()
         locks = [
             Lock(row.scope, row.subject, row.locked_until)
             for row in rows
             if row.locked_until is not None and row.locked_until > now
         ]
-        lock = max(locks, key=lambda lock: lock.until) if locks else None
-        return lock, {(row.scope, row.subject) for row in rows}
+        return max(locks, key=lambda lock: lock.until) if locks else None
 
     def _count_failure(self, conn: Connection, scope: str, subject: str) -> None:
         """Count one failure; lock the subject when it reaches its limit within the window."""
@@ -196,9 +207,9 @@ class LoginThrottle:
             cooldown = policy.cooldown(lockouts)
             changes = {"locked_until": now + cooldown}
             log.warning(
-                "%s %s locked for %d s after %d failed logins",
+                "%s %r locked for %d s after %d failed logins",
                 scope,
-                subject[:64],
+                subject[:160],
                 cooldown.total_seconds(),
                 failures,
             )
@@ -220,6 +231,28 @@ class LoginThrottle:
         conn.execute(
             delete(login_throttle).where(
                 login_throttle.c.scope == scope, login_throttle.c.subject == subject
+            )
+        )
+
+    def _take_back(self, conn: Connection, subject: str) -> None:
+        """Undo the failure counted for an address before a login that succeeded."""
+        conn.execute(
+            update(login_throttle)
+            .where(
+                login_throttle.c.scope == ADDRESS,
+                login_throttle.c.subject == subject,
+                login_throttle.c.failures > 0,
+            )
+            .values(failures=login_throttle.c.failures - 1)
+        )
+        # An address with no failures and no lock history needs no row (most of them: each
+        # good login made one for its own pre-count).
+        conn.execute(
+            delete(login_throttle).where(
+                login_throttle.c.scope == ADDRESS,
+                login_throttle.c.subject == subject,
+                login_throttle.c.failures == 0,
+                login_throttle.c.lockouts == 0,
             )
         )
 

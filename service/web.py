@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,10 +30,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service import __version__, metrics
 from service.admin import AdminApp
-from service.db import Database
-from service.exchange import Exchange
+from service.db import Database, describe_outage
+from service.exchange import Exchange, utcnow
 from service.migrate import is_current
 from service.qbwc import soap_application
+from service.sessions import Sessions
 from service.settings import Settings
 
 log = logging.getLogger("atqb.web")
@@ -48,6 +50,15 @@ _UTF8 = ("utf-8", "utf8")
 _DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml(?P<attributes>[^>]*)\?>")
 _ENCODING = re.compile(rb"""encoding\s*=\s*(?P<quote>["']?)(?P<name>[^"'\s?>]*)(?P=quote)""")
 _XML_FAULT = "text/xml; charset=utf-8"
+#: A SOAP body larger than this must show a live session's ticket in its first
+#: :data:`PEEK_BYTES` before it is read whole (only receiveResponseXML and sendRequestXML
+#: carry more than a few hundred bytes, and the Web Connector sends the ticket first).
+LARGE_BODY_BYTES = 1 << 20
+PEEK_BYTES = 64 * 1024
+#: Large bodies (of live sessions) read and parsed at once; more wait, waitress keeping their
+#: bodies in temporary files meanwhile.
+LARGE_BODIES_AT_ONCE = 2
+_TICKET = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?ticket(?:\s[^>]*)?>\s*([^<\s]{1,200})\s*</")
 
 
 def _charset(content_type: str) -> str | None:
@@ -170,6 +181,7 @@ class AtqbApp:
         )
         self.registry = metrics.registry(database)
         self.admin = AdminApp(database, settings)
+        self._large_bodies = threading.BoundedSemaphore(LARGE_BODIES_AT_ONCE)
         # /healthz asks alembic for the schema's revision on every call: its INFO lines would
         # fill the log with two lines per health check.
         logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
@@ -183,8 +195,7 @@ class AtqbApp:
         if path == "/healthz":
             return self._healthz(start_response)
         if path == "/metrics":
-            body = generate_latest(self.registry)
-            return _respond(start_response, "200 OK", body, CONTENT_TYPE_LATEST)
+            return self._metrics(start_response)
         if path == "/admin" or path.startswith("/admin/"):
             return self.admin(environ, start_response)
         if path == "/":
@@ -218,7 +229,46 @@ class AtqbApp:
             return _respond(
                 start_response, "413 Payload Too Large", fault, "text/xml; charset=utf-8"
             )
-        body = environ["wsgi.input"].read(length) if length else b""
+        if length <= LARGE_BODY_BYTES:
+            return self._qbwc_body(environ, start_response, length, b"")
+        head = environ["wsgi.input"].read(PEEK_BYTES)
+        try:
+            live = self._live_ticket(head)
+        except SQLAlchemyError:
+            log.error("could not check the ticket of a large SOAP body: the database is down")
+            fault = soap_fault("Server.DatabaseUnavailable", "atqb cannot reach its database")
+            return _respond(start_response, "503 Service Unavailable", fault, _XML_FAULT)
+        if not live:
+            log.warning(
+                "refused a SOAP body of %d bytes from %r without a live ticket in its first %d",
+                length,
+                environ.get("REMOTE_ADDR", ""),
+                PEEK_BYTES,
+            )
+            text = (
+                f"a request body over {LARGE_BODY_BYTES} bytes must carry a live session's "
+                f"ticket within its first {PEEK_BYTES} bytes"
+            )
+            fault = soap_fault("Client.Authentication", text)
+            return _respond(start_response, "403 Forbidden", fault, _XML_FAULT)
+        with self._large_bodies:
+            return self._qbwc_body(environ, start_response, length, head)
+
+    def _live_ticket(self, head: bytes) -> bool:
+        """Whether the start of a body names the ticket of a live Web Connector session."""
+        match = _TICKET.search(head)
+        if match is None:
+            return False
+        ticket = match.group(1).decode("utf-8", "replace")
+        with self.db.transaction() as conn:
+            return Sessions(conn, utcnow()).find(ticket) is not None
+
+    def _qbwc_body(
+        self, environ: Environ, start_response: StartResponse, length: int, head: bytes
+    ) -> Iterable[bytes]:
+        """Read the rest of a SOAP body (after ``head``), check it and hand it to spyne."""
+        rest = length - len(head)
+        body = head + environ["wsgi.input"].read(rest) if rest else head
         if len(body) < length:
             fault = soap_fault("Client", "request body shorter than its Content-Length")
             return _respond(start_response, "400 Bad Request", fault, "text/xml; charset=utf-8")
@@ -254,6 +304,18 @@ every request sent to QuickBooks and every answer with <code>atqb jobs list</cod
 </body></html>
 """
         return _respond(start_response, "200 OK", page.encode(), "text/html; charset=utf-8")
+
+    def _metrics(self, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            body = generate_latest(self.registry)
+        except SQLAlchemyError as exc:
+            reason = describe_outage(exc)
+            if reason is None:
+                raise
+            log.error("/metrics outcome=database-unavailable: %s", reason)
+            text = b"# atqb cannot reach its database: no metrics until it is back\n"
+            return _respond(start_response, "503 Service Unavailable", text, "text/plain")
+        return _respond(start_response, "200 OK", body, CONTENT_TYPE_LATEST)
 
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
         try:

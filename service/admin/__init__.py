@@ -21,21 +21,27 @@ requests as :mod:`.security` describes.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from service.admin import pages, security
 from service.admin.markup import Html
 from service.admin.queries import FilterError, JobFilter, find_jobs
-from service.db import Database
+from service.db import Database, describe_outage
 from service.jobstore import JobNotFound, JobStore, JobStoreError
 from service.kinds import builtin_kinds
 from service.pollcycles import PollCycles
 from service.sessions import Sessions
 from service.settings import Settings
+from service.throttle import LoginThrottle
+
+log = logging.getLogger("atqb.admin")
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -50,6 +56,10 @@ TOKEN_REUSE_MARGIN = 3600
 
 _JOB = re.compile(r"^/jobs/([0-9]{1,18})$")
 _ACTION = re.compile(r"^/jobs/([0-9]{1,18})/(retry|cancel)$")
+
+#: The user name /admin sign-ins are counted under by the login throttle (no Web Connector user
+#: name starts with a slash).
+ADMIN_SUBJECT = "/admin"
 
 DISABLED = (
     b"/admin is disabled: set ATQB_ADMIN_USER and ATQB_ADMIN_PASSWORD "
@@ -71,17 +81,49 @@ class AdminApp:
         self.password = (
             settings.admin_password.get_secret_value() if settings.admin_password else None
         )
+        self.throttle = LoginThrottle(database, utcnow)
 
     # -- entry -----------------------------------------------------------------------------
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._serve(environ, start_response)
+        except SQLAlchemyError as exc:
+            reason = describe_outage(exc)
+            if reason is None:
+                raise
+            log.error("/admin outcome=database-unavailable: %s", reason)
+            return _plain(
+                start_response,
+                "503 Service Unavailable",
+                b"atqb cannot reach its database right now; try again shortly "
+                b"(the service's log has the details).\n",
+            )
+
+    def _signed_in(self, environ: Environ, password: str) -> bool:
+        """Whether the request carries the admin credentials; failures are throttled like Web
+        Connector logins (:mod:`service.throttle`, counted as user ``/admin``) and logged."""
+        if not environ.get("HTTP_AUTHORIZATION"):
+            return False  # the browser's first request, before it asks for credentials
+        address = str(environ.get("REMOTE_ADDR") or "")
+        signed_in = self.throttle.attempt(
+            ADMIN_SUBJECT,
+            address,
+            lambda: security.basic_auth_ok(environ, self.user, password),
+        )
+        if not signed_in:
+            log.warning("/admin sign-in refused from %r", address)
+        return signed_in
+
+    def _serve(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if not self.user or self.password is None:
             return _plain(start_response, "401 Unauthorized", DISABLED)
-        if not security.basic_auth_ok(environ, self.user, self.password):
+        if not self._signed_in(environ, self.password):
             return _plain(
                 start_response,
                 "401 Unauthorized",
-                b"credentials required: sign in with ATQB_ADMIN_USER and ATQB_ADMIN_PASSWORD\n",
+                b"credentials required: sign in with ATQB_ADMIN_USER and ATQB_ADMIN_PASSWORD "
+                b"(repeated failures lock this address out for a while)\n",
                 [("WWW-Authenticate", 'Basic realm="atqb admin", charset="UTF-8"')],
             )
         script = str(environ.get("SCRIPT_NAME", "")).rstrip("/")

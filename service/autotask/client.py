@@ -63,8 +63,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(310.0, connect=15.0)
 PAGE_SIZE = 500
 #: Values per ``in`` filter: Autotask allows at most 500 OR conditions per query (4.2).
 MAX_IN_VALUES = 500
-#: Pages followed before a query is declared runaway (go-autotask caps at 1,000).
-MAX_PAGES = 10_000
+#: Pages followed before a query is declared runaway: 100,000 records, more than any one
+#: query of atqb returns (go-autotask caps at 1,000 pages). A cursor that changes every page
+#: would otherwise spend the hour's request budget.
+MAX_PAGES = 200
 #: Longest URL for a GET with the filter in the query string; longer ones are POSTed.
 _MAX_GET_URL = 2000
 

@@ -273,6 +273,17 @@ def _body_start(text: str) -> int:
     return index
 
 
+#: The range of the database's integer columns (and of qbXML's INTTYPE, a 32-bit integer).
+_INT_RANGE = range(-(2**31), 2**31)
+
+
+def _in_range(tag: str, name: str, number: int) -> int:
+    """``number``, or a parse error when no 32-bit integer holds it."""
+    if number not in _INT_RANGE:
+        raise QbXmlParseError(f"{tag} {name} {number} is out of range (not a 32-bit integer)")
+    return number
+
+
 def _response_from_start(element: etree._Element) -> Response:
     tag = str(element.tag)
     if not tag.endswith("Rs"):
@@ -285,6 +296,7 @@ def _response_from_start(element: etree._Element) -> Response:
         code = int(code_text.strip())
     except ValueError:
         raise QbXmlParseError(f"{tag} statusCode {code_text!r} is not an integer") from None
+    _in_range(tag, "statusCode", code)
     severity = attrib.get("statusSeverity")
     if severity is None:
         raise QbXmlParseError(f"{tag} has no statusSeverity")
@@ -296,9 +308,10 @@ def _response_from_start(element: etree._Element) -> Response:
         if value is None or value == "":
             return None
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             raise QbXmlParseError(f"{tag} {name} {value!r} is not an integer") from None
+        return _in_range(tag, name, number)
 
     return Response(
         name=tag,

@@ -292,6 +292,9 @@ _HRESULTS: dict[str, tuple[Outcome, str, str, bool]] = {
     ),
 }
 
+#: The HRESULTs atqb knows by name (metrics label any other as "other").
+KNOWN_HRESULTS = frozenset(_HRESULTS)
+
 _HEX = re.compile(r"^(?:0x)?([0-9a-f]{1,8})$", re.IGNORECASE)
 
 

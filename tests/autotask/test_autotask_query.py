@@ -34,6 +34,7 @@ from service.autotask import (
     RecordError,
 )
 from service.autotask import filters as f
+from service.autotask.client import MAX_PAGES
 
 AUTH_HEADERS = {
     "ApiIntegrationCode": CODE,
@@ -387,3 +388,19 @@ def test_a_next_page_url_that_repeats_ends_the_query(
     httpx_mock.add_response(url=loop, json=page([purchase_order(2)], loop), is_reusable=True)
     with pytest.raises(MalformedResponse, match="did not end after 2 pages"):
         list(client.query_raw("PurchaseOrders"))
+
+
+def test_a_next_page_url_that_changes_every_page_ends_after_a_bounded_number_of_pages(
+    client: AutotaskClient, httpx_mock: HTTPXMock
+) -> None:
+    """A cursor that never ends (a new URL every page) is not followed thousands of times."""
+    asked = []
+
+    def endless(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url)
+        return httpx.Response(200, json=page([purchase_order(1)], next_page_url("X", len(asked))))
+
+    httpx_mock.add_callback(endless, is_reusable=True)
+    with pytest.raises(MalformedResponse, match=f"did not end after {MAX_PAGES} pages"):
+        list(client.query_raw("PurchaseOrders"))
+    assert len(asked) == MAX_PAGES <= 200

@@ -122,11 +122,18 @@ PAYLOADS = [
         "Excessive depth",
     ),
     Payload(
-        "huge text node (1.9 MB)",
-        envelope("clientVersion", "<strVersion>" + "x" * 1_900_000 + "</strVersion>"),
+        "big text node (0.9 MB)",
+        envelope("clientVersion", "<strVersion>" + "x" * 900_000 + "</strVersion>"),
         "text/xml",
         200,
         "",
+    ),
+    Payload(
+        "huge text node (1.9 MB) without a live ticket",
+        envelope("clientVersion", "<strVersion>" + "x" * 1_900_000 + "</strVersion>"),
+        "text/xml",
+        403,
+        "Client.Authentication",
     ),
     Payload(
         "body over the limit",
