@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
@@ -48,8 +49,9 @@ _LOOKUP_BUILDERS: dict[str, Callable[..., Request]] = {
     "customer": build.customer_query,
     "item": build.item_query,
     "item_inventory": build.item_inventory_query,
-    "purchase_order": build.purchase_order_query,
-    "item_receipt": build.item_receipt_query,
+    # OwnerID 0: without it QuickBooks leaves ExternalGUID, atqb's proof of ownership, out.
+    "purchase_order": partial(build.purchase_order_query, external_guid=True),
+    "item_receipt": partial(build.item_receipt_query, external_guid=True),
 }
 #: Fields whose values QuickBooks compares without regard to case (names, reference numbers).
 _CASELESS: frozenset[str] = frozenset({"full_names", "ref_numbers"})

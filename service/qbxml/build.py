@@ -480,11 +480,14 @@ def _txn_query(
     iterator: IteratorMode | None = None,
     iterator_id: str | None = None,
     include_ret_elements: Sequence[str] = (),
+    external_guid: bool = False,
 ) -> Request:
     """A transaction query (``PurchaseOrderQueryRq``, ``ItemReceiptQueryRq``): by ``txn_ids``,
     by ``ref_numbers`` (exact; status 500 names a missing one; RefNumbers are not unique, so
     several records may come back for one), or by filters (``modified_from``/``modified_to``,
-    ``vendor`` as EntityFilter, ``max_returned``, ``iterator``)."""
+    ``vendor`` as EntityFilter, ``max_returned``, ``iterator``). ``external_guid`` sends
+    ``OwnerID`` 0: QuickBooks returns ExternalGUID (and custom fields) in a query answer only
+    then."""
     entity = vendor
     filters = any(v is not None for v in (modified_from, modified_to, entity, max_returned))
     root, w = _query_start(
@@ -513,6 +516,8 @@ def _txn_query(
     w.boolean(root, "IncludeLineItems", include_line_items or None)
     w.boolean(root, "IncludeLinkedTxns", include_linked_txns or None)
     _include(w, root, include_ret_elements)
+    if external_guid:
+        w.put(root, "OwnerID", "0")
     return _finish(root, request_id, w)
 
 

@@ -174,6 +174,15 @@ def _line(line: dict[str, Any], refs: Refs) -> PurchaseOrderLine:
     )
 
 
+def line_facts(qb_line: Any) -> dict[str, str | None]:
+    """What a receipt against this PO line sends beside its link: the line's item and cost as
+    QuickBooks holds them (``ItemRef`` and ``Cost`` of ``ItemLineAdd``)."""
+    return {
+        "item": qb_line.item.list_id if qb_line.item else None,
+        "rate": str(qb_line.rate) if qb_line.rate is not None else None,
+    }
+
+
 def remember_po(
     ctx: Context, job: Job, record: PurchaseOrderRecord, line_ids: list[int]
 ) -> dict[str, Any]:
@@ -183,7 +192,12 @@ def remember_po(
     previous = mappings.get("purchase_order", po["id"])
     known_lines = list((previous.data.get("lines") if previous else None) or [])
     for line_id, qb_line in zip(line_ids, record.lines, strict=False):
-        mappings.put("po_line", line_id, qb_id=qb_line.txn_line_id, data={"po": po["id"]})
+        mappings.put(
+            "po_line",
+            line_id,
+            qb_id=qb_line.txn_line_id,
+            data={"po": po["id"], **line_facts(qb_line)},
+        )
         if line_id not in known_lines:
             known_lines.append(line_id)
     mappings.put(
@@ -216,6 +230,31 @@ def _answered_po(response: Response, did: str) -> PurchaseOrderRecord | Decision
     if not records:
         return Fail(f"QuickBooks {did} the purchase order but returned no record")
     return records[0]
+
+
+def _ours(record: PurchaseOrderRecord, po: dict[str, Any], refs: Refs) -> str | None:
+    """How a PO found by its RefNumber is known to be the one a lost add created, or None.
+
+    Its ExternalGUID proves it. A record without one (QuickBooks leaves it out of query answers
+    unless the query names OwnerID 0, and an older QuickBooks may not keep it) is ours when what
+    QuickBooks does return matches what atqb sent: vendor, date, and the lines' items and
+    quantities in order. Another GUID means another program's PO.
+    """
+    if record.external_guid:
+        return "found after a lost answer" if same_guid(record.external_guid, po["guid"]) else None
+    if not _same_ref(refs.vendor(po), record.vendor):
+        return None
+    sent_date = date.fromisoformat(po["txn_date"]) if po.get("txn_date") else None
+    if sent_date is not None and record.txn_date not in (None, sent_date):
+        return None
+    sent = [(refs.item(line), decimal(line["quantity"])) for line in po["lines"]]
+    found = [(line.item, line.quantity) for line in record.lines]
+    if len(sent) != len(found):
+        return None
+    for (item, quantity), (qb_item, qb_quantity) in zip(sent, found, strict=True):
+        if not _same_ref(item, qb_item) or qb_quantity != quantity:
+            return None
+    return "found after a lost answer (no ExternalGUID: matched by vendor, date and lines)"
 
 
 class TransferPurchaseOrder:
@@ -259,10 +298,12 @@ class TransferPurchaseOrder:
             trouble = failure(response)
             if trouble is not None:
                 return trouble
+            refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
             for record in response.records_of(PurchaseOrderRecord):
-                if same_guid(record.external_guid, po["guid"]):
+                how = _ours(record, po, refs)
+                if how is not None:
                     result = remember_po(ctx, job, record, line_ids)
-                    return Done({**result, "how": "found after a lost answer"})
+                    return Done({**result, "how": how})
             return Next({})
         if state.get("phase") == "verify":
             return self._verified(job, response, ctx)
@@ -361,6 +402,17 @@ class UpdatePurchaseOrder:
             mappings.put("po_line", entry["at_line"], qb_id=qb_line.txn_line_id)
         return Done(self._finish(job, ctx, record, state.get("summary", [])))
 
+    @staticmethod
+    def _refresh_lines(
+        mappings: Mappings, line_ids: list[int], record: PurchaseOrderRecord
+    ) -> None:
+        """Keep each mapped line's item and cost as QuickBooks now holds them."""
+        by_txn_line = {line.txn_line_id: line for line in record.lines}
+        for at_id, mapping in mappings.get_many("po_line", line_ids).items():
+            qb_line = by_txn_line.get(mapping.qb_id or "")
+            if qb_line is not None:
+                mappings.put("po_line", at_id, data=line_facts(qb_line))
+
     def _finish(
         self, job: Job, ctx: Context, record: PurchaseOrderRecord, summary: list[str]
     ) -> dict[str, Any]:
@@ -369,6 +421,7 @@ class UpdatePurchaseOrder:
         previous = mappings.get("purchase_order", po["id"])
         lines = list((previous.data.get("lines") if previous else None) or [])
         lines += [line["id"] for line in po["lines"] if line["id"] not in lines]
+        self._refresh_lines(mappings, lines, record)
         mappings.put(
             "purchase_order",
             po["id"],

@@ -33,6 +33,7 @@ from service.simulators.quickbooks.render import (
     account_ret,
     entity_ret,
     item_ret,
+    shows_external_guid,
 )
 from service.simulators.quickbooks.values import parse_bool, parse_decimal
 
@@ -144,11 +145,12 @@ def _sales_purchase_accounts(
 
 def _list_query(
     records: Callable[[Context], Iterable[ListRecord]],
-    render: Callable[[Context, ListRecord], etree._Element],
+    render: Callable[[Context, ListRecord, bool], etree._Element],
 ) -> Callable[[Context, etree._Element], QueryOutcome]:
     def handle(ctx: Context, rq: etree._Element) -> QueryOutcome:
         found, status = select_list(ctx.company, rq, records(ctx))
-        return QueryOutcome(found, lambda r: render(ctx, r), status)
+        guid = shows_external_guid(rq)
+        return QueryOutcome(found, lambda r: render(ctx, r, guid), status)
 
     return handle
 
@@ -163,17 +165,17 @@ def _items(item_type: ItemType | None) -> Callable[[Context], Iterable[ListRecor
     )
 
 
-def _render_entity(ctx: Context, record: ListRecord) -> etree._Element:
+def _render_entity(ctx: Context, record: ListRecord, guid: bool) -> etree._Element:
     assert isinstance(record, Entity)
-    return entity_ret(record, ctx.include)
+    return entity_ret(record, ctx.include, guid=guid)
 
 
-def _render_item(ctx: Context, record: ListRecord) -> etree._Element:
+def _render_item(ctx: Context, record: ListRecord, guid: bool) -> etree._Element:
     assert isinstance(record, Item)
-    return item_ret(ctx.company, record, ctx.include)
+    return item_ret(ctx.company, record, ctx.include, guid=guid)
 
 
-def _render_account(ctx: Context, record: ListRecord) -> etree._Element:
+def _render_account(ctx: Context, record: ListRecord, guid: bool) -> etree._Element:
     return account_ret(ctx.company.accounts[record.list_id], ctx.include)
 
 
