@@ -580,6 +580,25 @@ def item_inventory_add(request_id: str, item: InventoryItem) -> Request:
     return _finish(root, request_id, w)
 
 
+#: The Mod request of each list atqb can reactivate a record in.
+_MOD_OF_LIST = {"vendor": "VendorMod", "customer": "CustomerMod", "item": "ItemInventoryMod"}
+
+
+def list_reactivate(request_id: str, kind: str, list_id: str, edit_sequence: str) -> Request:
+    """``VendorModRq``, ``CustomerModRq`` or ``ItemInventoryModRq`` (``kind``: ``vendor``,
+    ``customer``, ``item``) setting ``IsActive`` true on that record, with its EditSequence."""
+    if kind not in _MOD_OF_LIST:
+        raise ValueError(f"kind must be one of {sorted(_MOD_OF_LIST)}, got {kind!r}")
+    name = _MOD_OF_LIST[kind]
+    root = _start(f"{name}Rq", request_id)
+    w = _Writer()
+    mod = etree.SubElement(root, name)
+    w.ident(mod, "ListID", list_id)
+    w.ident(mod, "EditSequence", edit_sequence, _EDIT_SEQUENCE_MAX)
+    w.boolean(mod, "IsActive", True)
+    return _finish(root, request_id, w)
+
+
 def _po_line_fields(
     w: _Writer, line: etree._Element, src: PurchaseOrderLine | PurchaseOrderLineMod
 ) -> None:

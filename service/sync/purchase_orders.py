@@ -75,7 +75,7 @@ from service.qbxml.types import (
     Ref,
     Response,
 )
-from service.sync.common import decimal, quantity_text, same_guid, was_sent
+from service.sync.common import decimal, describe_record, quantity_text, same_guid, was_sent
 from service.sync.mapping import MappingKind, Mappings
 
 #: 3200 answers in a row before the update waits for a later run.
@@ -336,8 +336,15 @@ class TransferPurchaseOrder:
         trouble = failure(response)
         if trouble is not None:
             return trouble
-        present = {r.list_id for r in response.records_of(ListRecord)}
-        gone = [int(at_id) for at_id, list_id in state["used"].items() if list_id not in present]
+        records = {r.list_id: r for r in response.records_of(ListRecord)}
+        inactive = [r for r in records.values() if r.is_active is False]
+        if inactive:
+            named = ", ".join(describe_record(r) for r in inactive)
+            return Fail(
+                f"{state['error']} ({named} is inactive in QuickBooks, which refuses inactive "
+                "records in a new transaction: make it active in QuickBooks, then retry this job)"
+            )
+        gone = [int(at_id) for at_id, list_id in state["used"].items() if list_id not in records]
         if not gone:
             return Fail(state["error"])
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)

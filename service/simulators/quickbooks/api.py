@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -146,6 +147,13 @@ class CompanyAPI:
                 raise KeyError(f"no name or item called {name!r}")
             record.is_active = is_active
             self._company.touch(record)
+
+    def set_closing_date(self, closing_date: date | None) -> None:
+        """Set (or, with None, clear) the company's closing date, as an administrator does in
+        Preferences > Accounting > Company Preferences, with a closing-date password: every
+        transaction write dated on or before it is then refused with 3171."""
+        with self._lock:
+            self._company.closing_date = closing_date
 
     def simulate_ui_edit(self, object_id: str) -> str:
         """A QuickBooks user edits the record or transaction with this ListID/TxnID: it gets a
