@@ -460,6 +460,8 @@ customer_query = partial(_list_query, "CustomerQueryRq", _CUSTOMER_REF_MAX)
 """``CustomerQueryRq``; a job's FullName is ``Customer:Job``."""
 item_query = partial(_list_query, "ItemQueryRq", _ITEM_REF_MAX)
 """``ItemQueryRq``: items of every type; each record's ``type`` tells which."""
+account_query = partial(_list_query, "AccountQueryRq", _ACCOUNT_MAX)
+"""``AccountQueryRq``: accounts by ``full_names`` (``Parent:Child``) or ListIDs."""
 item_inventory_query = partial(_list_query, "ItemInventoryQueryRq", _ITEM_REF_MAX)
 """``ItemInventoryQueryRq``: inventory parts only; records carry ``quantity_on_hand``."""
 

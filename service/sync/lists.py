@@ -141,10 +141,12 @@ class EnsureList:
             return build.customer_add(request_id, qb_name, company_name=payload["name"])
         cost = payload.get("unit_cost")
         price = payload.get("unit_price")
+        parent, _, leaf = qb_name.rpartition(":")  # Autotask's Parent~Child: a sub-item
         return build.item_inventory_add(
             request_id,
             InventoryItem(
-                qb_name,
+                leaf,
+                parent=Ref(full_name=parent) if parent else None,
                 income_account=Ref(full_name=settings.income_account),
                 cogs_account=Ref(full_name=settings.cogs_account),
                 asset_account=Ref(full_name=settings.asset_account),

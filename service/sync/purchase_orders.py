@@ -28,7 +28,10 @@ need to come from Autotask").
    deletes the lines a line Mod does not name, reference/qbxml.md 4.9): changed lines with their
    new values, unchanged ones bare, new Autotask lines as ``TxnLineID -1``. A line removed in
    Autotask is deleted, unless something was received against it (QuickBooks refuses to delete
-   such a line): it is closed instead. Lines people added in QuickBooks are kept.
+   such a line): it is closed instead. Lines people added in QuickBooks are kept. QuickBooks
+   also refuses a quantity below the received quantity (the line keeps the received quantity,
+   and the summary says so), and a new item on a received line or a new vendor on a received
+   PO: such an update fails naming the line and what to do, and sends nothing.
 3. 3200 (EditSequence out of date: someone or a receipt changed the PO meanwhile): back to 1,
    up to :data:`STALE_RETRIES` times in a row.
 4. Answer lost: back to 1; lines the lost Mod may have added are recognised by their item and
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from service.jobstore import Job
@@ -221,9 +225,9 @@ def remember_po(
     }
 
 
-def _answered_po(response: Response, did: str) -> PurchaseOrderRecord | Decision:
+def _answered_po(response: Response, did: str, dated: str | None) -> PurchaseOrderRecord | Decision:
     """The PO an Add or Mod answered with, or the decision for an answer without one."""
-    trouble = failure(response)
+    trouble = failure(response, dated=dated)
     if trouble is not None:
         return trouble
     records = response.records_of(PurchaseOrderRecord)
@@ -309,7 +313,7 @@ class TransferPurchaseOrder:
             return self._verified(job, response, ctx)
         if response.outcome is Outcome.INVALID_REFERENCE and not state.get("verified"):
             return self._verify(job, response)
-        added = _answered_po(response, "added")
+        added = _answered_po(response, "added", po.get("txn_date"))
         if not isinstance(added, PurchaseOrderRecord):
             return added
         return Done({**remember_po(ctx, job, added, line_ids), "how": "added"})
@@ -399,7 +403,7 @@ class UpdatePurchaseOrder:
                     state={"stale": 0},
                 )
             return Next({"phase": "read", "stale": stale})
-        record = _answered_po(response, "changed")
+        record = _answered_po(response, "changed", state.get("txn_date"))
         if not isinstance(record, PurchaseOrderRecord):
             return record
         known = set(state.get("known_lines", []))
@@ -479,6 +483,7 @@ class UpdatePurchaseOrder:
                 "adding": plan["adding"],
                 "summary": plan["summary"],
                 "known_lines": [line.txn_line_id for line in record.lines],
+                "txn_date": record.txn_date.isoformat() if record.txn_date else None,
                 "stale": state.get("stale", 0),
             }
         )
@@ -516,6 +521,14 @@ def plan_change(
     summary: list[str] = []
     vendor = refs.vendor(po)
     if not _same_ref(vendor, record.vendor):
+        if any(line.received_quantity for line in record.lines):
+            return {
+                "error": f"the vendor of Autotask PO {po['label']} changed to "
+                f"{po['vendor']['qb_name']!r}, but items were already received against the "
+                f"QuickBooks purchase order {record.ref_number}, and QuickBooks refuses to change "
+                "the vendor of a received purchase order: cancel this PO in Autotask and make a "
+                "new one for the new vendor"
+            }
         header["vendor"] = _ref_json(vendor)
         summary.append(f"vendor → {po['vendor']['qb_name']}")
     ship_to = refs.customer(po.get("ship_to"))
@@ -535,7 +548,10 @@ def plan_change(
     elif not canceled and po_data.get("canceled") and record.is_manually_closed:
         header["closed"] = False
         summary.append("reopened: no longer canceled in Autotask")
-    lines, adding = (None, []) if canceled else _plan_lines(po, record, mappings, refs, summary)
+    try:
+        lines, adding = (None, []) if canceled else _plan_lines(po, record, mappings, refs, summary)
+    except Unplannable as exc:
+        return {"error": f"Autotask PO {po['label']}: {exc}"}
     if lines is not None and record.has_line_groups:
         return {
             "error": f"the QuickBooks purchase order {record.ref_number} holds item-group lines "
@@ -611,16 +627,37 @@ def _plan_lines(
     return (planned if touched else None), adding
 
 
+class Unplannable(Exception):
+    """A change QuickBooks would refuse (it would undo what was received): the update fails
+    with this message instead of sending a Mod that cannot succeed."""
+
+
 def _line_changes(
     line: dict[str, Any], qb_line: Any, refs: Refs
 ) -> tuple[dict[str, Any], list[str]]:
     entry: dict[str, Any] = {}
     changes: list[str] = []
     item = refs.item(line)
+    received = qb_line.received_quantity or Decimal(0)
     if not _same_ref(item, qb_line.item):
+        if received:
+            raise Unplannable(
+                f"the item of line {line['id']} changed in Autotask to {line['item']!r}, but "
+                f"QuickBooks has already received {quantity_text(received)} of the old item "
+                "against that line and refuses to change the item of a received line: remove "
+                "the line in Autotask and add a new one for the new item, then retry this job"
+            )
         entry["item"] = _ref_json(item)
         changes.append(f"item → {line['item']}")
     quantity = decimal(line["quantity"])
+    if quantity < received:
+        # QuickBooks refuses a quantity below what was received: the line keeps the received
+        # quantity until the receipts are corrected.
+        changes.append(
+            f"quantity kept at {quantity_text(received)}, not {quantity_text(quantity)}: "
+            "already received in QuickBooks"
+        )
+        quantity = received
     if qb_line.quantity is None or quantity != qb_line.quantity:
         entry["quantity"] = quantity_text(quantity)
         changes.append(f"quantity {qb_line.quantity} → {quantity_text(quantity)}")

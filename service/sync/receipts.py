@@ -99,7 +99,7 @@ class ReceivePurchaseOrderLine:
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Record what was received; a lookup that finds nothing leads to the add."""
-        trouble = failure(response)
+        trouble = failure(response, dated=job.payload.get("date"))
         if trouble is not None:
             return trouble
         records = response.records_of(ItemReceiptRecord)

@@ -250,14 +250,6 @@ def test_an_existing_vendor_in_another_case_is_matched_not_duplicated(h: Harness
     assert "VendorAddRq" not in h.request_names()
 
 
-def test_an_inactive_vendor_keeps_its_name_and_is_used(h: Harness) -> None:
-    h.qb.add_vendor("Acme Supply", is_active=False)
-    h.enqueue([order(1, line(11, CABLE, 2))])
-    h.run()
-    h.assert_all_done()
-    assert h.qb.counts()["Vendor"] == 1
-
-
 def test_names_with_ampersands_accents_and_over_the_limits(h: Harness) -> None:
     vendor = Company(7, "Müller & Söhne Großhandel für Netzwerktechnik GmbH")  # 50 characters
     customer = Company(8, "Café <Zürich> & Co")
