@@ -164,6 +164,14 @@ class CompanyAPI:
             self._company.touch(record)
             return record.edit_sequence
 
+    def drop_external_guid(self, object_id: str) -> None:
+        """Remove the ExternalGUID of the record or transaction with this ListID/TxnID, as if it
+        had been saved without one (by hand, or by an older program): a lookup then has only
+        what QuickBooks does return to recognise it."""
+        with self._lock:
+            record = self._find_any(object_id)
+            record.fields = [f for f in record.fields if f.tag != "ExternalGUID"]
+
     def _find_any(self, object_id: str) -> ListRecord | Txn:
         company = self._company
         for pool in (
