@@ -14,7 +14,9 @@ Transfer (kind ``purchase_order``):
 * 3140 (a reference QuickBooks does not know: the vendor, a customer or an item was deleted or
   merged in QuickBooks after atqb mapped it): the ListIDs of that kind are checked in one lookup,
   the ones QuickBooks no longer has are forgotten, and the PO is sent again once, naming those
-  records by name. A second 3140 fails the job with QuickBooks' message.
+  records by name. A second 3140 fails the job with QuickBooks' message. A record that is there
+  but was made inactive after atqb mapped it fails the job naming it, or with
+  ``ATQB_REACTIVATE_INACTIVE=true`` is made active (its Mod) before the PO is sent again.
 * Done: the TxnID, RefNumber and EditSequence of the PO and the TxnLineID of each line are
   remembered (mappings ``purchase_order`` and ``po_line``).
 
@@ -273,9 +275,14 @@ class TransferPurchaseOrder:
         if was_sent(job) == "add":
             lookup = Lookup("purchase_order", "ref_numbers", (po["ref_number"],))
             return Step.of_lookup(lookup, request_id, {"phase": "find"})
-        if state.get("phase") == "verify":
+        if state.get("phase") == "verify" or was_sent(job) == "reactivate":
+            # (after a lost reactivation: read the records again before anything else)
             lookup = Lookup(state["query"], "list_ids", tuple(state["list_ids"]))
-            return Step.of_lookup(lookup, request_id, {**state})
+            return Step.of_lookup(lookup, request_id, {**state, "phase": "verify"})
+        if state.get("phase") == "reactivate":
+            list_id, edit_sequence = state["inactive"][0]
+            request = build.list_reactivate(request_id, state["kind"], list_id, edit_sequence)
+            return Step(request, {**state, "sent": "reactivate"})
         refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
         request = build.purchase_order_add(
             request_id,
@@ -311,6 +318,16 @@ class TransferPurchaseOrder:
             return Next({})
         if state.get("phase") == "verify":
             return self._verified(job, response, ctx)
+        if state.get("phase") == "reactivate":
+            if response.outcome is Outcome.STALE_EDIT_SEQUENCE:  # changed meanwhile: read again
+                return Next({k: v for k, v in state.items() if k != "sent"} | {"phase": "verify"})
+            trouble = failure(response)
+            if trouble is not None:
+                return trouble
+            left = state["inactive"][1:]
+            if left:
+                return Next({k: v for k, v in state.items() if k != "sent"} | {"inactive": left})
+            return Next({"verified": True, "reactivated": state["named"]})
         if response.outcome is Outcome.INVALID_REFERENCE and not state.get("verified"):
             return self._verify(job, response)
         added = _answered_po(response, "added", po.get("txn_date"))
@@ -344,6 +361,15 @@ class TransferPurchaseOrder:
         inactive = [r for r in records.values() if r.is_active is False]
         if inactive:
             named = ", ".join(describe_record(r) for r in inactive)
+            if ctx.settings.reactivate_inactive:  # made inactive after atqb mapped it
+                return Next(
+                    {
+                        **{k: v for k, v in state.items() if k != "sent"},
+                        "phase": "reactivate",
+                        "inactive": [[r.list_id, r.edit_sequence] for r in inactive],
+                        "named": named,
+                    }
+                )
             return Fail(
                 f"{state['error']} ({named} is inactive in QuickBooks, which refuses inactive "
                 "records in a new transaction: make it active in QuickBooks, then retry this job)"

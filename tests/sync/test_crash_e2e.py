@@ -241,3 +241,19 @@ def test_a_po_of_the_same_number_but_other_lines_is_not_taken_for_ours(h: Harnes
     h.assert_all_done()
     # Its own PO (5 cables) was found; the stranger's (9) was left alone; nothing added twice.
     assert sorted(p.lines[0].quantity for p in h.qb.purchase_orders("AT1")) == [5, 9]
+
+
+def test_a_lost_reactivation_is_read_again_not_repeated_blindly(
+    postgres_database_url: str, postgres_db: Database
+) -> None:
+    with harness(postgres_database_url, postgres_db, reactivate_inactive=True) as h:
+        h.qb.add_vendor("Acme Supply", is_active=False)
+        h.enqueue([order(1, line(11, CABLE, 5))], stock(p101=7))
+        (crashed,) = h.run(Faults(crash_after_message=2))
+        assert crashed.crashed
+        assert "VendorModRq" in _message_requests(h, 2)
+        h.run()
+        h.assert_all_done()
+        assert _counts(h.qb) == EXACTLY_ONE
+        assert h.request_names().count("VendorModRq") == 1  # looked again: already active
+        assert h.qb.vendor("Acme Supply").is_active is True  # type: ignore[union-attr]

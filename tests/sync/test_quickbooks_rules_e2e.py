@@ -204,3 +204,20 @@ def test_a_tilde_in_a_product_name_makes_a_sub_item_of_the_parent(h: Harness) ->
     item = h.qb.item("Cables:Cat6 patch 2m")
     assert item is not None and item.parent.full_name == "Cables"  # type: ignore[union-attr]
     assert h.qb.purchase_orders("AT1")[0].lines[0].item.full_name == "Cables:Cat6 patch 2m"
+
+
+def test_an_item_made_inactive_after_mapping_is_reactivated_with_the_setting(
+    h: Harness,
+) -> None:
+    h.enqueue([order(1, line(11, CABLE, 1))])
+    h.run()
+    h.qb.set_active("Cable Cat6", False)
+    h.settings["reactivate_inactive"] = True
+    h.enqueue([order(2, line(21, CABLE, 1))])
+    h.run()
+    h.assert_all_done()
+    assert h.qb.item("Cable Cat6").is_active is True  # type: ignore[union-attr]
+    (second,) = [j for j in h.jobs("purchase_order") if j.autotask_id == 2]
+    assert second.result is not None and second.result["how"] == "added"
+    assert h.request_names().count("ItemInventoryModRq") == 1
+    assert len(h.qb.purchase_orders("AT2")) == 1
