@@ -44,6 +44,7 @@ from service.kinds import (
     Step,
     StepOutcome,
     builtin_kinds,
+    error_text,
 )
 from service.qbxml.build import Request, message
 from service.qbxml.parse import QbXmlParseError, pair_responses, parse_response, raw_responses
@@ -63,6 +64,11 @@ NOOP_HORIZON = timedelta(seconds=60)
 MIN_QBXML_MAJOR = 13
 #: QuickBooks rejected the whole message set as unparseable (qbwc.md 6.3).
 HRESULT_PARSE_ERROR = "0x80040400"
+#: qbXML status "Internal error": retried once, then the job fails.
+INTERNAL_ERROR = 1000
+#: Flags the exchange keeps on a job across its kind's steps until the next answer decides:
+#: ``_solo`` (send alone after a parse error), ``_internal_error`` (a 1000 was already retried).
+_CARRIED = ("_solo", "_internal_error")
 #: How often (seconds) a process looks for quiet sessions and expired leases between
 #: authenticates; every authenticate looks too.
 HOUSEKEEPING_INTERVAL = 10.0
@@ -346,9 +352,8 @@ class Exchange:
         for request, members in _merge(planned):
             request_xml = message([request])
             for job, step in members:
-                state = {k: v for k, v in step.state.items() if k != "_solo"}
-                if job.state.get("_solo"):
-                    state["_solo"] = True
+                state = {k: v for k, v in step.state.items() if k not in _CARRIED}
+                state.update({k: True for k in _CARRIED if job.state.get(k)})
                 if step.lookup is not None and "sent" in job.state:
                     # A lookup never forgets a write whose answer was lost: if the lookup's own
                     # answer is lost too, the next step must look again, not write (sync/common).
@@ -470,6 +475,13 @@ class Exchange:
         metrics.quickbooks_status(answer.status_code, answer.status_severity)
         if job.status != "in_flight" or job.lease_session_id != session.id:
             return  # cancelled by an operator, or its lease expired meanwhile: answer kept only
+        if answer.status_code == INTERNAL_ERROR and not job.state.get("_internal_error"):
+            # Status 1000 is retried once (reference/qbxml.md 7); a second one fails the job.
+            text = f"{error_text(answer)} (atqb tries once more)"
+            self._finish(
+                call, session, job, RetryLater(text, state={**job.state, "_internal_error": True})
+            )
+            return
         kind = self.kinds.get(job.kind)
         try:
             if kind is None:
@@ -517,7 +529,10 @@ class Exchange:
             call.store.complete(job.id, decision.result)
             ended = 1
         elif isinstance(decision, Next):
-            call.store.advance(job.id, decision.state)
+            # A retried status 1000 stays counted for the job's later steps (the lookup that
+            # follows a lost write, then the write): it is retried once, not once per step.
+            kept = {"_internal_error": True} if job.state.get("_internal_error") else {}
+            call.store.advance(job.id, {**decision.state, **kept})
         elif isinstance(decision, RetryLater):
             solo = bool(decision.state and decision.state.get("_solo"))
             status = call.store.retry_later(

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
@@ -48,8 +49,9 @@ _LOOKUP_BUILDERS: dict[str, Callable[..., Request]] = {
     "customer": build.customer_query,
     "item": build.item_query,
     "item_inventory": build.item_inventory_query,
-    "purchase_order": build.purchase_order_query,
-    "item_receipt": build.item_receipt_query,
+    # OwnerID 0: without it QuickBooks leaves ExternalGUID, atqb's proof of ownership, out.
+    "purchase_order": partial(build.purchase_order_query, external_guid=True),
+    "item_receipt": partial(build.item_receipt_query, external_guid=True),
 }
 #: Fields whose values QuickBooks compares without regard to case (names, reference numbers).
 _CASELESS: frozenset[str] = frozenset({"full_names", "ref_numbers"})
@@ -188,15 +190,36 @@ def error_text(response: Response) -> str:
     )
 
 
-def failure(response: Response, error: str | None = None) -> Decision | None:
+#: qbXML status for a transaction dated on or before the company's closing date (qbxml.md 7).
+CLOSING_DATE = 3171
+
+
+def closing_date_text(response: Response, dated: str | None) -> str:
+    """Plain words for a 3171: the date, why QuickBooks refuses it, and the two ways out."""
+    when = f"dated {dated}" if dated else "dated today"
+    return (
+        f"QuickBooks refused this transaction {when}: that is on or before the company's closing "
+        "date (QuickBooks: Edit > Preferences > Accounting > Company Preferences). An "
+        "administrator must move the closing date back, or the date must change in Autotask; "
+        f"then retry this job. atqb does not retry it by itself. QuickBooks {response.status_code}"
+        f": {response.status_message or 'no message'}"
+    )
+
+
+def failure(
+    response: Response, error: str | None = None, *, dated: str | None = None
+) -> Decision | None:
     """The decision every kind shares for an answer that is not a success; None for a success.
 
     Locks and "not processed" are retried later; other errors fail the job with QuickBooks'
-    own message.
+    own message. ``dated`` is the transaction date the request carried (None: today), named
+    when QuickBooks refuses it for the closing date (3171), which is never retried.
     """
     outcome = response.outcome
     if outcome in (Outcome.OK, Outcome.WARNING, Outcome.NOTHING_MATCHED, Outcome.NOT_FOUND):
         return None
+    if response.status_code == CLOSING_DATE:
+        return Fail(closing_date_text(response, dated))
     text = error or error_text(response)
     if outcome is Outcome.RETRY_LATER:
         return RetryLater(text)

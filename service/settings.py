@@ -69,6 +69,8 @@ class Settings(BaseSettings):
 
     poll_interval: PositiveSeconds = 300
     write_back_po_number: bool = True
+    #: A matched inactive QuickBooks vendor, customer or item: made active (True) or the job fails.
+    reactivate_inactive: bool = False
     #: The Web Connector user (company file) the poller's jobs are for; None: the only user.
     qbwc_user: str | None = None
 

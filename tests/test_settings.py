@@ -51,6 +51,7 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("ATQB_POLL_INTERVAL", "-5", "ATQB_POLL_INTERVAL (got '-5'): Input should be greater"),
         ("ATQB_POLL_INTERVAL", "often", "ATQB_POLL_INTERVAL (got 'often')"),
         ("ATQB_WRITE_BACK_PO_NUMBER", "maybe", "ATQB_WRITE_BACK_PO_NUMBER (got 'maybe')"),
+        ("ATQB_REACTIVATE_INACTIVE", "perhaps", "ATQB_REACTIVATE_INACTIVE (got 'perhaps')"),
         (
             "ATQB_DATABASE_URL",
             "mysql://x/y",

@@ -161,6 +161,7 @@ def _summary(
     for job in done:
         verb = str((job.result or {}).get("how") or "done")
         label = {
+            "account_check": "account checks",
             "vendor": "vendors",
             "customer": "customers",
             "item": "inventory parts",
@@ -172,6 +173,8 @@ def _summary(
         kind = "matched" if verb.startswith("matched") or verb.startswith("found") else "created"
         if job.kind in ("purchase_order_update", "inventory_adjustment"):
             kind = "applied"
+        if job.kind == "account_check":
+            kind = "passed"
         how[f"{label} {kind}"] += 1
     for what, number in sorted(how.items()):
         out(f"  {number:3d}  {what}")

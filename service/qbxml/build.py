@@ -460,6 +460,8 @@ customer_query = partial(_list_query, "CustomerQueryRq", _CUSTOMER_REF_MAX)
 """``CustomerQueryRq``; a job's FullName is ``Customer:Job``."""
 item_query = partial(_list_query, "ItemQueryRq", _ITEM_REF_MAX)
 """``ItemQueryRq``: items of every type; each record's ``type`` tells which."""
+account_query = partial(_list_query, "AccountQueryRq", _ACCOUNT_MAX)
+"""``AccountQueryRq``: accounts by ``full_names`` (``Parent:Child``) or ListIDs."""
 item_inventory_query = partial(_list_query, "ItemInventoryQueryRq", _ITEM_REF_MAX)
 """``ItemInventoryQueryRq``: inventory parts only; records carry ``quantity_on_hand``."""
 
@@ -480,11 +482,14 @@ def _txn_query(
     iterator: IteratorMode | None = None,
     iterator_id: str | None = None,
     include_ret_elements: Sequence[str] = (),
+    external_guid: bool = False,
 ) -> Request:
     """A transaction query (``PurchaseOrderQueryRq``, ``ItemReceiptQueryRq``): by ``txn_ids``,
     by ``ref_numbers`` (exact; status 500 names a missing one; RefNumbers are not unique, so
     several records may come back for one), or by filters (``modified_from``/``modified_to``,
-    ``vendor`` as EntityFilter, ``max_returned``, ``iterator``)."""
+    ``vendor`` as EntityFilter, ``max_returned``, ``iterator``). ``external_guid`` sends
+    ``OwnerID`` 0: QuickBooks returns ExternalGUID (and custom fields) in a query answer only
+    then."""
     entity = vendor
     filters = any(v is not None for v in (modified_from, modified_to, entity, max_returned))
     root, w = _query_start(
@@ -513,6 +518,8 @@ def _txn_query(
     w.boolean(root, "IncludeLineItems", include_line_items or None)
     w.boolean(root, "IncludeLinkedTxns", include_linked_txns or None)
     _include(w, root, include_ret_elements)
+    if external_guid:
+        w.put(root, "OwnerID", "0")
     return _finish(root, request_id, w)
 
 
@@ -572,6 +579,25 @@ def item_inventory_add(request_id: str, item: InventoryItem) -> Request:
     w.ref(add, "COGSAccountRef", item.cogs_account, _ACCOUNT_MAX)
     w.ref(add, "PrefVendorRef", item.preferred_vendor, _VENDOR_REF_MAX)
     w.ref(add, "AssetAccountRef", item.asset_account, _ACCOUNT_MAX)
+    return _finish(root, request_id, w)
+
+
+#: The Mod request of each list atqb can reactivate a record in.
+_MOD_OF_LIST = {"vendor": "VendorMod", "customer": "CustomerMod", "item": "ItemInventoryMod"}
+
+
+def list_reactivate(request_id: str, kind: str, list_id: str, edit_sequence: str) -> Request:
+    """``VendorModRq``, ``CustomerModRq`` or ``ItemInventoryModRq`` (``kind``: ``vendor``,
+    ``customer``, ``item``) setting ``IsActive`` true on that record, with its EditSequence."""
+    if kind not in _MOD_OF_LIST:
+        raise ValueError(f"kind must be one of {sorted(_MOD_OF_LIST)}, got {kind!r}")
+    name = _MOD_OF_LIST[kind]
+    root = _start(f"{name}Rq", request_id)
+    w = _Writer()
+    mod = etree.SubElement(root, name)
+    w.ident(mod, "ListID", list_id)
+    w.ident(mod, "EditSequence", edit_sequence, _EDIT_SEQUENCE_MAX)
+    w.boolean(mod, "IsActive", True)
     return _finish(root, request_id, w)
 
 

@@ -33,6 +33,7 @@ from lxml import etree
 
 from service.qbxml.status import normalize_hresult
 from service.qbxml.types import (
+    AccountRecord,
     CompanyRecord,
     InventoryAdjustmentLineRecord,
     InventoryAdjustmentRecord,
@@ -244,7 +245,10 @@ def _converter(tag: str) -> Callable[[etree._Element], Record] | None:
     return None
 
 
-_RECORDS: dict[str, type[ItemReceiptRecord | InventoryAdjustmentRecord | CompanyRecord]] = {
+_RECORDS: dict[
+    str, type[ItemReceiptRecord | InventoryAdjustmentRecord | CompanyRecord | AccountRecord]
+] = {
+    "AccountRet": AccountRecord,
     "ItemReceiptRet": ItemReceiptRecord,
     "InventoryAdjustmentRet": InventoryAdjustmentRecord,
     "CompanyRet": CompanyRecord,

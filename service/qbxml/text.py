@@ -41,9 +41,9 @@ List names (vendors, customers, items) follow further rules, as Autotask's own Q
 extension applies them (reference/autotask.md 10.3): tabs and line breaks become spaces,
 leading and trailing spaces are dropped, a colon, which QuickBooks reads as the separator
 of ``Parent:Child`` (reference/qbxml.md 8.2), becomes :data:`COLON_REPLACEMENT` (``-``), and
-the name is cut to its limit (items 31, vendors and customers 41). Autotask's ``~``
-sub-item convention is left to the caller: a ``~`` is kept as it is. Reference numbers keep
-colons and are cut to their limit (PO 11).
+the name is cut to its limit (items 31, vendors and customers 41). Autotask writes a sub-item
+as ``Parent~Child``: :func:`item_full_name` turns that into QuickBooks' ``Parent:Child``, each
+level a list name of its own. Reference numbers keep colons and are cut to their limit (PO 11).
 
 Cutting and replacing can make two different source names one QuickBooks name. QuickBooks
 compares names without regard to case, so :func:`find_collisions` compares :func:`name_key` values
@@ -286,6 +286,29 @@ def _cut_name(cleaned: CleanText, limit: int, field: str) -> CleanText:
 def item_name(value: str) -> CleanText:
     """An item name as QuickBooks will store it (31 characters at most)."""
     return list_name(value, ITEM_NAME_MAX)
+
+
+#: Autotask's sub-item separator in product names (reference/autotask.md 10.3, item 5).
+SUBITEM_SEPARATOR = "~"
+#: QuickBooks keeps items at most five levels deep (FullName 5 x 31 + 4 colons, qbxml.md 8.2).
+ITEM_LEVELS_MAX = 5
+
+
+def item_full_name(value: str, limit: int = ITEM_NAME_MAX) -> CleanText:
+    """The QuickBooks FullName of an Autotask product name: each ``~``-separated part becomes
+    one level of ``Parent:Sub-item`` (Autotask's extension converts the tilde to a colon), and
+    each part is a list name of its own (cleaned, its colons replaced, cut to ``limit``).
+
+    Raises ``ValueError`` for an empty part or more than :data:`ITEM_LEVELS_MAX` levels.
+    """
+    parts = value.split(SUBITEM_SEPARATOR)
+    if len(parts) > ITEM_LEVELS_MAX:
+        raise ValueError(
+            f"{value!r} has {len(parts)} levels; QuickBooks items go {ITEM_LEVELS_MAX} deep"
+        )
+    cleaned = [list_name(part, limit) for part in parts]
+    replacements = tuple(r for part in cleaned for r in part.replacements)
+    return CleanText(":".join(part.text for part in cleaned), replacements)
 
 
 def vendor_name(value: str) -> CleanText:

@@ -421,8 +421,24 @@ class CompanyRecord:
     legal_company_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """An ``AccountRet``: enough to check a configured account exists and suits its use."""
+
+    list_id: str
+    name: str
+    full_name: str | None = None
+    is_active: bool | None = None
+    account_type: str | None = None
+
+
 Record = (
-    ListRecord | PurchaseOrderRecord | ItemReceiptRecord | InventoryAdjustmentRecord | CompanyRecord
+    ListRecord
+    | PurchaseOrderRecord
+    | ItemReceiptRecord
+    | InventoryAdjustmentRecord
+    | CompanyRecord
+    | AccountRecord
 )
 R = TypeVar(
     "R",
@@ -431,6 +447,7 @@ R = TypeVar(
     ItemReceiptRecord,
     InventoryAdjustmentRecord,
     CompanyRecord,
+    AccountRecord,
 )
 
 

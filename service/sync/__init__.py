@@ -5,8 +5,8 @@
 * :mod:`service.sync.enqueue`: :class:`~service.sync.enqueue.Enqueuer` turns that data into jobs
   and their dependencies (vendor, customer and item before the PO, receipts after it, the
   inventory sync last), once: the same data enqueued again makes no new work.
-* :mod:`service.sync.kinds`: the job kinds the exchange runs (ensure vendor/customer/item,
-  transfer and update a PO, item receipts, inventory adjustments).
+* :mod:`service.sync.kinds`: the job kinds the exchange runs (the one-time account check,
+  ensure vendor/customer/item, transfer and update a PO, item receipts, inventory adjustments).
 * :mod:`service.sync.mapping`: what atqb remembers about each Autotask record's counterpart in
   QuickBooks (ListID/TxnID, name, EditSequence), per company file.
 """

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -45,6 +45,7 @@ from service.models import jobs
 from service.qbxml import build
 from service.qbxml import text as qtext
 from service.settings import Settings, TransferMode
+from service.sync.accounts import configured_names
 from service.sync.common import (
     external_guid,
     po_ref_number,
@@ -69,6 +70,12 @@ _NAME_LIMITS = {
     "item": qtext.ITEM_NAME_MAX,
 }
 _ENTITIES = {"vendor": "Companies", "customer": "Companies", "item": "Products"}
+#: Autotask name → QuickBooks (full) name; products may name a sub-item with ``~``.
+_CONVERT: dict[str, Callable[[str, int], qtext.CleanText]] = {
+    "vendor": qtext.list_name,
+    "customer": qtext.list_name,
+    "item": qtext.item_full_name,
+}
 
 
 def fingerprint(data: Any) -> str:
@@ -185,7 +192,7 @@ class Enqueuer:
         """Different Autotask names that would become one QuickBooks name (cut, case)."""
         for kind, records in (("vendor", vendors), ("customer", customers), ("item", products)):
             names = {r.id: r.name for r in records}
-            found = qtext.find_collisions(names, _NAME_LIMITS[kind])
+            found = qtext.find_collisions(names, _NAME_LIMITS[kind], convert=_CONVERT[kind])
             for collision in found.collisions:
                 for source, _ in collision.sources:
                     self._collisions[(kind, source)] = [
@@ -196,7 +203,7 @@ class Enqueuer:
 
     def _qb_name(self, kind: str, name: str, what: str) -> str:
         try:
-            return qtext.list_name(name, _NAME_LIMITS[kind]).text
+            return _CONVERT[kind](name, _NAME_LIMITS[kind]).text
         except ValueError:
             raise SyncInputError(
                 f"{what} {name!r} has no character QuickBooks can store in a name"
@@ -221,6 +228,7 @@ class Enqueuer:
         payload = {"autotask_id": autotask_id, "name": name, "qb_name": qb_name, **extra}
         if clash:
             payload["collides_with"] = clash
+        check = self._account_check() if kind == "item" else None
         return self._add(
             NewJob(
                 kind=kind,
@@ -230,6 +238,27 @@ class Enqueuer:
                 idempotency_key=f"{self.user}:{kind}:{autotask_id}:{fingerprint(qb_name)}",
                 autotask_entity=_ENTITIES[kind],
                 autotask_id=autotask_id,
+                depends_on=(check.id,) if check is not None and check.status != "done" else (),
+            )
+        )
+
+    def _account_check(self) -> Job | None:
+        """The job that checks the configured accounts (service.sync.accounts), which item jobs
+        wait for: one per set of account settings, none once such a check is done."""
+        names = configured_names(self.settings)
+        key = f"{self.user}:account_check:{fingerprint(names)}"
+        checked = self.conn.execute(
+            select(jobs.c.id).where(jobs.c.idempotency_key == key, jobs.c.status == "done")
+        ).first()
+        if checked is not None:
+            return None
+        return self._add(
+            NewJob(
+                kind="account_check",
+                qbwc_user=self.user,
+                payload={"accounts": names},
+                subject=f"Accounts {', '.join(names)}",
+                idempotency_key=key,
             )
         )
 

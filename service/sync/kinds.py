@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service.kinds import JobKind
+from service.sync.accounts import CheckAccounts
 from service.sync.inventory import SyncInventory
 from service.sync.lists import list_kinds
 from service.sync.purchase_orders import TransferPurchaseOrder, UpdatePurchaseOrder
@@ -10,9 +11,10 @@ from service.sync.receipts import ReceivePurchaseOrderLine
 
 
 def sync_kinds() -> list[JobKind]:
-    """``vendor``, ``customer``, ``item``, ``purchase_order``, ``purchase_order_update``,
-    ``item_receipt``, ``inventory_adjustment``."""
+    """``account_check``, ``vendor``, ``customer``, ``item``, ``purchase_order``,
+    ``purchase_order_update``, ``item_receipt``, ``inventory_adjustment``."""
     return [
+        CheckAccounts(),
         *list_kinds(),
         TransferPurchaseOrder(),
         UpdatePurchaseOrder(),

@@ -8,7 +8,11 @@ QuickBooks will store it):
 2. Lookup by ``FullName`` (``VendorQuery``, ``CustomerQuery``, or ``ItemQuery``, which answers
    items of every type). Lookups of many jobs share one request. Names compare without regard to
    case, so an existing "ACME SUPPLY" is the vendor "Acme Supply". A record of the right kind:
-   done. Nothing, or an item of another type: on to the add.
+   done. Nothing, or an item of another type: on to the add. A record of the right kind that is
+   **inactive** is not used as it is (QuickBooks refuses inactive records in new transactions):
+   with ``ATQB_REACTIVATE_INACTIVE=true`` a ``VendorMod``/``CustomerMod``/``ItemInventoryMod``
+   with its EditSequence makes it active (the result says so; a 3200 reads it again), otherwise
+   the job fails naming the record and both ways out.
 3. Add (``VendorAdd``, ``CustomerAdd``, ``ItemInventoryAdd`` with the configured accounts).
    When its answer is lost, the next attempt starts again at the lookup.
 4. ``3100`` (the name is in use): when the lookup already found the holder (a non-inventory
@@ -94,8 +98,8 @@ class EnsureList:
         payload, state = job.payload, job.state
         qb_name: str = payload["qb_name"]
         phase = state.get("phase", "start")
-        if state.get("sent") == "add":
-            phase = "lookup"  # the add's answer never came: it may have been carried out
+        if state.get("sent") in ("add", "reactivate"):
+            phase = "lookup"  # the write's answer never came: it may have been carried out
         if phase == "start":
             mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
             clash = self._collision(job, mappings)
@@ -115,6 +119,11 @@ class EnsureList:
         if phase == "add":
             request = self._add(request_id, job, ctx.settings)
             return Step(request, {**state, "phase": "add", "sent": "add"})
+        if phase == "reactivate":
+            request = build.list_reactivate(
+                request_id, self.spec.kind, state["list_id"], state["edit_sequence"]
+            )
+            return Step(request, {**state, "sent": "reactivate"})
         if phase == "relookup":
             return Step(_name_query(self.spec, request_id, qb_name), {**state})
         if phase == "holder":
@@ -132,10 +141,12 @@ class EnsureList:
             return build.customer_add(request_id, qb_name, company_name=payload["name"])
         cost = payload.get("unit_cost")
         price = payload.get("unit_price")
+        parent, _, leaf = qb_name.rpartition(":")  # Autotask's Parent~Child: a sub-item
         return build.item_inventory_add(
             request_id,
             InventoryItem(
-                qb_name,
+                leaf,
+                parent=Ref(full_name=parent) if parent else None,
                 income_account=Ref(full_name=settings.income_account),
                 cogs_account=Ref(full_name=settings.cogs_account),
                 asset_account=Ref(full_name=settings.asset_account),
@@ -179,9 +190,21 @@ class EnsureList:
             if state.get("holder"):
                 return Fail(self._held(said, state["holder"]))
             return Next({"phase": "relookup", "said": said})
+        if phase == "reactivate" and response.outcome is Outcome.STALE_EDIT_SEQUENCE:
+            return Next({"phase": "lookup"})  # changed in QuickBooks meanwhile: read it again
         trouble = failure(response)
         if trouble is not None:
             return trouble
+        if phase == "reactivate":
+            active = next(iter(response.records_of(ListRecord)), None)
+            if active is None:
+                return Fail(f"QuickBooks made the {self.spec.noun} active but returned no record")
+            result = self._remember(job, ctx, active, state["how"])
+            result["reactivated"] = (
+                f"{describe_record(active)} was inactive in QuickBooks: atqb made it active "
+                "(ATQB_REACTIVATE_INACTIVE=true)"
+            )
+            return Done(result)
         if phase == "add":
             created = next(iter(response.records_of(ListRecord)), None)
             if created is None:
@@ -201,6 +224,8 @@ class EnsureList:
         record = _exact(response, qb_name)
         if record is not None and record.type == self.spec.ret:
             how = "matched" if phase == "lookup" else "matched after QuickBooks said 3100"
+            if record.is_active is False:
+                return self._inactive(job, ctx.settings, record, how)
             return Done(self._remember(job, ctx, record, how))
         if phase == "lookup":
             held_by = describe_record(record) if record is not None else None
@@ -215,6 +240,20 @@ class EnsureList:
                 state["said"], "a record QuickBooks does not show (perhaps at another level)"
             )
         )
+
+    def _inactive(self, job: Job, settings: Settings, record: ListRecord, how: str) -> Decision:
+        """A matched record that is inactive: QuickBooks refuses it in a new transaction, so it
+        is made active (``ATQB_REACTIVATE_INACTIVE=true``) or the job fails and says so."""
+        if settings.reactivate_inactive and record.edit_sequence:
+            return Next(
+                {
+                    "phase": "reactivate",
+                    "list_id": record.list_id,
+                    "edit_sequence": record.edit_sequence,
+                    "how": f"{how}; was inactive, made active",
+                }
+            )
+        return Fail(inactive_message(self.spec.noun, job.payload, describe_record(record)))
 
     def _held(self, said: str, holder: str) -> str:
         fix = (
@@ -240,6 +279,16 @@ class EnsureList:
 
     def _result(self, mapping: Mapping, how: str) -> dict[str, Any]:
         return {"list_id": mapping.qb_id, "full_name": mapping.qb_name, "how": how}
+
+
+def inactive_message(noun: str, payload: dict[str, Any], record: str) -> str:
+    """Why an inactive match fails its job, and the two ways out."""
+    return (
+        f"Autotask {noun} {payload['autotask_id']} {payload['name']!r} matches {record}, which "
+        f"is inactive: QuickBooks does not let a new transaction use an inactive {noun}. Make it "
+        "active in QuickBooks (or set ATQB_REACTIVATE_INACTIVE=true to let atqb do it), then "
+        "retry this job."
+    )
 
 
 VENDORS = ListSpec("vendor", "vendor", "vendor", "VendorRet", other="customer")

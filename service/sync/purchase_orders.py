@@ -14,7 +14,9 @@ Transfer (kind ``purchase_order``):
 * 3140 (a reference QuickBooks does not know: the vendor, a customer or an item was deleted or
   merged in QuickBooks after atqb mapped it): the ListIDs of that kind are checked in one lookup,
   the ones QuickBooks no longer has are forgotten, and the PO is sent again once, naming those
-  records by name. A second 3140 fails the job with QuickBooks' message.
+  records by name. A second 3140 fails the job with QuickBooks' message. A record that is there
+  but was made inactive after atqb mapped it fails the job naming it, or with
+  ``ATQB_REACTIVATE_INACTIVE=true`` is made active (its Mod) before the PO is sent again.
 * Done: the TxnID, RefNumber and EditSequence of the PO and the TxnLineID of each line are
   remembered (mappings ``purchase_order`` and ``po_line``).
 
@@ -28,7 +30,10 @@ need to come from Autotask").
    deletes the lines a line Mod does not name, reference/qbxml.md 4.9): changed lines with their
    new values, unchanged ones bare, new Autotask lines as ``TxnLineID -1``. A line removed in
    Autotask is deleted, unless something was received against it (QuickBooks refuses to delete
-   such a line): it is closed instead. Lines people added in QuickBooks are kept.
+   such a line): it is closed instead. Lines people added in QuickBooks are kept. QuickBooks
+   also refuses a quantity below the received quantity (the line keeps the received quantity,
+   and the summary says so), and a new item on a received line or a new vendor on a received
+   PO: such an update fails naming the line and what to do, and sends nothing.
 3. 3200 (EditSequence out of date: someone or a receipt changed the PO meanwhile): back to 1,
    up to :data:`STALE_RETRIES` times in a row.
 4. Answer lost: back to 1; lines the lost Mod may have added are recognised by their item and
@@ -44,6 +49,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from service.jobstore import Job
@@ -75,7 +81,7 @@ from service.qbxml.types import (
     Ref,
     Response,
 )
-from service.sync.common import decimal, quantity_text, same_guid, was_sent
+from service.sync.common import decimal, describe_record, quantity_text, same_guid, was_sent
 from service.sync.mapping import MappingKind, Mappings
 
 #: 3200 answers in a row before the update waits for a later run.
@@ -174,6 +180,15 @@ def _line(line: dict[str, Any], refs: Refs) -> PurchaseOrderLine:
     )
 
 
+def line_facts(qb_line: Any) -> dict[str, str | None]:
+    """What a receipt against this PO line sends beside its link: the line's item and cost as
+    QuickBooks holds them (``ItemRef`` and ``Cost`` of ``ItemLineAdd``)."""
+    return {
+        "item": qb_line.item.list_id if qb_line.item else None,
+        "rate": str(qb_line.rate) if qb_line.rate is not None else None,
+    }
+
+
 def remember_po(
     ctx: Context, job: Job, record: PurchaseOrderRecord, line_ids: list[int]
 ) -> dict[str, Any]:
@@ -183,7 +198,12 @@ def remember_po(
     previous = mappings.get("purchase_order", po["id"])
     known_lines = list((previous.data.get("lines") if previous else None) or [])
     for line_id, qb_line in zip(line_ids, record.lines, strict=False):
-        mappings.put("po_line", line_id, qb_id=qb_line.txn_line_id, data={"po": po["id"]})
+        mappings.put(
+            "po_line",
+            line_id,
+            qb_id=qb_line.txn_line_id,
+            data={"po": po["id"], **line_facts(qb_line)},
+        )
         if line_id not in known_lines:
             known_lines.append(line_id)
     mappings.put(
@@ -207,15 +227,40 @@ def remember_po(
     }
 
 
-def _answered_po(response: Response, did: str) -> PurchaseOrderRecord | Decision:
+def _answered_po(response: Response, did: str, dated: str | None) -> PurchaseOrderRecord | Decision:
     """The PO an Add or Mod answered with, or the decision for an answer without one."""
-    trouble = failure(response)
+    trouble = failure(response, dated=dated)
     if trouble is not None:
         return trouble
     records = response.records_of(PurchaseOrderRecord)
     if not records:
         return Fail(f"QuickBooks {did} the purchase order but returned no record")
     return records[0]
+
+
+def _ours(record: PurchaseOrderRecord, po: dict[str, Any], refs: Refs) -> str | None:
+    """How a PO found by its RefNumber is known to be the one a lost add created, or None.
+
+    Its ExternalGUID proves it. A record without one (QuickBooks leaves it out of query answers
+    unless the query names OwnerID 0, and an older QuickBooks may not keep it) is ours when what
+    QuickBooks does return matches what atqb sent: vendor, date, and the lines' items and
+    quantities in order. Another GUID means another program's PO.
+    """
+    if record.external_guid:
+        return "found after a lost answer" if same_guid(record.external_guid, po["guid"]) else None
+    if not _same_ref(refs.vendor(po), record.vendor):
+        return None
+    sent_date = date.fromisoformat(po["txn_date"]) if po.get("txn_date") else None
+    if sent_date is not None and record.txn_date not in (None, sent_date):
+        return None
+    sent = [(refs.item(line), decimal(line["quantity"])) for line in po["lines"]]
+    found = [(line.item, line.quantity) for line in record.lines]
+    if len(sent) != len(found):
+        return None
+    for (item, quantity), (qb_item, qb_quantity) in zip(sent, found, strict=True):
+        if not _same_ref(item, qb_item) or qb_quantity != quantity:
+            return None
+    return "found after a lost answer (no ExternalGUID: matched by vendor, date and lines)"
 
 
 class TransferPurchaseOrder:
@@ -230,9 +275,14 @@ class TransferPurchaseOrder:
         if was_sent(job) == "add":
             lookup = Lookup("purchase_order", "ref_numbers", (po["ref_number"],))
             return Step.of_lookup(lookup, request_id, {"phase": "find"})
-        if state.get("phase") == "verify":
+        if state.get("phase") == "verify" or was_sent(job) == "reactivate":
+            # (after a lost reactivation: read the records again before anything else)
             lookup = Lookup(state["query"], "list_ids", tuple(state["list_ids"]))
-            return Step.of_lookup(lookup, request_id, {**state})
+            return Step.of_lookup(lookup, request_id, {**state, "phase": "verify"})
+        if state.get("phase") == "reactivate":
+            list_id, edit_sequence = state["inactive"][0]
+            request = build.list_reactivate(request_id, state["kind"], list_id, edit_sequence)
+            return Step(request, {**state, "sent": "reactivate"})
         refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
         request = build.purchase_order_add(
             request_id,
@@ -259,16 +309,28 @@ class TransferPurchaseOrder:
             trouble = failure(response)
             if trouble is not None:
                 return trouble
+            refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
             for record in response.records_of(PurchaseOrderRecord):
-                if same_guid(record.external_guid, po["guid"]):
+                how = _ours(record, po, refs)
+                if how is not None:
                     result = remember_po(ctx, job, record, line_ids)
-                    return Done({**result, "how": "found after a lost answer"})
+                    return Done({**result, "how": how})
             return Next({})
         if state.get("phase") == "verify":
             return self._verified(job, response, ctx)
+        if state.get("phase") == "reactivate":
+            if response.outcome is Outcome.STALE_EDIT_SEQUENCE:  # changed meanwhile: read again
+                return Next({k: v for k, v in state.items() if k != "sent"} | {"phase": "verify"})
+            trouble = failure(response)
+            if trouble is not None:
+                return trouble
+            left = state["inactive"][1:]
+            if left:
+                return Next({k: v for k, v in state.items() if k != "sent"} | {"inactive": left})
+            return Next({"verified": True, "reactivated": state["named"]})
         if response.outcome is Outcome.INVALID_REFERENCE and not state.get("verified"):
             return self._verify(job, response)
-        added = _answered_po(response, "added")
+        added = _answered_po(response, "added", po.get("txn_date"))
         if not isinstance(added, PurchaseOrderRecord):
             return added
         return Done({**remember_po(ctx, job, added, line_ids), "how": "added"})
@@ -295,8 +357,24 @@ class TransferPurchaseOrder:
         trouble = failure(response)
         if trouble is not None:
             return trouble
-        present = {r.list_id for r in response.records_of(ListRecord)}
-        gone = [int(at_id) for at_id, list_id in state["used"].items() if list_id not in present]
+        records = {r.list_id: r for r in response.records_of(ListRecord)}
+        inactive = [r for r in records.values() if r.is_active is False]
+        if inactive:
+            named = ", ".join(describe_record(r) for r in inactive)
+            if ctx.settings.reactivate_inactive:  # made inactive after atqb mapped it
+                return Next(
+                    {
+                        **{k: v for k, v in state.items() if k != "sent"},
+                        "phase": "reactivate",
+                        "inactive": [[r.list_id, r.edit_sequence] for r in inactive],
+                        "named": named,
+                    }
+                )
+            return Fail(
+                f"{state['error']} ({named} is inactive in QuickBooks, which refuses inactive "
+                "records in a new transaction: make it active in QuickBooks, then retry this job)"
+            )
+        gone = [int(at_id) for at_id, list_id in state["used"].items() if list_id not in records]
         if not gone:
             return Fail(state["error"])
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
@@ -351,7 +429,7 @@ class UpdatePurchaseOrder:
                     state={"stale": 0},
                 )
             return Next({"phase": "read", "stale": stale})
-        record = _answered_po(response, "changed")
+        record = _answered_po(response, "changed", state.get("txn_date"))
         if not isinstance(record, PurchaseOrderRecord):
             return record
         known = set(state.get("known_lines", []))
@@ -361,6 +439,17 @@ class UpdatePurchaseOrder:
             mappings.put("po_line", entry["at_line"], qb_id=qb_line.txn_line_id)
         return Done(self._finish(job, ctx, record, state.get("summary", [])))
 
+    @staticmethod
+    def _refresh_lines(
+        mappings: Mappings, line_ids: list[int], record: PurchaseOrderRecord
+    ) -> None:
+        """Keep each mapped line's item and cost as QuickBooks now holds them."""
+        by_txn_line = {line.txn_line_id: line for line in record.lines}
+        for at_id, mapping in mappings.get_many("po_line", line_ids).items():
+            qb_line = by_txn_line.get(mapping.qb_id or "")
+            if qb_line is not None:
+                mappings.put("po_line", at_id, data=line_facts(qb_line))
+
     def _finish(
         self, job: Job, ctx: Context, record: PurchaseOrderRecord, summary: list[str]
     ) -> dict[str, Any]:
@@ -369,6 +458,7 @@ class UpdatePurchaseOrder:
         previous = mappings.get("purchase_order", po["id"])
         lines = list((previous.data.get("lines") if previous else None) or [])
         lines += [line["id"] for line in po["lines"] if line["id"] not in lines]
+        self._refresh_lines(mappings, lines, record)
         mappings.put(
             "purchase_order",
             po["id"],
@@ -419,6 +509,7 @@ class UpdatePurchaseOrder:
                 "adding": plan["adding"],
                 "summary": plan["summary"],
                 "known_lines": [line.txn_line_id for line in record.lines],
+                "txn_date": record.txn_date.isoformat() if record.txn_date else None,
                 "stale": state.get("stale", 0),
             }
         )
@@ -456,6 +547,14 @@ def plan_change(
     summary: list[str] = []
     vendor = refs.vendor(po)
     if not _same_ref(vendor, record.vendor):
+        if any(line.received_quantity for line in record.lines):
+            return {
+                "error": f"the vendor of Autotask PO {po['label']} changed to "
+                f"{po['vendor']['qb_name']!r}, but items were already received against the "
+                f"QuickBooks purchase order {record.ref_number}, and QuickBooks refuses to change "
+                "the vendor of a received purchase order: cancel this PO in Autotask and make a "
+                "new one for the new vendor"
+            }
         header["vendor"] = _ref_json(vendor)
         summary.append(f"vendor → {po['vendor']['qb_name']}")
     ship_to = refs.customer(po.get("ship_to"))
@@ -475,7 +574,10 @@ def plan_change(
     elif not canceled and po_data.get("canceled") and record.is_manually_closed:
         header["closed"] = False
         summary.append("reopened: no longer canceled in Autotask")
-    lines, adding = (None, []) if canceled else _plan_lines(po, record, mappings, refs, summary)
+    try:
+        lines, adding = (None, []) if canceled else _plan_lines(po, record, mappings, refs, summary)
+    except Unplannable as exc:
+        return {"error": f"Autotask PO {po['label']}: {exc}"}
     if lines is not None and record.has_line_groups:
         return {
             "error": f"the QuickBooks purchase order {record.ref_number} holds item-group lines "
@@ -551,16 +653,37 @@ def _plan_lines(
     return (planned if touched else None), adding
 
 
+class Unplannable(Exception):
+    """A change QuickBooks would refuse (it would undo what was received): the update fails
+    with this message instead of sending a Mod that cannot succeed."""
+
+
 def _line_changes(
     line: dict[str, Any], qb_line: Any, refs: Refs
 ) -> tuple[dict[str, Any], list[str]]:
     entry: dict[str, Any] = {}
     changes: list[str] = []
     item = refs.item(line)
+    received = qb_line.received_quantity or Decimal(0)
     if not _same_ref(item, qb_line.item):
+        if received:
+            raise Unplannable(
+                f"the item of line {line['id']} changed in Autotask to {line['item']!r}, but "
+                f"QuickBooks has already received {quantity_text(received)} of the old item "
+                "against that line and refuses to change the item of a received line: remove "
+                "the line in Autotask and add a new one for the new item, then retry this job"
+            )
         entry["item"] = _ref_json(item)
         changes.append(f"item → {line['item']}")
     quantity = decimal(line["quantity"])
+    if quantity < received:
+        # QuickBooks refuses a quantity below what was received: the line keeps the received
+        # quantity until the receipts are corrected.
+        changes.append(
+            f"quantity kept at {quantity_text(received)}, not {quantity_text(quantity)}: "
+            "already received in QuickBooks"
+        )
+        quantity = received
     if qb_line.quantity is None or quantity != qb_line.quantity:
         entry["quantity"] = quantity_text(quantity)
         changes.append(f"quantity {qb_line.quantity} → {quantity_text(quantity)}")

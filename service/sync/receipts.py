@@ -80,7 +80,15 @@ class ReceivePurchaseOrderLine:
             request_id,
             ItemReceipt(
                 Ref(list_id=vendor),
-                (ItemReceiptLine(po.qb_id, line.qb_id, quantity),),
+                (
+                    ItemReceiptLine(
+                        po.qb_id,
+                        line.qb_id,
+                        quantity,
+                        item=_item_ref(mappings, line.data, payload["product_id"]),
+                        cost=decimal(line.data["rate"]) if line.data.get("rate") else None,
+                    ),
+                ),
                 ref_number=payload["ref_number"],
                 txn_date=date.fromisoformat(payload["date"]) if payload.get("date") else None,
                 memo=f"Autotask PO {payload['po_label']}: {payload['item']} received",
@@ -91,17 +99,17 @@ class ReceivePurchaseOrderLine:
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Record what was received; a lookup that finds nothing leads to the add."""
-        payload = job.payload
-        trouble = failure(response)
+        trouble = failure(response, dated=job.payload.get("date"))
         if trouble is not None:
             return trouble
         records = response.records_of(ItemReceiptRecord)
         if job.state.get("phase") == "find":
-            mine = [r for r in records if same_guid(r.external_guid, payload["guid"])]
-            if not mine:
-                return Next({})
-            quantity = sum((line.quantity or Decimal(0) for line in mine[0].lines), Decimal(0))
-            return Done(self._record(job, ctx, mine[0], quantity, "found after a lost answer"))
+            for record in records:
+                how = self._ours(job, ctx, record)
+                if how is not None:
+                    quantity = sum((ln.quantity or Decimal(0) for ln in record.lines), Decimal(0))
+                    return Done(self._record(job, ctx, record, quantity, how))
+            return Next({})
         if not records:
             return Fail("QuickBooks added the item receipt but returned no record")
         result = self._record(job, ctx, records[0], decimal(job.state["quantity"]), "received")
@@ -111,6 +119,29 @@ class ReceivePurchaseOrderLine:
                 "saved without its link to the PO line)"
             )
         return Done(result)
+
+    def _ours(self, job: Job, ctx: Context, record: ItemReceiptRecord) -> str | None:
+        """How a receipt found by its RefNumber is known to be the lost add's, or None.
+
+        Its ExternalGUID proves it; without one (see :func:`service.sync.purchase_orders._ours`)
+        it is ours when it is linked to this line's PO, for this line's item and the quantity
+        the lost add sent. Another GUID means someone else's receipt.
+        """
+        payload = job.payload
+        if record.external_guid:
+            mine = same_guid(record.external_guid, payload["guid"])
+            return "found after a lost answer" if mine else None
+        po = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("purchase_order", payload["po_id"])
+        linked = {link.txn_id for link in record.linked_txns}
+        sent = job.state.get("quantity")
+        if po is None or po.qb_id not in linked or sent is None or len(record.lines) != 1:
+            return None
+        line = record.lines[0]
+        known = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("po_line", payload["line_id"])
+        item = (known.data if known else {}).get("item")
+        if line.quantity != decimal(sent) or (item and line.item and line.item.list_id != item):
+            return None
+        return "found after a lost answer (no ExternalGUID: matched by PO link, item, quantity)"
 
     def _record(
         self, job: Job, ctx: Context, record: ItemReceiptRecord, quantity: Decimal, how: str
@@ -134,6 +165,15 @@ class ReceivePurchaseOrderLine:
             "quantity": quantity_text(quantity),
             "how": how,
         }
+
+
+def _item_ref(mappings: Mappings, line_data: dict[str, Any], product_id: int) -> Ref | None:
+    """The receipt line's ItemRef: the PO line's item as the PO holds it, else the item atqb
+    mapped for the product."""
+    if line_data.get("item"):
+        return Ref(list_id=line_data["item"])
+    item = mappings.get("item", product_id)
+    return Ref(list_id=item.qb_id) if item is not None and item.qb_id else None
 
 
 def _kept(job: Job) -> dict[str, Any]:

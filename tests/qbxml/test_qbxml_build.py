@@ -162,6 +162,12 @@ def every_request() -> list[b.Request]:
             ),
         ),
         b.company_query("q1"),
+        b.account_query("acc1", full_names=["Inventory Asset", "Expenses:Inventory Adjustment"]),
+        b.purchase_order_query("p9", ref_numbers=["AT1"], external_guid=True),
+        b.item_receipt_query("r9", ref_numbers=["ATL11"], external_guid=True),
+        b.list_reactivate("m1", "vendor", "80000006-1282647976", "1282647976"),
+        b.list_reactivate("m2", "customer", "80000007-1282647976", "1282647977"),
+        b.list_reactivate("m3", "item", "80000008-1282647976", "1282647978"),
     ]
 
 
@@ -670,3 +676,23 @@ def test_a_request_can_go_into_several_messages() -> None:
     request = b.company_query("1")
     first = b.message([request])
     assert b.message([request]) == first
+
+
+def test_lookups_that_need_the_external_guid_ask_for_owner_id_0_last() -> None:
+    request = b.purchase_order_query("p", ref_numbers=["AT1"], external_guid=True)
+    root = etree.fromstring(request.xml)
+    assert [c.tag for c in root][-1] == "OwnerID" and root.findtext("OwnerID") == "0"
+    assert "OwnerID" not in b.purchase_order_query("p", ref_numbers=["AT1"]).xml
+
+
+def test_reactivating_sends_only_the_id_edit_sequence_and_is_active() -> None:
+    request = b.list_reactivate("m", "item", "80000008-1282647976", "1282647978")
+    mod = etree.fromstring(request.xml)[0]
+    assert mod.tag == "ItemInventoryMod"
+    assert [(c.tag, c.text) for c in mod] == [
+        ("ListID", "80000008-1282647976"),
+        ("EditSequence", "1282647978"),
+        ("IsActive", "true"),
+    ]
+    with pytest.raises(ValueError, match="kind must be one of"):
+        b.list_reactivate("m", "account", "1", "1")

@@ -131,3 +131,15 @@ def test_fit_text_cuts_descriptive_text() -> None:
     assert result.text == '"mmmm'
     assert [r.reason for r in result.replacements] == ["transliterated", "truncated"]
     assert t.summarize(result.replacements) == "'\u201c'→'\"'; cut to fit"
+
+
+def test_autotask_tilde_names_a_sub_item_level_by_level() -> None:
+    assert t.item_full_name("Cables~Cat6 patch 2m").text == "Cables:Cat6 patch 2m"
+    # Each level is a list name of its own: its colons replaced, cut to 31.
+    long = t.item_full_name("Network: cables~" + "x" * 40)
+    assert long.text == "Network- cables:" + "x" * 31
+    assert t.item_full_name("Plain name").text == "Plain name"
+    with pytest.raises(ValueError, match="5 deep"):
+        t.item_full_name("a~b~c~d~e~f")
+    with pytest.raises(ValueError):
+        t.item_full_name("Cables~")  # an empty level

@@ -92,7 +92,14 @@ def test_received_mode_purchase_order_raises_on_hand_and_sync_sets_it() -> None:
         qb,
         b.item_receipt_add(
             "8:receipt",
-            ItemReceipt(name("Acme Supply"), (ItemReceiptLine(po.txn_id, line.txn_line_id, D(5)),)),
+            ItemReceipt(
+                name("Acme Supply"),
+                (
+                    ItemReceiptLine(
+                        po.txn_id, line.txn_line_id, D(5), item=line.item, cost=line.rate
+                    ),
+                ),
+            ),
         ),
     )
     assert received.outcome is Outcome.OK

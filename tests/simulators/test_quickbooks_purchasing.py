@@ -77,8 +77,10 @@ def receipt(
 def receive(po: etree._Element, index: int, quantity: str | None) -> str:
     """An ItemLineAdd receiving ``quantity`` against line ``index`` of ``po``."""
     quantity_el = f"<Quantity>{quantity}</Quantity>" if quantity is not None else ""
+    item = po.findall("PurchaseOrderLineRet")[index].findtext("ItemRef/ListID")
     return (
-        f"<ItemLineAdd>{quantity_el}<LinkToTxn><TxnID>{value(po, 'TxnID')}</TxnID>"
+        f"<ItemLineAdd><ItemRef><ListID>{item}</ListID></ItemRef>{quantity_el}"
+        f"<LinkToTxn><TxnID>{value(po, 'TxnID')}</TxnID>"
         f"<TxnLineID>{line_ids(po)[index]}</TxnLineID></LinkToTxn></ItemLineAdd>"
     )
 
@@ -500,7 +502,8 @@ def test_a_link_to_a_missing_purchase_order_or_line_is_3120(
     txn_id = "FFFF-1700000000" if target == "txn" else value(po, "TxnID")
     line_id = "FFFF-1700000000" if target == "line" else line_ids(po)[0]
     link = (
-        f"<ItemLineAdd><Quantity>1</Quantity><LinkToTxn><TxnID>{txn_id}</TxnID>"
+        "<ItemLineAdd><ItemRef><FullName>Widget</FullName></ItemRef>"
+        f"<Quantity>1</Quantity><LinkToTxn><TxnID>{txn_id}</TxnID>"
         f"<TxnLineID>{line_id}</TxnLineID></LinkToTxn></ItemLineAdd>"
     )
     rs = one(stocked, receipt(link))
@@ -536,8 +539,10 @@ def test_a_link_to_a_closed_line_saves_the_receipt_unlinked_with_570(
 
 def test_a_linked_line_with_another_item_is_refused(stocked: SimulatedQuickBooks) -> None:
     po = two_line_po(stocked)
-    link = receive(po, 0, "1").replace(
-        "<ItemLineAdd>", "<ItemLineAdd><ItemRef><FullName>Gadget</FullName></ItemRef>"
+    link = re.sub(
+        "<ItemRef>.*?</ItemRef>",
+        "<ItemRef><FullName>Gadget</FullName></ItemRef>",
+        receive(po, 0, "1"),
     )
     assert status(one(stocked, receipt(link)))[0] == 3210
 

@@ -86,6 +86,13 @@ def test_intuits_item_samples(qb: SimulatedQuickBooks) -> None:
     # The sample's fourth request adds a sales tax item, which the simulator does not model.
     request = request[: request.index("<ItemSalesTaxAddRq")] + "</QBXMLMsgsRq></QBXML>"
     assert is_valid(request)
+    # The sample names the income account "Other Income" as the hammer's asset account too: the
+    # simulator's stricter account-type rule (lists._ACCOUNT_TYPES) refuses that, naming it.
+    (refused, *_skipped) = check_answer(qb.process(request))
+    assert status(refused)[0] == 3140 and '"Other Income"' in status(refused)[2]
+    asset = "<AssetAccountRef>\n          <FullName>Other Income</FullName>"
+    assert asset in request
+    request = request.replace(asset, asset.replace("Other Income", "Inventory Asset"))
     answers = list(check_answer(qb.process(request)))
     assert [(rs.tag, status(rs)[0]) for rs in answers] == [
         ("ItemInventoryAddRs", 0),

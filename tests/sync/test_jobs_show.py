@@ -27,7 +27,7 @@ def test_a_po_whose_answer_was_lost_tells_its_whole_story(
     h: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
     h.enqueue([order(1, line(11, CABLE, 2))], stock(p101=2))
-    h.run(Faults(crash_after_message=3))
+    h.run(Faults(crash_after_message=4))  # right after the PO add (message 1 checks accounts)
     h.run()
     (po,) = h.jobs("purchase_order")
     out = show(h, po.id, capsys)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -147,6 +148,13 @@ class CompanyAPI:
             record.is_active = is_active
             self._company.touch(record)
 
+    def set_closing_date(self, closing_date: date | None) -> None:
+        """Set (or, with None, clear) the company's closing date, as an administrator does in
+        Preferences > Accounting > Company Preferences, with a closing-date password: every
+        transaction write dated on or before it is then refused with 3171."""
+        with self._lock:
+            self._company.closing_date = closing_date
+
     def simulate_ui_edit(self, object_id: str) -> str:
         """A QuickBooks user edits the record or transaction with this ListID/TxnID: it gets a
         new TimeModified and EditSequence (which is returned), so a Mod holding the old
@@ -155,6 +163,14 @@ class CompanyAPI:
             record = self._find_any(object_id)
             self._company.touch(record)
             return record.edit_sequence
+
+    def drop_external_guid(self, object_id: str) -> None:
+        """Remove the ExternalGUID of the record or transaction with this ListID/TxnID, as if it
+        had been saved without one (by hand, or by an older program): a lookup then has only
+        what QuickBooks does return to recognise it."""
+        with self._lock:
+            record = self._find_any(object_id)
+            record.fields = [f for f in record.fields if f.tag != "ExternalGUID"]
 
     def _find_any(self, object_id: str) -> ListRecord | Txn:
         company = self._company

@@ -43,6 +43,8 @@ REF_KINDS: dict[str, str] = {
     "OverrideUOMSetRef": "UnitOfMeasureSet",
 }
 _ADVANCED_INVENTORY = {"InventorySiteRef", "InventorySiteLocationRef"}
+#: Lists whose inactive records a transaction write may not name (errors.inactive_reference).
+_MUST_BE_ACTIVE = frozenset({"Vendor", "Customer", "Item", "Entity", "Employee", "OtherName"})
 
 
 def child(element: etree._Element, name: str) -> etree._Element | None:
@@ -76,6 +78,13 @@ def txn_header(company: Company, add: etree._Element) -> TxnHeader:
         ref_number=text(add, "RefNumber"),
         memo=text(add, "Memo"),
     )
+
+
+def check_closing_date(company: Company, txn_date: date, what: str) -> None:
+    """Status 3171 when ``txn_date`` is on or before the company's closing date
+    (:func:`errors.closing_date` gives the source and confidence)."""
+    if company.closing_date is not None and txn_date <= company.closing_date:
+        raise errors.closing_date(what)
 
 
 def ref_kind(tag: str, parent_kind: str | None = None) -> str:
@@ -120,6 +129,8 @@ class Context:
     macros: dict[str, str]
     #: IncludeRetElement names, empty for "everything".
     include: frozenset[str] = frozenset()
+    #: The request writes a transaction: its references must be active (:data:`_MUST_BE_ACTIVE`).
+    writes_transaction: bool = False
 
     # ------------------------------------------------------------------ references
 
@@ -154,6 +165,8 @@ class Context:
         if record is None:
             shown = "Entity" if kind == "Entity" else kind
             raise errors.invalid_reference(shown, list_id or full_name or "", where)
+        if self.writes_transaction and kind in _MUST_BE_ACTIVE and not record.is_active:
+            raise errors.inactive_reference(kind, list_id or full_name or "", where)
         return record
 
     def optional_ref(

@@ -22,6 +22,7 @@ NAME_IN_USE = 3100
 OBJECT_NOT_FOUND = 3120
 INVALID_REFERENCE = 3140
 ERROR_WHEN_MODIFYING = 3170
+CLOSING_DATE = 3171
 IN_USE_TXN_LOCKED = 3175
 IN_USE_LOCK_FAILED = 3176
 ERROR_WHEN_SAVING = 3180
@@ -105,6 +106,46 @@ def invalid_reference(kind: str, value: str | None, where: str) -> StatusError:
         INVALID_REFERENCE,
         f"There is an invalid reference to QuickBooks {kind}{quoted} in the {where}.",
     )
+
+
+def inactive_reference(kind: str, value: str, where: str) -> StatusError:
+    """A new transaction names an inactive vendor, customer or item.
+
+    Rule: QuickBooks does not let a transaction use an inactive list element (its forms do not
+    offer them; integrators report the SDK refusing them as an invalid reference: denim.com
+    "QuickBooks: Resolving an Invalid Reference ID Error", and Intuit's QuickBooks Online error
+    list says "Something you're trying to use has been made inactive" for its invalid
+    reference). Code 3140: medium confidence. The nested wording is the simulator's.
+    """
+    return StatusError(
+        INVALID_REFERENCE,
+        f'There is an invalid reference to QuickBooks {kind} "{value}" in the {where}.  '
+        "QuickBooks error message: The name is inactive.",
+    )
+
+
+def closing_date(what: str) -> StatusError:
+    """A transaction dated on or before the company's closing date (reference/qbxml.md 7, S16).
+
+    Real text quoted by ayssoftware.com ("Resolving QuickBooks export errors", a third party
+    logging real QuickBooks answers): code 3171 "An attempt was made to modify a Invoice with a
+    date that is on or before the closing date of the company. If you are sure…". Confidence:
+    medium for 3171 and the wording; that an Add is refused the same way (not only a Mod) is
+    the stricter choice, not established. The answer does not carry the closing date.
+    """
+    return StatusError(
+        CLOSING_DATE,
+        f"An attempt was made to modify a {what} with a date that is on or before the closing "
+        "date of the company. If you are sure you really want to do this, please ask a user "
+        "with Admin privileges to remove the password for editing transactions on or before "
+        "to closing date (this setting is in the Accounting Company Preferences), then try "
+        "again.",
+    )
+
+
+def received_line_change(reason: str) -> StatusError:
+    """A PurchaseOrderMod that would undo what was received (see :mod:`.purchase_orders`)."""
+    return error_when_saving("PurchaseOrder", reason)
 
 
 def edit_sequence_out_of_date(edit_sequence: str) -> StatusError:

@@ -326,6 +326,8 @@ class Company:
         self.purchase_orders: dict[str, PurchaseOrder] = {}
         self.item_receipts: dict[str, ItemReceipt] = {}
         self.inventory_adjustments: dict[str, InventoryAdjustment] = {}
+        #: Accounting preferences' closing date: transactions dated on or before it are refused.
+        self.closing_date: date | None = None
         if default_accounts:
             for name, account_type in DEFAULT_ACCOUNTS:
                 self.add_account(name, account_type)

@@ -15,6 +15,16 @@
   cannot be deleted." QuickBooks' UI refuses this (received lines are tied to their item
   receipts); the SDK's code and wording are not public, 3180 is the code QuickBooks uses for
   refusals at save time (reference/qbxml.md 7). Nothing is changed when any check fails.
+* **What was received stays received.** A Mod that lowers a line's Quantity below its
+  ReceivedQuantity, changes the ItemRef of a line with a ReceivedQuantity, or changes the
+  VendorRef of a PO with any received line is refused with 3180 (simulator wording), and nothing
+  changes. Source: QuickBooks ties received lines to their item receipts (the receipt's
+  LinkedTxn and the PO line's ReceivedQuantity, OSR PurchaseOrderRet), and its PO form refuses
+  these edits once items are received; the atqb issue "QuickBooks as it really is" reports the
+  SDK refusing them at a customer's site. Code and text: not public (3180 is QuickBooks'
+  save-time refusal). Confidence: medium for the rule, low for code and text; the stricter side.
+* **Closing date**: a Mod of a PO dated on or before the company's closing date, or moving it
+  there, is 3171 (see ``errors.closing_date``); so is an Add dated there.
 * ``IsManuallyClosed`` on the header closes (true) or reopens (false) every line; on a line it
   closes that line. Closed lines take no receipts (status 570, see :mod:`.receipts`).
 * Receiving against a PO changes it (ReceivedQuantity, IsFullyReceived), so it gets a new
@@ -34,6 +44,7 @@ from service.simulators.quickbooks.context import (
     Answer,
     Context,
     QueryOutcome,
+    check_closing_date,
     replace_fields,
     text,
     txn_header,
@@ -41,7 +52,13 @@ from service.simulators.quickbooks.context import (
 from service.simulators.quickbooks.model import Company, PurchaseOrder, PurchaseOrderLine
 from service.simulators.quickbooks.queries import select_txns
 from service.simulators.quickbooks.render import RetOptions, purchase_order_ret
-from service.simulators.quickbooks.values import money, parse_bool, parse_date, parse_decimal
+from service.simulators.quickbooks.values import (
+    format_quantity,
+    money,
+    parse_bool,
+    parse_date,
+    parse_decimal,
+)
 
 WHERE = "PurchaseOrder"
 LINE_WHERE = "PurchaseOrder line"
@@ -132,6 +149,7 @@ def purchase_order_add(ctx: Context, rq: etree._Element) -> Answer:
         lines.append(line)
     fields = ctx.echo(add, "PurchaseOrderRet", _HEADER_HANDLED, WHERE)
     header = txn_header(company, add)
+    check_closing_date(company, header["txn_date"], WHERE)
     if header["ref_number"] is None:
         header["ref_number"] = _next_ref_number(company)
     po = PurchaseOrder(
@@ -160,11 +178,19 @@ def purchase_order_mod(ctx: Context, rq: etree._Element) -> Answer:
     edit_sequence = text(mod, "EditSequence") or ""
     if edit_sequence != po.edit_sequence:
         raise errors.edit_sequence_out_of_date(edit_sequence)
+    check_closing_date(company, po.txn_date, WHERE)
+    new_date = parse_date(text(mod, "TxnDate"))
+    if new_date is not None:
+        check_closing_date(company, new_date, WHERE)
 
     # Work on copies so that a refused Mod changes nothing.
     vendor = po.vendor
     if mod.find("VendorRef") is not None:
         vendor = ctx.optional_ref(mod, "VendorRef", WHERE)
+        if vendor != po.vendor and any(line.received_quantity for line in po.lines):
+            raise errors.received_line_change(
+                "The vendor of a purchase order that has been received against cannot be changed."
+            )
     ship_to = po.ship_to
     if mod.find("ShipToEntityRef") is not None:
         ship_to = ctx.optional_ref(mod, "ShipToEntityRef", WHERE)
@@ -212,8 +238,21 @@ def _modified_lines(
     named = {line.txn_line_id for line in kept}
     for line in po.lines:
         if line.txn_line_id not in named and line.received_quantity:
-            raise errors.error_when_saving(
-                WHERE, "A line that has been received against cannot be deleted."
+            raise errors.received_line_change(
+                "A line that has been received against cannot be deleted."
+            )
+    for line in kept:
+        before = po.line(line.txn_line_id) if line.txn_line_id else None
+        if before is None or not before.received_quantity:
+            continue
+        if line.quantity is not None and line.quantity < before.received_quantity:
+            raise errors.received_line_change(
+                f"The quantity {format_quantity(line.quantity)} is less than the quantity "
+                f"already received ({format_quantity(before.received_quantity)})."
+            )
+        if line.item != before.item:
+            raise errors.received_line_change(
+                "The item of a line that has been received against cannot be changed."
             )
     return kept
 

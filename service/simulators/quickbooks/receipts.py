@@ -5,8 +5,12 @@ Item receipts:
 * ``VendorRef`` must exist (3140). ``APAccountRef`` defaults to "Accounts Payable".
 * A line with ``LinkToTxn(TxnID, TxnLineID)`` receives against that PO line: the line's
   ``ReceivedQuantity`` rises by the line's Quantity (the line's open quantity when Quantity is
-  left out; over-receiving is allowed, as in QuickBooks). ItemRef may be left out (the PO line's
-  item is used); an ItemRef naming another item is 3210. Cost defaults to the PO line's Rate.
+  left out; over-receiving is allowed, as in QuickBooks). Cost defaults to the PO line's Rate.
+* **Every ItemLineAdd names its item** (ItemRef), linked or not: without one, 3140 "There is an
+  invalid reference to QuickBooks Item in the ItemReceipt line." The OSR lists ItemRef first in
+  ItemLineAdd and Intuit's samples always send it beside LinkToTxn; whether QuickBooks fills it
+  in from the PO line is not established, so the simulator takes the stricter side (confidence:
+  low). An ItemRef naming another item than the linked line's is 3210.
 * A header ``LinkToTxnID`` receives every open line of that PO in full.
 * A missing PO or PO line is **3120** "Object "X" specified in the request cannot be found…"
   (the not-found status QuickBooks uses for an ID it cannot find, reference/qbxml.md 7; the real
@@ -17,13 +21,14 @@ Item receipts:
   the receipt is saved, the line is **not** linked and the status is **570 Warn** "Unable to link
   to transaction … because it has already been closed" (Intuit's status table; Warn means the
   request was carried out). The quantity still reaches QuantityOnHand.
+* Dated on or before the company's closing date: 3171 (``errors.closing_date``).
 * A receipt with no lines at all is refused with 3180 "… Transaction is empty." (assumed).
 * Every inventory-part line raises the item's QuantityOnHand (and its value, for AverageCost).
 
-Inventory adjustments: ``AccountRef`` must exist (3140); every line's item must be an inventory part
-(3140 otherwise); ``NewQuantity`` sets QuantityOnHand (the answer reports the difference, as
-QuickBooks does), ``QuantityDifference`` adds to it. Serial/lot numbers, sites and bins need
-Advanced Inventory: 3250.
+Inventory adjustments: ``AccountRef`` must exist and may not be A/P, A/R or non-posting (3140);
+every line's item must be an inventory part (3140 otherwise); ``NewQuantity`` sets QuantityOnHand
+(the answer reports the difference, as QuickBooks does), ``QuantityDifference`` adds to it.
+Serial/lot numbers, sites and bins need Advanced Inventory: 3250.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from service.simulators.quickbooks.context import (
     Answer,
     Context,
     QueryOutcome,
+    check_closing_date,
     text,
     texts,
     txn_header,
@@ -66,6 +72,13 @@ RECEIPT_LINE = "ItemReceipt line"
 ADJUSTMENT = "InventoryAdjustment"
 ADJUSTMENT_LINE = "InventoryAdjustment line"
 _ITEM_LINE_HANDLED = ("ItemRef", "Desc", "Quantity", "Cost", "Amount", "CustomerRef", "LinkToTxn")
+
+
+#: Account types an inventory adjustment may not post to. Rule: QuickBooks' Adjust Quantity
+#: form does not offer Accounts Payable/Receivable (they need a name) or non-posting accounts.
+#: Source: QuickBooks Desktop help on inventory adjustments; the SDK's status is not public, 3140
+#: is the simulator's choice. Confidence: low; the stricter side.
+_NOT_ADJUSTMENT_TYPES = frozenset({"AccountsPayable", "AccountsReceivable", "NonPosting"})
 
 
 @dataclass
@@ -150,6 +163,8 @@ def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
             drafts.append(_Draft(_receipt_line(ctx, source, po, po_line), po_line, po))
 
     for source in add.findall("ItemLineAdd"):
+        if source.find("ItemRef") is None:
+            raise errors.invalid_reference("Item", None, RECEIPT_LINE)
         linked_po, linked_line, closed = _line_link(ctx, source, vendor, header_links)
         line = _receipt_line(ctx, source, linked_po, linked_line)
         if closed is not None:  # received all the same, but not linked
@@ -175,9 +190,11 @@ def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
         RECEIPT,
     )
 
+    header = txn_header(company, add)
+    check_closing_date(company, header["txn_date"], RECEIPT)
     receipt = ItemReceipt(
         **company.txn_core(),
-        **txn_header(company, add),
+        **header,
         vendor=vendor,
         ap_account=ap_account,
         lines=[d.line for d in drafts],
@@ -264,6 +281,8 @@ def inventory_adjustment_add(ctx: Context, rq: etree._Element) -> Answer:
     company = ctx.company
     account = ctx.optional_ref(add, "AccountRef", ADJUSTMENT)
     assert account is not None  # the schema requires AccountRef
+    if company.accounts[account.list_id].account_type in _NOT_ADJUSTMENT_TYPES:
+        raise errors.invalid_reference("Account", account.full_name, ADJUSTMENT)
     customer = ctx.optional_ref(add, "CustomerRef", ADJUSTMENT)
     on_hand: dict[str, Decimal] = {}
     value: dict[str, Decimal] = {}
@@ -293,9 +312,11 @@ def inventory_adjustment_add(ctx: Context, rq: etree._Element) -> Answer:
         ("AccountRef", "TxnDate", "RefNumber", "Memo", "CustomerRef"),
         ADJUSTMENT,
     )
+    header = txn_header(company, add)
+    check_closing_date(company, header["txn_date"], ADJUSTMENT)
     adjustment = InventoryAdjustment(
         **company.txn_core(),
-        **txn_header(company, add),
+        **header,
         account=account,
         customer=customer,
         lines=lines,

@@ -78,6 +78,11 @@ UNMODELLED = (
     "ValueAdjustment",
 )
 
+#: Requests that save a transaction: inactive references and the closing date apply to them.
+TRANSACTION_WRITES = frozenset(
+    {"PurchaseOrderAddRq", "PurchaseOrderModRq", "ItemReceiptAddRq", "InventoryAdjustmentAddRq"}
+)
+
 HANDLERS: dict[str, Callable[[Context, etree._Element], Answer | QueryOutcome]] = {
     **lists.HANDLERS,
     **purchase_orders.HANDLERS,
@@ -337,6 +342,7 @@ class SimulatedQuickBooks(CompanyAPI):
             self._company,
             message.macros,
             frozenset(c.text or "" for c in rq.findall("IncludeRetElement")),
+            writes_transaction=rq.tag in TRANSACTION_WRITES,
         )
         if rq.get("iterator") in ("Continue", "Stop"):
             return self._continue(rq)
