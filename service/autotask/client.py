@@ -438,17 +438,20 @@ class AutotaskClient:
         *,
         body: Any = None,
         params: Mapping[str, str] | None = None,
+        transient_500: bool = True,
     ) -> Any:
         """One API operation: the parsed JSON of a successful answer, or a classified error.
 
         A 401 triggers a new zone lookup: when the tenant moved zone the request is repeated
         once at the new address (django-autotask does the same; reference/autotask.md 3).
+        ``transient_500`` False: a plain HTTP 500 is answered at once, not repeated.
         """
         url = self._url(target)
-        response = self._exchange(method, url, op, body=body, params=params)
+        again = {"body": body, "params": params, "transient_500": transient_500}
+        response = self._exchange(method, url, op, **again)
         if response.status_code == 401:
             url = self._after_401(url, response)
-            response = self._exchange(method, url, op, body=body, params=params)
+            response = self._exchange(method, url, op, **again)
             if response.status_code == 401:
                 raise self._credentials_error(response, self._zone)
         return self._result(response, op)
@@ -767,13 +770,17 @@ class AutotaskClient:
 
     def update(self, entity: str, record_id: int, fields: Mapping[str, WriteValue]) -> int:
         """Change the named fields of one record: ``PATCH {entity}`` with
-        ``{"id": record_id, **fields}``. Returns the ``itemId`` Autotask answers."""
+        ``{"id": record_id, **fields}``. Returns the ``itemId`` Autotask answers.
+
+        An HTTP 500 is not repeated: Autotask answers validation errors with 500
+        (reference/autotask.md 9), which repeating cannot cure; the caller decides when to
+        try again (the poller: next cycle, with backoff)."""
         op = _Op("update", _entity(entity), _record_id(record_id))
         if not fields or "id" in fields:
             raise ValueError("update needs at least one field other than id")
         body: dict[str, WriteValue] = {"id": record_id}
         body.update(fields)
-        data = self._call("PATCH", entity, op, body=body)
+        data = self._call("PATCH", entity, op, body=body, transient_500=False)
         item_id = data.get("itemId") if isinstance(data, dict) else None
         if isinstance(item_id, bool) or not isinstance(item_id, int):
             raise MalformedResponse(
