@@ -42,6 +42,17 @@ class OrderState:
     write_back_attempts: int = 0
 
 
+@dataclass(frozen=True)
+class HeldBack:
+    """What the poller holds back, for ``/admin`` and ``/metrics``: the transfer cutoff the
+    first cycle recorded (None: not yet, or never needed), POs skipped with their reason and
+    since when, and POs whose write-back Autotask refuses (message, refusals, next try)."""
+
+    recorded_cutoff: str | None
+    skipped: list[tuple[int, str, datetime | None]]
+    refused: list[tuple[int, str, int, datetime | None]]
+
+
 class PollerStore:
     """Reads and writes the poller's state inside ``conn``'s transaction."""
 
@@ -171,6 +182,16 @@ class PollerStore:
             .order_by(c.po_id)
         )
         return [(int(i), str(e), int(n), after) for i, e, n, after in rows]
+
+    def held_back(self) -> HeldBack:
+        """See :class:`HeldBack`."""
+        mark = self.mark(CUTOFF)
+        recorded = mark.get("date") if mark else None
+        return HeldBack(
+            recorded if isinstance(recorded, str) else None,
+            self.skipped_orders(),
+            self.refused_write_backs(),
+        )
 
     def gone(self, po_id: int) -> None:
         """A PO Autotask no longer has (deleted): not counted, never read again unless
