@@ -59,6 +59,7 @@ from service.autotask import (
     NotFound,
     PurchaseOrder,
     RateLimited,
+    ServerError,
     ThreadLimitExceeded,
     TryLater,
 )
@@ -376,8 +377,11 @@ class Poller:
             if isinstance(status, int):
                 cycle.headers[po_id] = header
                 cycle.status_now[po_id] = status
-                if self._wanted(cycle, po_id, status):
+                why = self._left_out(cycle, po_id, status)
+                if why is None:
                     cycle.dirty.add(po_id)
+                else:
+                    outcome.decisions.append(_decision(WholeOrder(header, [], []), "out", why))
         new_ids = set(cycle.headers)
         marks["po"] = max([po_mark, *new_ids])
 
@@ -572,6 +576,9 @@ class Poller:
             try:
                 if number:
                     self.client.set_external_po_number(po_id, number)
+            except ServerError as exc:  # a 500 to a write: mostly validation (9)
+                self._write_back_refused(outcome, po_id, exc)
+                continue
             except _TENANT_WIDE as exc:
                 outcome.problems.append(f"PO {po_id}: write-back postponed ({exc})")
                 return
