@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.postgres
 
 LONG_AGO = datetime(2023, 5, 17, 15, 0, tzinfo=UTC)
 ADMIN = ("admin", "admin-password-1")
+CHICAGO = ZoneInfo("America/Chicago")
 
 
 @pytest.fixture
@@ -235,6 +237,10 @@ def test_an_evening_po_keeps_its_date_in_a_us_time_zone(
         assert qb_po.txn_date == date(2026, 3, 9)
         (receipt,) = h.qb.item_receipts()
         assert receipt.txn_date == date(2026, 3, 10)
+        # The On Hand adjustment is dated today in Chicago (the run's own date there).
+        adjustments = h.qb.inventory_adjustments()
+        assert adjustments
+        assert {a.txn_date for a in adjustments} == {datetime.now(CHICAGO).date()}
 
 
 def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(
