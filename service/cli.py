@@ -234,8 +234,9 @@ def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
         print(f"PO {po_id}: {state}; the next poll cycle reads it")
     if settings.transfer_selection is TransferSelection.ALL:
         print(
-            "note: ATQB_TRANSFER_SELECTION is all, so every PO that is not Canceled is "
-            "transferred anyway; the selection counts once it is set to manual"
+            "note: ATQB_TRANSFER_SELECTION is all, so every PO that is not Canceled and not "
+            "older than the transfer cutoff is transferred anyway; the selection brings in "
+            "older POs, and every selected one once ATQB_TRANSFER_SELECTION is manual"
         )
     return 0
 

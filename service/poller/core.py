@@ -475,13 +475,16 @@ class Poller:
                 fingerprints = {w.id: w.fingerprint() for w in changed if w.id not in built.skipped}
                 for po_id in cycle.read:
                     status = cycle.status_now[po_id]
-                    store.verified(po_id, status, statuses.final(status), fingerprints.get(po_id))
+                    store.verified(
+                        po_id,
+                        status,
+                        statuses.final(status),
+                        fingerprints.get(po_id),
+                        built.skipped.get(po_id),
+                    )
                 for po_id, status in cycle.status_now.items():
                     if po_id not in cycle.read:
                         store.saw(po_id, status, statuses.final(status))
-                for po_id, why in built.skipped.items():
-                    # Verified above without a fingerprint: the sync has not seen it yet.
-                    store.skipped(po_id, why)
                 for po_id in cycle.gone:
                     store.gone(po_id)
                 store.set_mark(MARKS, marks)

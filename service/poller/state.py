@@ -130,26 +130,32 @@ class PollerStore:
         """Record a PO's status as just read (its header only)."""
         self._upsert(po_id, {"status": status, "final": final})
 
-    def verified(self, po_id: int, status: int, final: bool, fingerprint: str | None) -> None:
-        """Record a PO read whole; ``fingerprint`` is what the sync now has (None: unchanged)."""
+    def verified(
+        self,
+        po_id: int,
+        status: int,
+        final: bool,
+        fingerprint: str | None,
+        skipped: str | None = None,
+    ) -> None:
+        """Record a PO read whole; ``fingerprint`` is what the sync now has (None: unchanged).
+        ``skipped``: why it could not be handed to the sync; it is read again in the next
+        cycle, and the time of the first such cycle is kept while it stays skipped."""
         values: dict[str, Any] = {
             "status": status,
             "final": final,
             "verified_at": self.now,
-            "needs_read": False,
+            "needs_read": skipped is not None,
+            "skipped": skipped[:2000] if skipped is not None else None,
         }
         if fingerprint is not None:
             values["fingerprint"] = fingerprint
-        values["skipped"] = values["skipped_at"] = None
-        self._upsert(po_id, values)
-
-    def skipped(self, po_id: int, reason: str) -> None:
-        """Record why a PO read whole could not be handed to the sync; it is read again in
-        the next cycle. The time is the first such cycle's, kept while the reason persists."""
-        known = self.order(po_id)
-        values: dict[str, Any] = {"skipped": reason[:2000], "needs_read": True}
-        if known is None or known.skipped is None:
-            values["skipped_at"] = self.now
+        if skipped is None:
+            values["skipped_at"] = None
+        else:
+            known = self.order(po_id)
+            if known is None or known.skipped is None:
+                values["skipped_at"] = self.now
         self._upsert(po_id, values)
 
     def order(self, po_id: int) -> OrderState | None:

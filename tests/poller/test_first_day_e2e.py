@@ -301,9 +301,13 @@ def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(
         h.run()
         assert _po_refs(h) == [f"AT{good}"]
 
-        # Read again next cycle, still skipped; once repaired, it goes.
+        # Read again next cycle, still skipped (since the first time); once repaired, it goes.
+        with postgres_db.transaction() as conn:
+            ((_, _, since),) = PollerStore(conn, utcnow()).skipped_orders()
         status, out, _ = atqb(capsys, "poll", "--once")
         assert f"PO {broken}: " in out and "skipped" in out
+        with postgres_db.transaction() as conn:
+            assert PollerStore(conn, utcnow()).skipped_orders()[0][::2] == (broken, since)
         tenant.corrupt("PurchaseOrderItems", line["id"], quantity=2)
         status, out, _ = atqb(capsys, "poll", "--once")
         assert "purchase_order 1" in out and "skipped" not in out
@@ -388,3 +392,21 @@ def test_a_refused_write_back_holds_back_no_other_po_and_is_tried_once_per_cycle
         assert "wrote 1 QuickBooks PO number(s)" in out
         assert tenant.get("PurchaseOrders", refused)["externalPONumber"] == f"AT{refused}"
         assert _metric(base, "atqb_poll_write_backs_refused") == 0
+
+
+def test_a_dry_run_that_cannot_read_autotask_says_so_and_changes_nothing(
+    postgres_database_url: str,
+    postgres_db: Database,
+    tenant: SimulatedAutotask,
+    cli: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    History(tenant)
+    tenant.deny_queries("PurchaseOrders")
+    point_cli_at(cli, tenant, postgres_database_url)
+    with harness(postgres_database_url, postgres_db):
+        before = _rows(postgres_db)
+        status, out, err = atqb(capsys, "poll", "--dry-run")
+        assert status == 1 and out == ""
+        assert "the dry run could not read Autotask" in err and "PurchaseOrders" in err
+        assert _rows(postgres_db) == before
