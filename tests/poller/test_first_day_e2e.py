@@ -8,8 +8,10 @@ holds back the others."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -38,12 +40,36 @@ def tenant() -> Iterator[SimulatedAutotask]:
         yield made
 
 
+@dataclass
+class Day:
+    """One test's PostgreSQL database, simulated tenant and `atqb` command line."""
+
+    url: str
+    db: Database
+    tenant: SimulatedAutotask
+    env: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def settings(self, **more: str) -> None:
+        """Point `atqb` at the tenant and the database, with these settings too."""
+        point_cli_at(self.env, self.tenant, self.url, **more)
+
+    def atqb(self, *argv: str) -> tuple[int, str, str]:
+        """Run `atqb`: (exit status, stdout, stderr)."""
+        return atqb(self.capsys, *argv)
+
+
 @pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tenant: SimulatedAutotask
-) -> pytest.MonkeyPatch:
+def day(
+    postgres_database_url: str,
+    postgres_db: Database,
+    tenant: SimulatedAutotask,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> Day:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    return monkeypatch
+    return Day(postgres_database_url, postgres_db, tenant, monkeypatch, capsys)
 
 
 class History:
@@ -72,7 +98,7 @@ class History:
         self.tenant.add_line(po, self.widget, quantity, "19.99")
         return po
 
-    def fresh_po(self, quantity: int = 1, **fields: object) -> int:
+    def fresh_po(self, quantity: int = 1, **fields: Any) -> int:
         po = self.tenant.add_purchase_order(self.acme, status="Submitted", **fields)
         self.tenant.add_line(po, self.widget, quantity, "19.99")
         return po
@@ -111,20 +137,15 @@ def _metric(base: str, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
-def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    cli: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(day: Day) -> None:
+    tenant = day.tenant
     shop = History(tenant)
-    point_cli_at(cli, tenant, postgres_database_url, ATQB_TIMEZONE="UTC")
+    day.settings(ATQB_TIMEZONE="UTC")
     today = utcnow().date()
-    with harness(postgres_database_url, postgres_db) as h:
+    with harness(day.url, day.db) as h:
         # See before you send: every old PO is listed, out, with why; nothing changes.
-        before = _rows(postgres_db)
-        status, out, err = atqb(capsys, "poll", "--dry-run")
+        before = _rows(day.db)
+        status, out, err = day.atqb("poll", "--dry-run")
         assert status == 0, err
         assert f"transfer cutoff: {today} (not set: the first real poll cycle records" in out
         for po in shop.old:
@@ -134,21 +155,21 @@ def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(
             ) in out
         assert f"(id {shop.old_canceled}): out: Canceled and never transferred" in out
         assert "would enqueue nothing" in out
-        assert _rows(postgres_db) == before
+        assert _rows(day.db) == before
         assert not any(r.method == "PATCH" for r in tenant.requests)
 
         # The first real cycle records its date as the cutoff and says so.
-        status, out, err = atqb(capsys, "poll", "--once")
+        status, out, err = day.atqb("poll", "--once")
         assert status == 0, err
         assert "transfer cutoff recorded: POs submitted (created, when never submitted) " in out
         assert f"before {today} are left alone" in out and "ATQB_TRANSFER_SINCE" in out
-        assert all_jobs(postgres_db) == []
-        with postgres_db.transaction() as conn:
+        assert all_jobs(day.db) == []
+        with day.db.transaction() as conn:
             assert PollerStore(conn, utcnow()).mark("transfer_since") == {"date": today.isoformat()}
 
         # A PO made afterwards goes to QuickBooks; the old ones never do.
         fresh = shop.fresh_po(2)
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert "transfer cutoff recorded" not in out and "purchase_order 1" in out
         h.run()
         h.assert_all_done()
@@ -156,11 +177,11 @@ def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(
         # A new receipt on an old PO does not bring it in either.
         (line,) = tenant.find("PurchaseOrderItems", orderID=shop.old_submitted)
         tenant.receive(line["id"], 1, receive_date=LONG_AGO + timedelta(days=30))
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert "enqueued nothing new" in out
         # Asked for by name, an old PO goes, as old as it is.
-        status, out, _ = atqb(capsys, "transfer", str(shop.old_received))
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("transfer", str(shop.old_received))
+        status, out, _ = day.atqb("poll", "--once")
         assert "purchase_order 1" in out
         h.run()
         h.assert_all_done()
@@ -168,47 +189,33 @@ def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(
         (old,) = h.qb.purchase_orders(f"AT{shop.old_received}")
         assert old.txn_date == date(2023, 5, 17)
 
-        with serve_in_thread(
-            postgres_database_url, admin_user=ADMIN[0], admin_password=ADMIN[1]
-        ) as base:
+        with serve_in_thread(day.url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base:
             page = _admin(base)
             assert f"before <strong>{today}</strong> are not transferred automatically" in page
             assert "the first poll cycle recorded its date" in page
 
 
-def test_transfer_since_set_earlier_brings_history_in(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    cli: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_transfer_since_set_earlier_brings_history_in(day: Day) -> None:
+    tenant = day.tenant
     shop = History(tenant)
-    point_cli_at(
-        cli, tenant, postgres_database_url, ATQB_TRANSFER_SINCE="2023-05-17", ATQB_TIMEZONE="UTC"
-    )
-    with harness(postgres_database_url, postgres_db) as h:
-        status, out, _ = atqb(capsys, "poll", "--dry-run")
+    day.settings(ATQB_TRANSFER_SINCE="2023-05-17", ATQB_TIMEZONE="UTC")
+    with harness(day.url, day.db) as h:
+        status, out, _ = day.atqb("poll", "--dry-run")
         assert "transfer cutoff: 2023-05-17 (ATQB_TRANSFER_SINCE)" in out
         for po in shop.old:
             assert f"(id {po}): in: new" in out
         assert "would enqueue" in out and "purchase_order 3" in out
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert status == 0 and "purchase_order 3" in out and "cutoff recorded" not in out
         h.run()
         h.assert_all_done()
         assert _po_refs(h) == sorted(f"AT{po}" for po in shop.old)
-        with postgres_db.transaction() as conn:
+        with day.db.transaction() as conn:
             assert PollerStore(conn, utcnow()).mark("transfer_since") is None
 
 
-def test_an_evening_po_keeps_its_date_in_a_us_time_zone(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    cli: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_an_evening_po_keeps_its_date_in_a_us_time_zone(day: Day) -> None:
+    tenant = day.tenant
     shop = History(tenant)
     # 21:30 in Chicago on 9 March 2026 (CDT, UTC-5) is 02:30 UTC on the 10th.
     evening = datetime(2026, 3, 10, 2, 30, tzinfo=UTC)
@@ -217,19 +224,15 @@ def test_an_evening_po_keeps_its_date_in_a_us_time_zone(
     tenant.receive(line["id"], 2, receive_date=datetime(2026, 3, 11, 1, 0, tzinfo=UTC))
     chicago = {"ATQB_TIMEZONE": "America/Chicago", "ATQB_TRANSFER_MODE": "unreceived"}
 
-    with harness(postgres_database_url, postgres_db, transfer_mode="unreceived") as h:
+    with harness(day.url, day.db, transfer_mode="unreceived") as h:
         # The cutoff is a Chicago date too: on the 10th, this PO of the 9th is out.
-        point_cli_at(
-            cli, tenant, postgres_database_url, ATQB_TRANSFER_SINCE="2026-03-10", **chicago
-        )
-        status, out, err = atqb(capsys, "poll", "--dry-run")
+        day.settings(ATQB_TRANSFER_SINCE="2026-03-10", **chicago)
+        status, out, err = day.atqb("poll", "--dry-run")
         assert status == 0, err
         assert f"(id {po}): out: submitted 2026-03-09, before the transfer cutoff 2026-03-10" in out
 
-        point_cli_at(
-            cli, tenant, postgres_database_url, ATQB_TRANSFER_SINCE="2026-03-09", **chicago
-        )
-        status, out, _ = atqb(capsys, "poll", "--once")
+        day.settings(ATQB_TRANSFER_SINCE="2026-03-09", **chicago)
+        status, out, _ = day.atqb("poll", "--once")
         assert status == 0 and "purchase_order 1" in out, out
         h.run()
         h.assert_all_done()
@@ -243,13 +246,8 @@ def test_an_evening_po_keeps_its_date_in_a_us_time_zone(
         assert {a.txn_date for a in adjustments} == {datetime.now(CHICAGO).date()}
 
 
-def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    cli: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(day: Day) -> None:
+    tenant = day.tenant
     shop = History(tenant)
     dirty = shop.fresh_po(2)
     clean = shop.fresh_po(1)
@@ -259,9 +257,9 @@ def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(
     (first, _) = tenant.find("PurchaseOrderItems", orderID=dirty)
     tenant.corrupt("PurchaseOrderItems", first["id"], memo="for\x07 the\x00 lab")
     tenant.corrupt("Products", odd, name="Gadget\x00 Pro\u2066")
-    point_cli_at(cli, tenant, postgres_database_url)
-    with harness(postgres_database_url, postgres_db) as h:
-        status, out, err = atqb(capsys, "poll", "--once")
+    day.settings()
+    with harness(day.url, day.db) as h:
+        status, out, err = day.atqb("poll", "--once")
         assert status == 0, err
         assert "purchase_order 2" in out, out
         h.run()
@@ -273,25 +271,18 @@ def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(
         assert h.qb.item("Gadget Pro") is not None
 
 
-def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    cli: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(day: Day) -> None:
+    tenant = day.tenant
     shop = History(tenant)
     broken, good = shop.fresh_po(2), shop.fresh_po(1)
     (line,) = tenant.find("PurchaseOrderItems", orderID=broken)
     tenant.corrupt("PurchaseOrderItems", line["id"], quantity=None)
-    point_cli_at(cli, tenant, postgres_database_url)
+    day.settings()
     with (
-        harness(postgres_database_url, postgres_db) as h,
-        serve_in_thread(
-            postgres_database_url, admin_user=ADMIN[0], admin_password=ADMIN[1]
-        ) as base,
+        harness(day.url, day.db) as h,
+        serve_in_thread(day.url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base,
     ):
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert status == 0 and "purchase_order 1" in out
         assert f"1 PO(s) skipped, tried again next cycle (PO {broken}: " in out
         assert "quantity is null" in out
@@ -302,14 +293,14 @@ def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(
         assert _po_refs(h) == [f"AT{good}"]
 
         # Read again next cycle, still skipped (since the first time); once repaired, it goes.
-        with postgres_db.transaction() as conn:
+        with day.db.transaction() as conn:
             ((_, _, since),) = PollerStore(conn, utcnow()).skipped_orders()
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert f"PO {broken}: " in out and "skipped" in out
-        with postgres_db.transaction() as conn:
+        with day.db.transaction() as conn:
             assert PollerStore(conn, utcnow()).skipped_orders()[0][::2] == (broken, since)
         tenant.corrupt("PurchaseOrderItems", line["id"], quantity=2)
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert "purchase_order 1" in out and "skipped" not in out
         h.run()
         h.assert_all_done()
@@ -317,13 +308,8 @@ def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(
         assert _metric(base, "atqb_poll_purchase_orders_skipped") == 0
 
 
-def test_an_api_user_refused_on_tickets_and_projects_still_gets_its_pos_through(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    cli: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_an_api_user_refused_on_tickets_and_projects_still_gets_its_pos_through(day: Day) -> None:
+    tenant = day.tenant
     shop = History(tenant)
     contoso = tenant.add_customer("Contoso Ltd")
     ticket = tenant.add_ticket(contoso, "Rack for Contoso")
@@ -333,9 +319,9 @@ def test_an_api_user_refused_on_tickets_and_projects_still_gets_its_pos_through(
     tenant.add_line(po, shop.widget, 3, "19.99", project_id=project)
     tenant.deny_queries("Tickets")
     tenant.deny_queries("Projects")
-    point_cli_at(cli, tenant, postgres_database_url)
-    with harness(postgres_database_url, postgres_db) as h:
-        status, out, err = atqb(capsys, "poll", "--once")
+    day.settings()
+    with harness(day.url, day.db) as h:
+        status, out, err = day.atqb("poll", "--once")
         assert status == 0, err
         assert "purchase_order 1" in out and "problem(s)" in out and "Tickets" in out
         h.run()
@@ -344,29 +330,22 @@ def test_an_api_user_refused_on_tickets_and_projects_still_gets_its_pos_through(
         assert len(qb_po.lines) == 3 and all(ln.customer is None for ln in qb_po.lines)
 
 
-def test_a_refused_write_back_holds_back_no_other_po_and_is_tried_once_per_cycle(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    cli: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_refused_write_back_holds_back_no_other_po_and_is_tried_once_per_cycle(day: Day) -> None:
+    tenant = day.tenant
     shop = History(tenant)
     first, refused, last = shop.fresh_po(1), shop.fresh_po(2), shop.fresh_po(3)
     message = "The field externalPONumber does not accept this value."
     tenant.refuse_update("PurchaseOrders", refused, message)
-    point_cli_at(cli, tenant, postgres_database_url)
+    day.settings()
     with (
-        harness(postgres_database_url, postgres_db) as h,
-        serve_in_thread(
-            postgres_database_url, admin_user=ADMIN[0], admin_password=ADMIN[1]
-        ) as base,
+        harness(day.url, day.db) as h,
+        serve_in_thread(day.url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base,
     ):
-        atqb(capsys, "poll", "--once")
+        day.atqb("poll", "--once")
         h.run()
         h.assert_all_done()
 
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert status == 0 and "wrote 2 QuickBooks PO number(s)" in out, out
         assert f"PO {refused}: Autotask refused the External P.O. #" in out and message in out
         assert tenant.get("PurchaseOrders", first)["externalPONumber"] == f"AT{first}"
@@ -377,36 +356,31 @@ def test_a_refused_write_back_holds_back_no_other_po_and_is_tried_once_per_cycle
         assert _metric(base, "atqb_poll_write_backs_refused") == 1
 
         # Backoff: the next cycle does not try again.
-        atqb(capsys, "poll", "--once")
+        day.atqb("poll", "--once")
         assert _patches(tenant, refused) == 1
         # Its time come, once per cycle, and the refusals are counted.
-        with postgres_db.transaction() as conn:
+        with day.db.transaction() as conn:
             conn.execute(update(poller_orders).values(write_back_after=utcnow()))
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert _patches(tenant, refused) == 2 and "refusal 2" in out
         # Autotask accepts it once the cause is gone.
         tenant.clear_faults()
-        with postgres_db.transaction() as conn:
+        with day.db.transaction() as conn:
             conn.execute(update(poller_orders).values(write_back_after=utcnow()))
-        status, out, _ = atqb(capsys, "poll", "--once")
+        status, out, _ = day.atqb("poll", "--once")
         assert "wrote 1 QuickBooks PO number(s)" in out
         assert tenant.get("PurchaseOrders", refused)["externalPONumber"] == f"AT{refused}"
         assert _metric(base, "atqb_poll_write_backs_refused") == 0
 
 
-def test_a_dry_run_that_cannot_read_autotask_says_so_and_changes_nothing(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    cli: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_dry_run_that_cannot_read_autotask_says_so_and_changes_nothing(day: Day) -> None:
+    tenant = day.tenant
     History(tenant)
     tenant.deny_queries("PurchaseOrders")
-    point_cli_at(cli, tenant, postgres_database_url)
-    with harness(postgres_database_url, postgres_db):
-        before = _rows(postgres_db)
-        status, out, err = atqb(capsys, "poll", "--dry-run")
+    day.settings()
+    with harness(day.url, day.db):
+        before = _rows(day.db)
+        status, out, err = day.atqb("poll", "--dry-run")
         assert status == 1 and out == ""
         assert "the dry run could not read Autotask" in err and "PurchaseOrders" in err
-        assert _rows(postgres_db) == before
+        assert _rows(day.db) == before
