@@ -59,7 +59,6 @@ from service.autotask import (
     NotFound,
     PurchaseOrder,
     RateLimited,
-    ServerError,
     ThreadLimitExceeded,
     TryLater,
 )
@@ -566,8 +565,8 @@ class Poller:
         A refusal of one PO (Autotask answers validation errors with HTTP 500) is recorded on
         it with Autotask's message and tried again after a backoff (:data:`WRITE_BACK_RETRY`),
         at most once per cycle; the others go on. Trouble of the whole tenant (request limits,
-        network, credentials) stops the write-back until the next cycle. A PO Autotask no
-        longer has is not written.
+        network, credentials, a server error that explains nothing) stops the write-back until
+        the next cycle. A PO Autotask no longer has is not written.
         """
         if not self.settings.write_back_po_number:
             return
@@ -579,9 +578,6 @@ class Poller:
             try:
                 if number:
                     self.client.set_external_po_number(po_id, number)
-            except ServerError as exc:  # a 500 to a write: mostly validation (9)
-                self._write_back_refused(outcome, po_id, exc)
-                continue
             except _TENANT_WIDE as exc:
                 outcome.problems.append(f"PO {po_id}: write-back postponed ({exc})")
                 return

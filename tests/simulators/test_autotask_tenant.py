@@ -1128,7 +1128,7 @@ def test_a_refused_update_is_refused_every_time_and_only_for_that_record(
     refused, other = one_po(tenant), one_po(tenant)
     tenant.refuse_update("PurchaseOrders", refused, "externalPONumber: value is not valid.")
     for _ in range(2):
-        with pytest.raises(ServerError, match="externalPONumber: value is not valid"):
+        with pytest.raises(RequestRejected, match="externalPONumber: value is not valid"):
             client.set_external_po_number(refused, "AT1")
     client.set_external_po_number(other, "AT2")
     assert tenant.get("PurchaseOrders", refused)["externalPONumber"] is None
@@ -1136,8 +1136,11 @@ def test_a_refused_update_is_refused_every_time_and_only_for_that_record(
     # A write is not repeated by the client: one request per refusal.
     assert [r.status for r in tenant.requests if r.method == "PATCH"] == [500, 500, 200]
     tenant.clear_faults()
+    # A 500 that explains nothing is a server failure: repeated, as any transient answer.
+    tenant.server_error_next(1)
     client.set_external_po_number(refused, "AT1")
     assert tenant.get("PurchaseOrders", refused)["externalPONumber"] == "AT1"
+    assert [r.status for r in tenant.requests if r.method == "PATCH"][-2:] == [500, 200]
 
 
 def test_denied_queries_answer_the_permission_error_and_other_entities_still_answer(
