@@ -333,12 +333,10 @@ class Poller:
             return "Canceled and never transferred"
         return None
 
-    def _before_cutoff(self, cycle: _Cycle, whole: WholeOrder, cutoff: date | None) -> str | None:
+    def _before_cutoff(self, cycle: _Cycle, whole: WholeOrder, cutoff: date) -> str | None:
         """Why a PO never handed over nor selected is older than the cutoff, or None."""
         state = cycle.known.get(whole.id)
-        if cutoff is None or (
-            state is not None and (state.fingerprint is not None or state.selected_at is not None)
-        ):
+        if state is not None and (state.fingerprint is not None or state.selected_at is not None):
             return None
         placed = whole.placed_at
         if placed is None:
@@ -346,7 +344,8 @@ class Poller:
         day = self.settings.calendar_date(placed)
         if day >= cutoff:
             return None
-        return f"submitted {day}, before the transfer cutoff {cutoff} (ATQB_TRANSFER_SINCE)"
+        verb = "submitted" if whole.header.get("submitDateTime") else "created"
+        return f"{verb} {day}, before the transfer cutoff {cutoff} (ATQB_TRANSFER_SINCE)"
 
     def _cutoff(self, store: PollerStore) -> tuple[date, bool]:
         """The transfer cutoff, and whether this cycle sets it: ``ATQB_TRANSFER_SINCE``, else
@@ -364,11 +363,18 @@ class Poller:
             store = PollerStore(conn, self.now())
             cycle = _Cycle(store.orders(), store.mark(MARKS) or {}, statuses)
             full_sync = store.mark(FULL_SYNC) is not None
-            outcome.cutoff, outcome.cutoff_recorded = self._cutoff(store)
+            cutoff, outcome.cutoff_recorded = self._cutoff(store)
+        outcome.cutoff = cutoff
         marks = cycle.marks
         po_mark = int(marks.get("po", 0))
         first = "item" not in marks
         cycle.dirty = {i for i, s in cycle.known.items() if s.needs_read}
+        if marks.get("cutoff", cutoff.isoformat()) > cutoff.isoformat():
+            # ATQB_TRANSFER_SINCE moved earlier: what the old cutoff left out is read again.
+            cycle.dirty |= {
+                i for i, s in cycle.known.items() if s.fingerprint is None and s.status is not None
+            }
+        marks["cutoff"] = cutoff.isoformat()
 
         # 1. New POs.
         for header in self.reader.new_orders(po_mark):
@@ -434,7 +440,7 @@ class Poller:
         for po_id, whole in sorted(cycle.read.items()):
             known = cycle.known.get(po_id)
             why = self._left_out(cycle, po_id, cycle.status_now[po_id]) or self._before_cutoff(
-                cycle, whole, outcome.cutoff
+                cycle, whole, cutoff
             )
             if why is not None:
                 outcome.decisions.append(_decision(whole, "out", why))
@@ -489,8 +495,8 @@ class Poller:
                 store.set_mark(MARKS, marks)
                 if full_sync:
                     store.set_mark(FULL_SYNC, None)
-                if outcome.cutoff_recorded and outcome.cutoff is not None:
-                    store.set_mark(CUTOFF, {"date": outcome.cutoff.isoformat()})
+                if outcome.cutoff_recorded:
+                    store.set_mark(CUTOFF, {"date": cutoff.isoformat()})
                 if dry_run:
                     raise _DryRun
         except _DryRun:
