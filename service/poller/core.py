@@ -36,6 +36,14 @@ move balanced by the opposite move of another PO in the same cycle is seen by th
 (open POs) or not at all (Received Full); renamed products or companies reach QuickBooks with
 the next change of a PO that uses them; edits of open POs wait for the rolling check.
 
+What goes to the sync: every PO not Canceled (or, in manual selection, those selected), except
+POs never handed over nor selected whose submit date (create date when never submitted), in
+``ATQB_TIMEZONE``, is before the transfer cutoff: ``ATQB_TRANSFER_SINCE``, else the date the
+database's first cycle recorded (mark ``transfer_since``). Moving the cutoff earlier has the
+POs it left out read again once. A PO that cannot be read or built is skipped with its reason
+(``poller_orders.skipped``), not fingerprinted, and read again every cycle; the others go on.
+``Poller.dry_run`` runs the same cycle and rolls its writes back.
+
 Every write of a cycle (jobs, fingerprints, watermarks) is one transaction: a cycle that fails
 half-way (Autotask unavailable, budget used up) changes nothing, and the next one finds the same
 changes again.
