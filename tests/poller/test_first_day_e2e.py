@@ -390,3 +390,22 @@ def test_a_dry_run_that_cannot_read_autotask_says_so_and_changes_nothing(day: Da
         assert status == 1 and out == ""
         assert "the dry run could not read Autotask" in err and "PurchaseOrders" in err
         assert _rows(day.db) == before
+
+
+def test_products_the_api_user_may_not_read_skip_their_pos_with_the_reason(day: Day) -> None:
+    tenant = day.tenant
+    shop = History(tenant)
+    po = shop.fresh_po(1)
+    tenant.deny_queries("Products")
+    day.settings()
+    with harness(day.url, day.db):
+        status, out, _ = day.atqb("poll", "--once")
+        assert status == 0 and "enqueued nothing new" in out
+        assert f"PO {po}: the product {shop.widget} of line" in out
+        with day.db.transaction() as conn:
+            ((skipped, why, _),) = PollerStore(conn, utcnow()).skipped_orders()
+        assert skipped == po and "adequate permissions" in why
+        # Given the right, the next cycle carries it.
+        tenant.clear_faults()
+        status, out, _ = day.atqb("poll", "--once")
+        assert "purchase_order 1" in out and "skipped" not in out
