@@ -10,7 +10,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -24,6 +24,9 @@ from service.qwc import QwcError, render_qwc
 from service.sessions import Sessions, UserError
 from service.settings import Settings, SettingsError, load_settings
 from service.sync.explain import job_story
+
+if TYPE_CHECKING:
+    from service.poller import Poller
 
 
 class CommandError(Exception):
@@ -190,6 +193,9 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             poller = Poller(database, settings, client)
         except PollerError as exc:
             raise CommandError(str(exc)) from None
+        if args.dry_run:
+            _print_dry_run(poller, settings)
+            return 0
         if args.once:
             outcome = poller.run_cycle()
             print(outcome.line(), flush=True)
@@ -216,6 +222,41 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_dry_run(poller: Poller, settings: Settings) -> None:
+    """What the next poll cycle would enqueue, PO by PO, and why; nothing is changed."""
+    from service.autotask import AutotaskError
+
+    try:
+        outcome = poller.dry_run()
+        vendors = poller.vendor_names(outcome)
+    except AutotaskError as exc:
+        raise CommandError(f"the dry run could not read Autotask: {exc}") from None
+    print("dry run: nothing is enqueued, recorded or written to Autotask")
+    if settings.transfer_since is not None:
+        source = "ATQB_TRANSFER_SINCE"
+    elif outcome.cutoff_recorded:
+        source = "not set: the first real poll cycle records today's date"
+    else:
+        source = "recorded by the first poll cycle; ATQB_TRANSFER_SINCE overrides it"
+    print(f"transfer cutoff: {outcome.cutoff} ({source})")
+    for d in outcome.decisions:
+        vendor = vendors.get(d.vendor_id, f"vendor {d.vendor_id}") if d.vendor_id else "no vendor"
+        print(f"PO {d.number} · {vendor} (id {d.po_id}): {d.verdict}: {d.why}")
+    left_out = sum(
+        1 for d in outcome.decisions if d.verdict == "out" and d.po_id not in outcome.skipped
+    )
+    if outcome.checked - left_out:
+        print(f"{outcome.checked - left_out} PO(s) read and unchanged since their transfer")
+    if outcome.enqueued:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(outcome.enqueued.items()))
+        print(f"would enqueue {outcome.jobs_enqueued} job(s): {kinds}")
+    else:
+        print("would enqueue nothing")
+    for problem in outcome.problems:
+        print(f"problem: {problem}")
+    print(f"{outcome.requests} Autotask request(s)")
+
+
 def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
     """Select POs for transfer (manual selection)."""
     from service.poller import select_for_transfer
@@ -228,8 +269,9 @@ def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
         print(f"PO {po_id}: {state}; the next poll cycle reads it")
     if settings.transfer_selection is TransferSelection.ALL:
         print(
-            "note: ATQB_TRANSFER_SELECTION is all, so every PO that is not Canceled is "
-            "transferred anyway; the selection counts once it is set to manual"
+            "note: ATQB_TRANSFER_SELECTION is all, so every PO that is not Canceled and not "
+            "older than the transfer cutoff is transferred anyway; the selection brings in "
+            "older POs, and every selected one once ATQB_TRANSFER_SELECTION is manual"
         )
     return 0
 
@@ -443,6 +485,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     poll = commands.add_parser("poll", help="poll Autotask and enqueue jobs")
     poll.add_argument("--once", action="store_true", help="run one cycle and exit")
+    poll.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what one cycle would enqueue (each PO by number and vendor, in or out and "
+        "why) and change nothing: no jobs, no poller state, no write-back to Autotask",
+    )
     poll.set_defaults(handler=cmd_poll)
     transfer = commands.add_parser("transfer", help="select Autotask POs for transfer")
     transfer.add_argument("po_ids", nargs="+", type=_positive_int, metavar="PO_ID")

@@ -196,6 +196,9 @@ class DatabaseCollector:
 
     def collect(self) -> Iterable[Metric]:
         """Jobs, sessions and poll cycles."""
+        # Imported here: the poller package imports the exchange, which imports this module.
+        from service.poller.state import PollerStore
+
         now = datetime.now(UTC)
         with self.db.transaction() as conn:
             counts = JobStore(conn, now).counts()
@@ -210,6 +213,7 @@ class DatabaseCollector:
                 )
             ).scalar_one()
             poll = PollCycles(conn, now).totals()
+            held = PollerStore(conn, now).held_back()
 
         jobs = GaugeMetricFamily("atqb_jobs", "Jobs by kind and status", labels=["kind", "status"])
         for (kind, status), number in sorted(counts.by_kind_status.items()):
@@ -251,6 +255,18 @@ class DatabaseCollector:
         )
         yield CounterMetricFamily(
             "atqb_poll_jobs_enqueued", "Jobs the poller enqueued", value=poll.jobs_enqueued
+        )
+        yield GaugeMetricFamily(
+            "atqb_poll_purchase_orders_skipped",
+            "Autotask POs the poller cannot read or build (each is tried again every cycle; "
+            "/admin names the reason)",
+            value=len(held.skipped),
+        )
+        yield GaugeMetricFamily(
+            "atqb_poll_write_backs_refused",
+            "Autotask POs whose External P.O. # write-back Autotask refuses (retried with "
+            "backoff; /admin shows Autotask's message)",
+            value=len(held.refused),
         )
         last_ok = GaugeMetricFamily(
             "atqb_poll_last_success_timestamp_seconds",

@@ -335,6 +335,15 @@ class PollerOrder(Base):
     #: Read it in the next cycle (a selection, a receipt on it).
     needs_read: Mapped[bool] = mapped_column(Boolean, default=False)
     written_back: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: Why the last read of this PO could not be handed to the sync (None: it could); such a
+    #: PO is read again each cycle.
+    skipped: Mapped[str | None] = mapped_column(Text, nullable=True)
+    skipped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Autotask's refusal of the last write-back of the QuickBooks PO number (None: none).
+    write_back_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    write_back_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: No write-back attempt before this time (backoff after a refusal).
+    write_back_after: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime]
 
 

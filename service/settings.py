@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +75,12 @@ class Settings(BaseSettings):
     reactivate_inactive: bool = False
     #: The Web Connector user (company file) the poller's jobs are for; None: the only user.
     qbwc_user: str | None = None
+    #: Only POs submitted (created, when never submitted) on or after this date are transferred
+    #: automatically. None: the date of the database's first poll cycle, recorded then.
+    transfer_since: date | None = None
+    #: IANA zone of the company's calendar dates (PO, receipt, adjustment, the cutoff).
+    #: None: the machine's zone.
+    timezone: str | None = None
 
     admin_user: str | None = None
     admin_password: SecretStr | None = None
@@ -123,6 +131,44 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @field_validator("transfer_since", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                "must be a date written YYYY-MM-DD (such as 2026-01-01), or empty for the date "
+                "of the first poll cycle"
+            ) from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "must be an IANA time zone name such as America/Chicago or Europe/Berlin "
+                "(or empty for the machine's zone)"
+            ) from None
+        return value
+
+    def zone(self) -> tzinfo | None:
+        """The company's time zone (``ATQB_TIMEZONE``); None: the machine's."""
+        return ZoneInfo(self.timezone) if self.timezone else None
+
+    def calendar_date(self, moment: datetime) -> date:
+        """The company's calendar date of ``moment`` (an aware date-time)."""
+        return moment.astimezone(self.zone()).date()
 
     @field_validator("trusted_proxy")
     @classmethod

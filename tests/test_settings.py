@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ def test_defaults_are_those_of_the_contract(
     assert settings.poll_interval == 300
     assert settings.write_back_po_number is True
     assert settings.admin_user is None and settings.admin_password is None
+    assert settings.transfer_since is None and settings.timezone is None
 
 
 def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -69,6 +71,20 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
             "ATQB_TRUSTED_PROXY (got 'caddy'): Value error, must be the IP address of the proxy",
         ),
         ("ATQB_TRUSTED_PROXY", "10.0.0.0/8", "ATQB_TRUSTED_PROXY (got '10.0.0.0/8')"),
+        (
+            "ATQB_TRANSFER_SINCE",
+            "31/01/2024",
+            "ATQB_TRANSFER_SINCE (got '31/01/2024'): Value error, must be a date written "
+            "YYYY-MM-DD",
+        ),
+        ("ATQB_TRANSFER_SINCE", "2024-02-30", "must be a date written YYYY-MM-DD"),
+        (
+            "ATQB_TIMEZONE",
+            "Central Standard Time",
+            "ATQB_TIMEZONE (got 'Central Standard Time'): Value error, must be an IANA time "
+            "zone name",
+        ),
+        ("ATQB_TIMEZONE", "../../etc/passwd", "must be an IANA time zone name"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_what_is_allowed(
@@ -112,3 +128,19 @@ def test_the_trusted_proxy_is_none_any_peer_or_an_address_written_as_waitress_se
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ATQB_TRUSTED_PROXY", value)
     assert load_settings().trusted_proxy == expected
+
+
+def test_transfer_since_is_a_date_and_the_time_zone_an_iana_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ATQB_TRANSFER_SINCE", "2024-01-31")
+    monkeypatch.setenv("ATQB_TIMEZONE", "America/Chicago")
+    settings = load_settings()
+    assert settings.transfer_since == date(2024, 1, 31)
+    # 02:30 UTC on 1 February is the evening of 31 January in Chicago.
+    assert settings.calendar_date(datetime(2024, 2, 1, 2, 30, tzinfo=UTC)) == date(2024, 1, 31)
+    monkeypatch.setenv("ATQB_TRANSFER_SINCE", " ")
+    monkeypatch.setenv("ATQB_TIMEZONE", "")
+    settings = load_settings()
+    assert settings.transfer_since is None and settings.zone() is None

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.admin import pages, security
@@ -77,6 +78,7 @@ class AdminApp:
 
     def __init__(self, database: Database, settings: Settings) -> None:
         self.db = database
+        self.transfer_since = settings.transfer_since
         self.user = settings.admin_user or ""
         self.password = (
             settings.admin_password.get_secret_value() if settings.admin_password else None
@@ -168,11 +170,19 @@ class AdminApp:
         if path == "/poll":
             with self.db.transaction() as conn:
                 cycles = PollCycles(conn, now).recent(100)
-            return self._html(environ, start_response, "200 OK", pages.poll_page(urls, cycles, now))
+                held = self._held_back(conn, now)
+            page = pages.poll_page(urls, cycles, now, held)
+            return self._html(environ, start_response, "200 OK", page)
         page = pages.problem_page(urls, "Not found", "There is no admin page at this address.")
         return self._html(environ, start_response, "404 Not Found", page)
 
     # -- pages -----------------------------------------------------------------------------
+
+    def _held_back(self, conn: Connection, now: datetime) -> Html:
+        # Imported here: the poller package imports the exchange, which imports the web app.
+        from service.poller.state import PollerStore
+
+        return pages.held_back(PollerStore(conn, now).held_back(), self.transfer_since)
 
     def _overview(
         self,
@@ -208,6 +218,7 @@ class AdminApp:
                 sessions=sessions.recent(8),
                 cycles=PollCycles(conn, now).recent(5),
                 now=now,
+                held=self._held_back(conn, now),
             )
         page = pages.overview_page(urls, data, problem=problem)
         return self._html(environ, start_response, status, page)

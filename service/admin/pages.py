@@ -8,8 +8,8 @@ import importlib.util
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from lxml import etree
@@ -23,6 +23,9 @@ from service.pollcycles import PollCycle
 from service.qbxml.status import describe, describe_hresult
 from service.sessions import Session
 from service.xmlsafe import UnsafeXMLError, parse_text
+
+if TYPE_CHECKING:
+    from service.poller.state import HeldBack
 
 #: XML longer than this is shown as it is (not parsed and indented).
 MAX_PRETTY_INPUT = 2_000_000
@@ -546,6 +549,75 @@ class Overview:
     sessions: list[Session]
     cycles: list[PollCycle]
     now: datetime
+    held: Html
+
+
+def held_back(held: HeldBack, transfer_since: date | None) -> Html:
+    """The transfer cutoff, skipped POs and refused write-backs (``id="held-back"``)."""
+    if transfer_since is not None:
+        cutoff = render(
+            "POs submitted (created, when never submitted) before <strong>{d}</strong> are "
+            "not transferred automatically (ATQB_TRANSFER_SINCE).",
+            d=transfer_since.isoformat(),
+        )
+    elif held.recorded_cutoff is not None:
+        cutoff = render(
+            "POs submitted (created, when never submitted) before <strong>{d}</strong> are "
+            "not transferred automatically: the first poll cycle recorded its date because "
+            "ATQB_TRANSFER_SINCE is unset. Set it to an earlier date, or name older POs with "
+            "<code>atqb transfer</code>.",
+            d=held.recorded_cutoff,
+        )
+    else:
+        cutoff = Html(
+            "No transfer cutoff yet: the first poll cycle records its date unless "
+            "ATQB_TRANSFER_SINCE is set."
+        )
+    skipped = (
+        table(
+            ["PO", "since", "why (tried again every poll cycle)"],
+            [
+                render(
+                    '<tr data-skipped="{po}"><td class="num">{po}</td><td>{since}</td>'
+                    '<td class="error">{why}</td></tr>',
+                    po=po_id,
+                    since=when(since),
+                    why=why,
+                )
+                for po_id, why, since in held.skipped
+            ],
+            numeric=(0,),
+        )
+        if held.skipped
+        else Html('<p class="muted">No PO is skipped.</p>')
+    )
+    refused = (
+        table(
+            ["PO", "refusals", "next try", "Autotask said"],
+            [
+                render(
+                    '<tr data-refused="{po}"><td class="num">{po}</td><td class="num">{n}</td>'
+                    '<td>{after}</td><td class="error">{message}</td></tr>',
+                    po=po_id,
+                    n=attempts,
+                    after=when(after),
+                    message=message,
+                )
+                for po_id, message, attempts, after in held.refused
+            ],
+            numeric=(0, 1),
+        )
+        if held.refused
+        else Html('<p class="muted">Autotask accepts every External P.O. # write-back.</p>')
+    )
+    return render(
+        '<div id="held-back"><h2>Held back by the poller</h2><p id="transfer-cutoff">{cutoff}'
+        '</p><h3>Skipped purchase orders</h3><div id="skipped-pos">{skipped}</div>'
+        '<h3>Refused write-backs</h3><div id="refused-write-backs">{refused}</div></div>',
+        cutoff=cutoff,
+        skipped=skipped,
+        refused=refused,
+    )
 
 
 def overview_page(urls: Urls, data: Overview, *, problem: str | None = None) -> Html:
@@ -553,12 +625,13 @@ def overview_page(urls: Urls, data: Overview, *, problem: str | None = None) -> 
     trouble = render('<p class="problem" role="alert">{p}</p>', p=problem) if problem else Html("")
     heading = "Jobs matching the filters" if data.job_filter.active else "Newest jobs"
     body = render(
-        "{counts}<h2>{heading}</h2>{trouble}{form}{jobs}"
+        "{counts}{held}<h2>{heading}</h2>{trouble}{form}{jobs}"
         '<div class="split"><div><h2>Recent Web Connector sessions</h2>{sessions}'
         '<p><a href="{all_sessions}">All sessions</a></p></div>'
         '<div><h2>Recent poll cycles</h2>{poll}<p><a href="{all_poll}">All poll cycles</a></p>'
         "</div></div>",
         counts=counts_section(urls, data.counts),
+        held=data.held,
         heading=heading,
         trouble=trouble,
         form=filter_form(urls, data.job_filter, data.kinds, data.users),
@@ -582,9 +655,9 @@ def sessions_page(urls: Urls, sessions: list[Session], now: datetime) -> Html:
     return page(urls, "Web Connector sessions", body)
 
 
-def poll_page(urls: Urls, cycles: list[PollCycle], now: datetime) -> Html:
-    """``/admin/poll``."""
-    body = render("<h1>Poll cycles</h1>{t}", t=poll_table(cycles, now))
+def poll_page(urls: Urls, cycles: list[PollCycle], now: datetime, held: Html) -> Html:
+    """``/admin/poll``: what the poller holds back, and its cycles."""
+    body = render("<h1>Poll cycles</h1>{held}{t}", held=held, t=poll_table(cycles, now))
     return page(urls, "Poll cycles", body)
 
 

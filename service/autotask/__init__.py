@@ -100,6 +100,7 @@ from .records import (
     PurchaseOrderItemReceiving,
     Record,
     Ticket,
+    clean_text,
     on_hand_totals,
 )
 from .retry import RetryPolicy
@@ -149,6 +150,7 @@ __all__ = [
     "TryLater",
     "ZoneDiscoveryError",
     "ZoneInfo",
+    "clean_text",
     "filters",
     "on_hand_totals",
 ]

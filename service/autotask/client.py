@@ -334,7 +334,11 @@ class AutotaskClient:
         )
 
     def _transient_wait(
-        self, response: httpx.Response, failures: int, transient_500: bool
+        self,
+        response: httpx.Response,
+        failures: int,
+        transient_500: bool,
+        refusal_500: bool = False,
     ) -> float | None:
         """Seconds to wait before repeating this answer's request, or None: do not repeat."""
         status = response.status_code
@@ -348,6 +352,7 @@ class AutotaskClient:
             return None
         if status >= 500 and (
             (status == 500 and not transient_500)
+            or (refusal_500 and responses.is_refusal(status, text))
             or responses.is_permission_error(text)
             or responses.is_missing_record_error(text)
             or responses.is_integration_code_error(text)
@@ -370,6 +375,7 @@ class AutotaskClient:
         params: Mapping[str, str] | None = None,
         authenticated: bool = True,
         transient_500: bool = True,
+        refusal_500: bool = False,
     ) -> httpx.Response:
         """Send one request, repeating it while the failure is transient; return the last
         answer. Raises :class:`TransportError` when no answer came on any attempt."""
@@ -411,7 +417,7 @@ class AutotaskClient:
                 self.budget.used,
                 self.budget.limit,
             )
-            wait = self._transient_wait(response, attempt, transient_500)
+            wait = self._transient_wait(response, attempt, transient_500, refusal_500)
             if wait is None or attempt >= self._retry.max_attempts:
                 return response
             self._pause(wait, f"HTTP {response.status_code}", method, shown, attempt)
@@ -440,20 +446,24 @@ class AutotaskClient:
         *,
         body: Any = None,
         params: Mapping[str, str] | None = None,
+        refusal_500: bool = False,
     ) -> Any:
         """One API operation: the parsed JSON of a successful answer, or a classified error.
 
         A 401 triggers a new zone lookup: when the tenant moved zone the request is repeated
         once at the new address (django-autotask does the same; reference/autotask.md 3).
+        ``refusal_500``: an HTTP 500 that gives a reason (a validation error) is not repeated
+        and raises :class:`RequestRejected`; one that explains nothing is repeated as usual.
         """
         url = self._url(target)
-        response = self._exchange(method, url, op, body=body, params=params)
+        again = {"body": body, "params": params, "refusal_500": refusal_500}
+        response = self._exchange(method, url, op, **again)
         if response.status_code == 401:
             url = self._after_401(url, response)
-            response = self._exchange(method, url, op, body=body, params=params)
+            response = self._exchange(method, url, op, **again)
             if response.status_code == 401:
                 raise self._credentials_error(response, self._zone)
-        return self._result(response, op)
+        return self._result(response, op, refusal_500=refusal_500)
 
     def _after_401(self, url: str, response: httpx.Response) -> str:
         """The URL to repeat a request at after a 401, or the error that explains it."""
@@ -498,8 +508,9 @@ class AutotaskClient:
             suspect="secret_or_integration_code",
         )
 
-    def _result(self, response: httpx.Response, op: _Op) -> Any:
-        """Parse a successful answer or raise the error that describes a failed one."""
+    def _result(self, response: httpx.Response, op: _Op, *, refusal_500: bool = False) -> Any:
+        """Parse a successful answer or raise the error that describes a failed one;
+        ``refusal_500``: an HTTP 500 that gives a reason is :class:`RequestRejected`."""
         status = response.status_code
         if 200 <= status < 300:
             return responses.parse_json(response, f"the request to {op}")
@@ -546,6 +557,10 @@ class AutotaskClient:
                 " check ATQB_AUTOTASK_INTEGRATION_CODE (the API user's tracking identifier).",
                 response=summary,
                 suspect="integration_code",
+            )
+        if refusal_500 and responses.is_refusal(status, text):
+            raise RequestRejected(
+                f"Autotask refused to {op} (HTTP {status}{said})", response=summary
             )
         if status >= 500:
             raise ServerError(
@@ -769,13 +784,18 @@ class AutotaskClient:
 
     def update(self, entity: str, record_id: int, fields: Mapping[str, WriteValue]) -> int:
         """Change the named fields of one record: ``PATCH {entity}`` with
-        ``{"id": record_id, **fields}``. Returns the ``itemId`` Autotask answers."""
+        ``{"id": record_id, **fields}``. Returns the ``itemId`` Autotask answers.
+
+        An HTTP 500 that gives a reason is not repeated and raises :class:`RequestRejected`:
+        Autotask answers validation errors with 500 (reference/autotask.md 9), which repeating
+        cannot cure; the caller decides when to try again (the poller: a later cycle, with
+        backoff). A 500 that explains nothing is a server failure, repeated as usual."""
         op = _Op("update", _entity(entity), _record_id(record_id))
         if not fields or "id" in fields:
             raise ValueError("update needs at least one field other than id")
         body: dict[str, WriteValue] = {"id": record_id}
         body.update(fields)
-        data = self._call("PATCH", entity, op, body=body)
+        data = self._call("PATCH", entity, op, body=body, refusal_500=True)
         item_id = data.get("itemId") if isinstance(data, dict) else None
         if isinstance(item_id, bool) or not isinstance(item_id, int):
             raise MalformedResponse(

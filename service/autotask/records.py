@@ -9,7 +9,8 @@ problems of the item with its entity and id; it never raises ``KeyError``/``Type
 Types on the wire: integers must be JSON integers (not booleans, not strings), money and other
 doubles become :class:`~decimal.Decimal` (the client parses JSON numbers with a fraction as
 Decimal, so ``12.10`` stays exactly 12.10), date-times are ISO-8601 strings read as UTC
-(Autotask's REST API stores and returns UTC, reference/autotask.md 6). A field typed
+(Autotask's REST API stores and returns UTC, reference/autotask.md 6). Strings are cleaned
+here, once, by :func:`clean_text`. A field typed
 ``X | None`` may be absent or null; any other field is required.
 
 The record's ``ENTITY`` is the REST resource name used in URLs; ``PARENT`` names the parent
@@ -43,8 +44,33 @@ __all__ = [
     "Record",
     "Ticket",
     "Wire",
+    "clean_text",
     "on_hand_totals",
+    "parse_date_time",
 ]
+
+#: Characters no text from Autotask keeps: C0 controls but tab, line feed and carriage return
+#: (NUL is refused by PostgreSQL text and JSONB; XML 1.0, hence qbXML, allows none of them),
+#: DEL and the C1 controls, the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+#: U+2066-U+2069; they make a name read differently from what it is), lone surrogates (not
+#: encodable as UTF-8) and the noncharacters U+FFFE/U+FFFF.
+_UNWANTED = dict.fromkeys(
+    [
+        *(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+        *range(0xD800, 0xE000),
+        0xFFFE,
+        0xFFFF,
+    ]
+)
+
+
+def clean_text(text: str) -> str:
+    """``text`` without the characters PostgreSQL, XML or a reader cannot take (see
+    ``_UNWANTED``); everything else, line breaks included, is kept as it is."""
+    return text.translate(_UNWANTED)
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,18 @@ _KIND_NAMES = {
 }
 
 
+def parse_date_time(value: object) -> datetime | None:
+    """An Autotask date-time (ISO-8601 text, UTC when it names no offset), or None when
+    ``value`` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
 def _convert(kind: type, value: object) -> object:
     """The value as ``kind``; raises ValueError when it is not one."""
     if kind is int:
@@ -88,13 +126,12 @@ def _convert(kind: type, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return Decimal(str(value))
     elif kind is datetime:
+        parsed = parse_date_time(value)
+        if parsed is not None:
+            return parsed
+    elif kind is str:
         if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value.strip())
-            except ValueError:
-                pass
-            else:
-                return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+            return clean_text(value)
     elif isinstance(value, kind):
         return value
     raise ValueError(f"should be {_KIND_NAMES[kind]}, got {_describe(value)}")

@@ -35,6 +35,10 @@ _PERMISSION_TEXT = ("permission",)
 _MISSING_RECORD_TEXT = ("no matching records",)
 # A bad integration code is reported as a 500 by some tenants (apigrate/autotask-restapi #19).
 _INTEGRATION_CODE_TEXT = ("integration code", "integrationcode", "tracking identifier")
+# Messages that explain nothing: a failure of the server, not a refusal of the request
+# (apigrate/autotask-restapi #19 quotes {"errors":["Something went wrong"]}; the simulated tenant
+# answers its transient 500s with "An unexpected error has occurred.").
+_UNEXPLAINED_TEXT = ("unexpected error", "something went wrong", "internal server error")
 
 
 def _reject_constant(name: str) -> Any:
@@ -115,3 +119,9 @@ def is_missing_record_error(text: str) -> bool:
 def is_integration_code_error(text: str) -> bool:
     """A message about the API integration code (tracking identifier)."""
     return _has(text, _INTEGRATION_CODE_TEXT)
+
+
+def is_refusal(status_code: int, text: str) -> bool:
+    """An HTTP 500 that says why the request is refused (Autotask's validation errors,
+    reference/autotask.md 9), rather than that the server failed: repeating it cannot help."""
+    return status_code == 500 and bool(text.strip()) and not _has(text, _UNEXPLAINED_TEXT)

@@ -36,6 +36,14 @@ move balanced by the opposite move of another PO in the same cycle is seen by th
 (open POs) or not at all (Received Full); renamed products or companies reach QuickBooks with
 the next change of a PO that uses them; edits of open POs wait for the rolling check.
 
+What goes to the sync: every PO not Canceled (or, in manual selection, those selected), except
+POs never handed over nor selected whose submit date (create date when never submitted), in
+``ATQB_TIMEZONE``, is before the transfer cutoff: ``ATQB_TRANSFER_SINCE``, else the date the
+database's first cycle recorded (mark ``transfer_since``). Moving the cutoff earlier has the
+POs it left out read again once. A PO that cannot be read or built is skipped with its reason
+(``poller_orders.skipped``), not fingerprinted, and read again every cycle; the others go on.
+``Poller.dry_run`` runs the same cycle and rolls its writes back.
+
 Every write of a cycle (jobs, fingerprints, watermarks) is one transaction: a cycle that fails
 half-way (Autotask unavailable, budget used up) changes nothing, and the next one finds the same
 changes again.
@@ -48,7 +56,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from service.autotask import (
@@ -57,10 +65,8 @@ from service.autotask import (
     AutotaskError,
     BudgetExhausted,
     NotFound,
-    PermissionDenied,
     PurchaseOrder,
     RateLimited,
-    RequestRejected,
     ThreadLimitExceeded,
     TryLater,
 )
@@ -68,12 +74,13 @@ from service.autotask import filters as f
 from service.db import Database, describe_outage
 from service.exchange import utcnow
 from service.pollcycles import PollCycles, log_cycle
+from service.retry import RetryPolicy
 from service.sessions import Sessions
 from service.settings import Settings, TransferSelection
 from service.sync.enqueue import Enqueuer, EnqueueReport
 
 from .reader import AutotaskReader, Statuses, WholeOrder
-from .state import FULL_SYNC, MARKS, OrderState, PollerStore
+from .state import CUTOFF, FULL_SYNC, MARKS, OrderState, PollerStore
 
 log = logging.getLogger("atqb.poll")
 
@@ -81,6 +88,15 @@ log = logging.getLogger("atqb.poll")
 SWEEP_SIZE = 500
 _ITEMS = "PurchaseOrderItems"
 _RECEIPTS = "PurchaseOrderItemReceiving"
+#: Backoff of a PO whose write-back Autotask refuses: 5 min, doubling, at most a day.
+WRITE_BACK_RETRY = RetryPolicy(base_seconds=300.0, cap_seconds=86400.0)
+#: Autotask errors that concern the whole tenant, not one PO: the write-back stops for this
+#: cycle and the next cycle goes on where it stopped.
+_TENANT_WIDE = (TryLater, AuthenticationError)
+
+
+class _DryRun(Exception):
+    """Rolls back the writes of a dry-run cycle."""
 
 
 class PollerError(Exception):
@@ -112,6 +128,17 @@ def resolve_qbwc_user(database: Database, settings: Settings) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Decision:
+    """Whether a PO goes to the sync in this cycle (``verdict`` "in" or "out"), and why."""
+
+    po_id: int
+    number: str
+    vendor_id: int | None
+    verdict: str
+    why: str
+
+
 @dataclass
 class CycleOutcome:
     """What one cycle did, for the log line, the poll-cycles table and the demo."""
@@ -130,6 +157,13 @@ class CycleOutcome:
     error: str | None = None
     retry_after: float | None = None
     budget: str = ""
+    #: The transfer cutoff this cycle applied; ``cutoff_recorded``: recorded by this cycle.
+    cutoff: date | None = None
+    cutoff_recorded: bool = False
+    #: PO id -> why it could not be handed to the sync (read again next cycle).
+    skipped: dict[int, str] = field(default_factory=dict)
+    #: What the cycle decided about each PO it read and did not find unchanged.
+    decisions: list[Decision] = field(default_factory=list)
 
     @property
     def jobs_enqueued(self) -> int:
@@ -151,6 +185,17 @@ class CycleOutcome:
         else:
             made = "enqueued nothing new"
         parts = [head, read, made]
+        if self.cutoff_recorded:
+            parts.append(f"transfer cutoff recorded: {self.cutoff_note()}")
+        held = sum(1 for d in self.decisions if d.verdict == "out" and d.po_id not in self.skipped)
+        if held:
+            parts.append(f"{held} PO(s) left out (`atqb poll --dry-run` says why)")
+        if self.skipped:
+            first = min(self.skipped)
+            parts.append(
+                f"{len(self.skipped)} PO(s) skipped, tried again next cycle "
+                f"(PO {first}: {self.skipped[first]})"
+            )
         if self.written_back:
             parts.append(f"wrote {len(self.written_back)} QuickBooks PO number(s) to Autotask")
         if self.problems:
@@ -170,7 +215,17 @@ class CycleOutcome:
             "enqueued": self.enqueued,
             "written_back": len(self.written_back),
             "problems": self.problems[:20],
+            "transfer_since": self.cutoff.isoformat() if self.cutoff else None,
+            "skipped": {str(k): v for k, v in sorted(self.skipped.items())[:20]},
         }
+
+    def cutoff_note(self) -> str:
+        """The cutoff in words."""
+        return (
+            f"POs submitted (created, when never submitted) before {self.cutoff} are left "
+            "alone; set ATQB_TRANSFER_SINCE to an earlier date to transfer them, or name them "
+            "with `atqb transfer`"
+        )
 
 
 @dataclass
@@ -207,12 +262,26 @@ class Poller:
         self.database = database
         self.settings = settings
         self.client = client
-        self.reader = AutotaskReader(client)
+        self.reader = AutotaskReader(client, settings.calendar_date)
         self.user = qbwc_user or resolve_qbwc_user(database, settings)
         self.sweep_size = sweep_size
         self.now = now
 
     # -- one cycle ---------------------------------------------------------------------------
+
+    def dry_run(self) -> CycleOutcome:
+        """What the next cycle would do, with nothing written anywhere: no jobs, no poller
+        state, no poll-cycles row, no write-back to Autotask. Autotask is read as a cycle
+        reads it. ``decisions`` says what each PO read would become, and why."""
+        outcome = CycleOutcome()
+        before = self.client.requests_made
+        self._cycle(outcome, dry_run=True)
+        outcome.requests = self.client.requests_made - before
+        return outcome
+
+    def vendor_names(self, outcome: CycleOutcome) -> dict[int, str]:
+        """Vendor id -> name, of the POs in ``outcome.decisions`` (one request)."""
+        return self.reader.company_names({d.vendor_id for d in outcome.decisions if d.vendor_id})
 
     def run_cycle(self) -> CycleOutcome:
         """Run one cycle and record it in the poll-cycles table. Autotask errors end the cycle
@@ -257,27 +326,63 @@ class Poller:
         return outcome
 
     def _wanted(self, cycle: _Cycle, po_id: int, status: int) -> bool:
-        """Whether the sync should see this PO (all, or selected; Canceled only once handed
-        over, so that the sync can close it in QuickBooks)."""
+        """Whether the sync should see this PO (see :meth:`_left_out`)."""
+        return self._left_out(cycle, po_id, status) is None
+
+    def _left_out(self, cycle: _Cycle, po_id: int, status: int) -> str | None:
+        """Why the sync should not see this PO, or None: all, or selected; Canceled only once
+        handed over, so that the sync can close it in QuickBooks."""
         state = cycle.known.get(po_id)
         if self.settings.transfer_selection is TransferSelection.MANUAL and (
             state is None or state.selected_at is None
         ):
-            return False
-        if status == cycle.statuses.canceled:
-            return state is not None and state.fingerprint is not None
-        return True
+            return "not selected (ATQB_TRANSFER_SELECTION=manual: select it with `atqb transfer`)"
+        if status == cycle.statuses.canceled and (state is None or state.fingerprint is None):
+            return "Canceled and never transferred"
+        return None
 
-    def _cycle(self, outcome: CycleOutcome) -> None:
+    def _before_cutoff(self, cycle: _Cycle, whole: WholeOrder, cutoff: date) -> str | None:
+        """Why a PO never handed over nor selected is older than the cutoff, or None."""
+        state = cycle.known.get(whole.id)
+        if state is not None and (state.fingerprint is not None or state.selected_at is not None):
+            return None
+        placed = whole.placed_at
+        if placed is None:
+            return "Autotask gives it no submit or create date: name it with `atqb transfer`"
+        day = self.settings.calendar_date(placed)
+        if day >= cutoff:
+            return None
+        verb = "submitted" if whole.header.get("submitDateTime") else "created"
+        return f"{verb} {day}, before the transfer cutoff {cutoff} (ATQB_TRANSFER_SINCE)"
+
+    def _cutoff(self, store: PollerStore) -> tuple[date, bool]:
+        """The transfer cutoff, and whether this cycle sets it: ``ATQB_TRANSFER_SINCE``, else
+        the date the database's first cycle recorded, else today (to be recorded)."""
+        if self.settings.transfer_since is not None:
+            return self.settings.transfer_since, False
+        mark = store.mark(CUTOFF)
+        if mark is not None and isinstance(mark.get("date"), str):
+            return date.fromisoformat(mark["date"]), False
+        return self.settings.calendar_date(self.now()), True
+
+    def _cycle(self, outcome: CycleOutcome, *, dry_run: bool = False) -> None:
         statuses = Statuses.of(self.client)
         with self.database.transaction() as conn:
             store = PollerStore(conn, self.now())
             cycle = _Cycle(store.orders(), store.mark(MARKS) or {}, statuses)
             full_sync = store.mark(FULL_SYNC) is not None
+            cutoff, outcome.cutoff_recorded = self._cutoff(store)
+        outcome.cutoff = cutoff
         marks = cycle.marks
         po_mark = int(marks.get("po", 0))
         first = "item" not in marks
         cycle.dirty = {i for i, s in cycle.known.items() if s.needs_read}
+        if marks.get("cutoff", cutoff.isoformat()) > cutoff.isoformat():
+            # ATQB_TRANSFER_SINCE moved earlier: what the old cutoff left out is read again.
+            cycle.dirty |= {
+                i for i, s in cycle.known.items() if s.fingerprint is None and s.status is not None
+            }
+        marks["cutoff"] = cutoff.isoformat()
 
         # 1. New POs.
         for header in self.reader.new_orders(po_mark):
@@ -285,8 +390,11 @@ class Poller:
             if isinstance(status, int):
                 cycle.headers[po_id] = header
                 cycle.status_now[po_id] = status
-                if self._wanted(cycle, po_id, status):
+                why = self._left_out(cycle, po_id, status)
+                if why is None:
                     cycle.dirty.add(po_id)
+                else:
+                    outcome.decisions.append(_decision(WholeOrder(header, [], []), "out", why))
         new_ids = set(cycle.headers)
         marks["po"] = max([po_mark, *new_ids])
 
@@ -336,48 +444,77 @@ class Poller:
         if first:
             self._first_marks(cycle)
 
-        changed = [
-            whole
-            for po_id, whole in cycle.read.items()
-            if self._wanted(cycle, po_id, cycle.status_now[po_id])
-            and whole.fingerprint()
-            != (cycle.known[po_id].fingerprint if po_id in cycle.known else None)
-        ]
+        changed = []
+        for po_id, whole in sorted(cycle.read.items()):
+            known = cycle.known.get(po_id)
+            why = self._left_out(cycle, po_id, cycle.status_now[po_id]) or self._before_cutoff(
+                cycle, whole, cutoff
+            )
+            if why is not None:
+                outcome.decisions.append(_decision(whole, "out", why))
+            elif whole.fingerprint() != (known.fingerprint if known else None):
+                changed.append(whole)
         outcome.new = sum(1 for w in changed if w.id in new_ids or w.id not in cycle.known)
         outcome.changed = len(changed) - outcome.new
         outcome.checked = len(cycle.read) - len(changed)
         built = self.reader.build(changed, statuses)
         outcome.problems += built.problems
+        outcome.skipped = built.skipped
+        for whole in changed:
+            known = cycle.known.get(whole.id)
+            if whole.id in built.skipped:
+                why = f"skipped, tried again next cycle: {built.skipped[whole.id]}"
+                log.warning("PO %s %s", whole.id, why)
+                outcome.decisions.append(_decision(whole, "out", why))
+            else:
+                why = "changed since its transfer" if known and known.fingerprint else "new"
+                outcome.decisions.append(_decision(whole, "in", why))
         products, stock = [], []
         if full_sync:
             stock = self.reader.stock(None)
             products = self.reader.products({row.product_id for row in stock})
             outcome.full_sync = True
 
-        with self.database.transaction() as conn:
-            now = self.now()
-            report = EnqueueReport()
-            enqueuer = Enqueuer(conn, now, self.settings, self.user)
-            if built.orders:
-                report = enqueuer.purchase_orders(built.orders, built.stock)
-            if full_sync:
-                report = enqueuer.full_inventory_sync(products, stock)
-            store = PollerStore(conn, now)
-            fingerprints = {w.id: w.fingerprint() for w in changed}
-            for po_id in cycle.read:
-                status = cycle.status_now[po_id]
-                store.verified(po_id, status, statuses.final(status), fingerprints.get(po_id))
-            for po_id, status in cycle.status_now.items():
-                if po_id not in cycle.read:
-                    store.saw(po_id, status, statuses.final(status))
-            for po_id in cycle.gone:
-                store.gone(po_id)
-            store.set_mark(MARKS, marks)
-            if full_sync:
-                store.set_mark(FULL_SYNC, None)
+        report = EnqueueReport()
+        try:
+            with self.database.transaction() as conn:
+                now = self.now()
+                enqueuer = Enqueuer(conn, now, self.settings, self.user)
+                if built.orders:
+                    report = enqueuer.purchase_orders(built.orders, built.stock)
+                if full_sync:
+                    report = enqueuer.full_inventory_sync(products, stock)
+                store = PollerStore(conn, now)
+                fingerprints = {w.id: w.fingerprint() for w in changed if w.id not in built.skipped}
+                for po_id in cycle.read:
+                    status = cycle.status_now[po_id]
+                    store.verified(
+                        po_id,
+                        status,
+                        statuses.final(status),
+                        fingerprints.get(po_id),
+                        built.skipped.get(po_id),
+                    )
+                for po_id, status in cycle.status_now.items():
+                    if po_id not in cycle.read:
+                        store.saw(po_id, status, statuses.final(status))
+                for po_id in cycle.gone:
+                    store.gone(po_id)
+                store.set_mark(MARKS, marks)
+                if full_sync:
+                    store.set_mark(FULL_SYNC, None)
+                if outcome.cutoff_recorded:
+                    store.set_mark(CUTOFF, {"date": cutoff.isoformat()})
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
         outcome.enqueued = report.kinds()
         outcome.problems += report.skipped
-        self._write_back(outcome)
+        if outcome.cutoff_recorded and not dry_run:
+            log.warning("transfer cutoff recorded: %s", outcome.cutoff_note())
+        if not dry_run:
+            self._write_back(outcome)
 
     def _read(self, cycle: _Cycle, po_ids: set[int]) -> None:
         """Read these POs whole; note those Autotask no longer has."""
@@ -437,7 +574,14 @@ class Poller:
 
     def _write_back(self, outcome: CycleOutcome) -> None:
         """Write the QuickBooks PO number of every newly transferred PO to its External
-        P.O. # in Autotask, once per PO (reference/autotask.md 10.7)."""
+        P.O. # in Autotask, once per PO (reference/autotask.md 10.7), each on its own.
+
+        A refusal of one PO (Autotask answers validation errors with HTTP 500) is recorded on
+        it with Autotask's message and tried again after a backoff (:data:`WRITE_BACK_RETRY`),
+        at most once per cycle; the others go on. Trouble of the whole tenant (request limits,
+        network, credentials, a server error that explains nothing) stops the write-back until
+        the next cycle. A PO Autotask no longer has is not written.
+        """
         if not self.settings.write_back_po_number:
             return
         with self.database.transaction() as conn:
@@ -448,16 +592,31 @@ class Poller:
             try:
                 if number:
                     self.client.set_external_po_number(po_id, number)
-            except TryLater as exc:
+            except _TENANT_WIDE as exc:
                 outcome.problems.append(f"PO {po_id}: write-back postponed ({exc})")
                 return
-            except (AuthenticationError, PermissionDenied, NotFound, RequestRejected) as exc:
+            except NotFound as exc:
                 outcome.problems.append(f"PO {po_id}: External P.O. # not written: {exc}")
                 written = ""
+            except AutotaskError as exc:
+                self._write_back_refused(outcome, po_id, exc)
+                continue
             with self.database.transaction() as conn:
                 PollerStore(conn, self.now()).written_back(po_id, written)
             if written:
                 outcome.written_back.append((po_id, written))
+
+    def _write_back_refused(self, outcome: CycleOutcome, po_id: int, exc: AutotaskError) -> None:
+        with self.database.transaction() as conn:
+            attempts, retry_at = PollerStore(conn, self.now()).write_back_refused(
+                po_id, str(exc), WRITE_BACK_RETRY.delay
+            )
+        message = (
+            f"PO {po_id}: Autotask refused the External P.O. # ({exc}); refusal {attempts}, "
+            f"next try after {retry_at:%Y-%m-%d %H:%M} UTC"
+        )
+        log.warning("%s", message)
+        outcome.problems.append(message)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -488,6 +647,12 @@ class Poller:
                 continue
             out(outcome.line())
             stop.wait(max(every, outcome.retry_after or 0.0))
+
+
+def _decision(whole: WholeOrder, verdict: str, why: str) -> Decision:
+    vendor = whole.header.get("vendorID")
+    vendor_id = vendor if isinstance(vendor, int) and not isinstance(vendor, bool) else None
+    return Decision(whole.id, whole.number, vendor_id, verdict, why)
 
 
 def request_full_sync(database: Database) -> bool:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from hashlib import sha256
 from typing import Any
 
@@ -19,6 +20,7 @@ from service.autotask import (
     AutotaskClient,
     InventoryItem,
     NotFound,
+    PermissionDenied,
     Picklist,
     PurchaseOrder,
     PurchaseOrderItem,
@@ -80,6 +82,21 @@ class WholeOrder:
         value = self.header.get("status")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+    @property
+    def placed_at(self) -> datetime | None:
+        """When the PO was submitted, else created (None: Autotask gave neither)."""
+        for name in ("submitDateTime", "createDateTime"):
+            moment = records.parse_date_time(self.header.get(name))
+            if moment is not None:
+                return moment
+        return None
+
+    @property
+    def number(self) -> str:
+        """The PO number for people (the id when it has none)."""
+        value = self.header.get("purchaseOrderNumber")
+        return records.clean_text(value) if isinstance(value, str) and value else str(self.id)
+
     def fingerprint(self) -> str:
         """See :func:`raw_fingerprint`."""
         return raw_fingerprint(self.header, self.lines, self.receipts)
@@ -128,14 +145,23 @@ class Built:
 
     orders: list[model.PurchaseOrder] = field(default_factory=list)
     stock: list[model.StockLevel] = field(default_factory=list)
+    #: Notes for the cycle's output (records left out, entities the API user may not read).
     problems: list[str] = field(default_factory=list)
+    #: PO id -> why it could not be built.
+    skipped: dict[int, str] = field(default_factory=dict)
+    #: Entity -> why it could not be read at all.
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 class AutotaskReader:
     """Batch reads of one client."""
 
-    def __init__(self, client: AutotaskClient) -> None:
+    def __init__(
+        self, client: AutotaskClient, calendar: Callable[[datetime], date] | None = None
+    ) -> None:
         self.client = client
+        #: The company's calendar date of a moment (``ATQB_TIMEZONE``); default UTC's.
+        self.calendar = calendar or (lambda moment: moment.astimezone(UTC).date())
         self._stock_entity: type[InventoryItem] | type[records.InventoryProduct] | None = None
 
     def new_orders(self, after_id: int) -> list[dict[str, Any]]:
@@ -210,7 +236,10 @@ class AutotaskReader:
     # -- the sync's model --------------------------------------------------------------------
 
     def build(self, orders: Sequence[WholeOrder], statuses: Statuses) -> Built:
-        """The sync's model of ``orders`` and the on-hand of their products."""
+        """The sync's model of ``orders`` and the on-hand of their products. A PO that cannot
+        be built (an ill-typed record, a product or vendor that cannot be read) is left out
+        with its reason in ``skipped``; the others are built. Tickets and projects only name a
+        line's customer: when the API user may not read them, lines go without one."""
         built = Built()
         typed: list[tuple[PurchaseOrder, list[PurchaseOrderItem], list[Any]]] = []
         for whole in orders:
@@ -219,7 +248,7 @@ class AutotaskReader:
                 lines = [PurchaseOrderItem.from_api(r) for r in whole.lines]
                 receipts = [PurchaseOrderItemReceiving.from_api(r) for r in whole.receipts]
             except RecordError as exc:
-                built.problems.append(f"PO {whole.id}: {exc}")
+                built.skipped[whole.id] = str(exc)
                 continue
             typed.append((header, lines, receipts))
         product_ids = {ln.product_id for _, lines, _ in typed for ln in lines if ln.product_id}
@@ -245,8 +274,15 @@ class AutotaskReader:
             found = companies.get(company_id) if company_id else None
             return model.Company(found.id, found.company_name) if found else None
 
-        def product(product_id: int) -> model.Product:
-            return sync_product(products[product_id])
+        def product(line: PurchaseOrderItem) -> model.Product:
+            assert line.product_id is not None
+            found = products.get(line.product_id)
+            if found is None:
+                why = built.unreadable.get(AtProduct.ENTITY, "Autotask did not return it")
+                raise model.SyncInputError(
+                    f"the product {line.product_id} of line {line.id} cannot be read ({why})"
+                )
+            return sync_product(found)
 
         for header, lines, receipts in typed:
             try:
@@ -255,8 +291,8 @@ class AutotaskReader:
                         header, lines, receipts, statuses, company, product, tickets, projects
                     )
                 )
-            except (model.SyncInputError, KeyError) as exc:
-                built.problems.append(f"PO {header.id}: {exc}")
+            except model.SyncInputError as exc:
+                built.skipped[header.id] = str(exc)
         wanted = {ln.product.id for po in built.orders for ln in po.lines}
         built.stock = self.stock(wanted)
         return built
@@ -267,8 +303,8 @@ class AutotaskReader:
         lines: list[PurchaseOrderItem],
         receipts: list[PurchaseOrderItemReceiving],
         statuses: Statuses,
-        company: Any,
-        product: Any,
+        company: Callable[[int | None], model.Company | None],
+        product: Callable[[PurchaseOrderItem], model.Product],
         tickets: dict[int, records.Ticket],
         projects: dict[int, records.Project],
     ) -> model.PurchaseOrder:
@@ -287,7 +323,7 @@ class AutotaskReader:
             sync_lines.append(
                 model.PurchaseOrderLine(
                     line.id,
-                    product(line.product_id),
+                    product(line),
                     line.quantity,
                     unit_cost=line.unit_cost,
                     memo=line.memo,
@@ -304,13 +340,13 @@ class AutotaskReader:
             status=statuses.label(header.status),
             ship_to=company(header.purchase_for_company_id),
             memo=header.general_memo,
-            order_date=when.date() if when else None,
+            order_date=self.calendar(when) if when else None,
             receivings=tuple(
                 model.Receiving(
                     r.id,
                     r.purchase_order_item_id,
                     r.quantity_now_receiving,
-                    r.receive_date.date() if r.receive_date else None,
+                    self.calendar(r.receive_date) if r.receive_date else None,
                 )
                 for r in sorted(receipts, key=lambda r: r.id)
                 if r.purchase_order_item_id in line_ids and r.quantity_now_receiving > 0
@@ -318,12 +354,27 @@ class AutotaskReader:
         )
 
     def _by_id(self, record_type: Any, ids: set[int], built: Built) -> dict[int, Any]:
+        """Records by id; ill-typed ones are noted in ``built.problems``. When the API user may
+        not read the entity (or Autotask says it has none), the reason goes to
+        ``built.unreadable`` and the answer is empty: what needs those records is skipped."""
         invalid: list[RecordError] = []
-        found = {
-            r.id: r for r in self.client.query_in(record_type, "id", sorted(ids), invalid=invalid)
-        }
+        try:
+            found = {
+                r.id: r
+                for r in self.client.query_in(record_type, "id", sorted(ids), invalid=invalid)
+            }
+        except (PermissionDenied, NotFound) as exc:
+            built.unreadable[record_type.ENTITY] = str(exc)
+            built.problems.append(str(exc))
+            return {}
         built.problems += [str(e) for e in invalid]
         return found
+
+    def company_names(self, company_ids: Iterable[int]) -> dict[int, str]:
+        """Names of companies by id (those the API user may read)."""
+        return {
+            c.id: c.company_name for c in self._by_id(AtCompany, set(company_ids), Built()).values()
+        }
 
     def stock(self, product_ids: Iterable[int] | None) -> list[model.StockLevel]:
         """On-hand per product and location (every stocked product with None). Uses

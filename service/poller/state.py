@@ -7,9 +7,9 @@ caller's transaction, so a cycle's new state is committed together with the jobs
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -20,6 +20,9 @@ from service.models import jobs, poller_orders, poller_state
 MARKS = "marks"
 #: Name of the mark that records a full inventory sync asked for with `atqb inventory-sync`.
 FULL_SYNC = "full_inventory_sync"
+#: Name of the mark that holds the transfer cutoff recorded by the first cycle
+#: (``{"date": "YYYY-MM-DD"}``) when ``ATQB_TRANSFER_SINCE`` is unset.
+CUTOFF = "transfer_since"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,20 @@ class OrderState:
     selected_at: datetime | None
     needs_read: bool
     written_back: str | None
+    skipped: str | None = None
+    write_back_error: str | None = None
+    write_back_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """What the poller holds back, for ``/admin`` and ``/metrics``: the transfer cutoff the
+    first cycle recorded (None: not yet, or never needed), POs skipped with their reason and
+    since when, and POs whose write-back Autotask refuses (message, refusals, next try)."""
+
+    recorded_cutoff: str | None
+    skipped: list[tuple[int, str, datetime | None]]
+    refused: list[tuple[int, str, int, datetime | None]]
 
 
 class PollerStore:
@@ -113,17 +130,74 @@ class PollerStore:
         """Record a PO's status as just read (its header only)."""
         self._upsert(po_id, {"status": status, "final": final})
 
-    def verified(self, po_id: int, status: int, final: bool, fingerprint: str | None) -> None:
-        """Record a PO read whole; ``fingerprint`` is what the sync now has (None: unchanged)."""
+    def verified(
+        self,
+        po_id: int,
+        status: int,
+        final: bool,
+        fingerprint: str | None,
+        skipped: str | None = None,
+    ) -> None:
+        """Record a PO read whole; ``fingerprint`` is what the sync now has (None: unchanged).
+        ``skipped``: why it could not be handed to the sync; it is read again in the next
+        cycle, and the time of the first such cycle is kept while it stays skipped."""
         values: dict[str, Any] = {
             "status": status,
             "final": final,
             "verified_at": self.now,
-            "needs_read": False,
+            "needs_read": skipped is not None,
+            "skipped": skipped[:2000] if skipped is not None else None,
         }
         if fingerprint is not None:
             values["fingerprint"] = fingerprint
+        if skipped is None:
+            values["skipped_at"] = None
+        else:
+            known = self.order(po_id)
+            if known is None or known.skipped is None:
+                values["skipped_at"] = self.now
         self._upsert(po_id, values)
+
+    def order(self, po_id: int) -> OrderState | None:
+        """One PO's state, or None."""
+        row = (
+            self.conn.execute(select(poller_orders).where(poller_orders.c.po_id == po_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return OrderState(**{k: row[k] for k in OrderState.__dataclass_fields__})
+
+    def skipped_orders(self) -> list[tuple[int, str, datetime | None]]:
+        """(PO id, reason, since) of every PO whose last read could not be used."""
+        rows = self.conn.execute(
+            select(poller_orders.c.po_id, poller_orders.c.skipped, poller_orders.c.skipped_at)
+            .where(poller_orders.c.skipped.is_not(None))
+            .order_by(poller_orders.c.po_id)
+        )
+        return [(int(i), str(reason), since) for i, reason, since in rows]
+
+    def refused_write_backs(self) -> list[tuple[int, str, int, datetime | None]]:
+        """(PO id, Autotask's message, attempts, next attempt) of every PO whose write-back
+        Autotask refuses."""
+        c = poller_orders.c
+        rows = self.conn.execute(
+            select(c.po_id, c.write_back_error, c.write_back_attempts, c.write_back_after)
+            .where(c.write_back_error.is_not(None))
+            .order_by(c.po_id)
+        )
+        return [(int(i), str(e), int(n), after) for i, e, n, after in rows]
+
+    def held_back(self) -> HeldBack:
+        """See :class:`HeldBack`."""
+        mark = self.mark(CUTOFF)
+        recorded = mark.get("date") if mark else None
+        return HeldBack(
+            recorded if isinstance(recorded, str) else None,
+            self.skipped_orders(),
+            self.refused_write_backs(),
+        )
 
     def gone(self, po_id: int) -> None:
         """A PO Autotask no longer has (deleted): not counted, never read again unless
@@ -166,7 +240,11 @@ class PollerStore:
                 jobs.c.kind == "purchase_order",
                 jobs.c.status == "done",
                 jobs.c.qbwc_user == qbwc_user,
-                or_(poller_orders.c.written_back.is_(None)),
+                poller_orders.c.written_back.is_(None),
+                or_(
+                    poller_orders.c.write_back_after.is_(None),
+                    poller_orders.c.write_back_after <= self.now,
+                ),
             )
             .order_by(jobs.c.id)
         )
@@ -177,4 +255,30 @@ class PollerStore:
 
     def written_back(self, po_id: int, number: str) -> None:
         """Record the number written to the PO's External P.O. # ("" when it cannot be)."""
-        self._upsert(po_id, {"written_back": number[:32]})
+        self._upsert(
+            po_id,
+            {
+                "written_back": number[:32],
+                "write_back_error": None,
+                "write_back_attempts": 0,
+                "write_back_after": None,
+            },
+        )
+
+    def write_back_refused(
+        self, po_id: int, message: str, delay: Callable[[int], timedelta]
+    ) -> tuple[int, datetime]:
+        """Record Autotask's refusal of a PO's write-back; no new attempt before
+        ``delay(refusals so far)`` has passed. Returns (refusals, next attempt)."""
+        known = self.order(po_id)
+        attempts = (known.write_back_attempts if known else 0) + 1
+        retry_at = self.now + delay(attempts)
+        self._upsert(
+            po_id,
+            {
+                "write_back_error": message[:2000],
+                "write_back_attempts": attempts,
+                "write_back_after": retry_at,
+            },
+        )
+        return attempts, retry_at

@@ -98,6 +98,8 @@ class SyncInventory:
                     InventoryAdjustmentLine(Ref(list_id=line["list_id"]), decimal(line["to"]))
                     for line in state["lines"]
                 ),
+                # The company's date (ATQB_TIMEZONE), not QuickBooks' clock nor UTC's.
+                txn_date=ctx.settings.calendar_date(ctx.now),
                 memo=f"atqb: On Hand from Autotask ({job.payload['reason']})",
             )
             request = build.inventory_adjustment_add(request_id, adjustment)

@@ -24,6 +24,7 @@ from service.autotask import (
     Record,
     RecordError,
     Ticket,
+    clean_text,
     on_hand_totals,
 )
 
@@ -160,3 +161,23 @@ def test_on_hand_is_totalled_per_product_across_locations() -> None:
     ]
     assert on_hand_totals(rows) == {232: 7, 500: 0}
     assert on_hand_totals([InventoryProduct(9, 232, 3, 6, 6, 0, 0)]) == {232: 6}
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("rush\x00 order", "rush order"),  # NUL: PostgreSQL refuses it in text and JSONB
+        ("bell\x07 esc\x1b[0m del\x7f c1\x85", "bell esc[0m del c1"),
+        ("\u202eevil\u202c \u2066iso\u2069", "evil iso"),  # bidi overrides and isolates
+        ("lone \ud800 surrogate \uffff", "lone  surrogate "),
+        ("tab\tline\nreturn\r", "tab\tline\nreturn\r"),  # XML 1.0 allows these three
+        ("Café Ünïcode 日本 — 👍 \u200d", "Café Ünïcode 日本 — 👍 \u200d"),
+    ],
+)
+def test_text_from_autotask_is_cleaned_where_it_enters(sent: str, kept: str) -> None:
+    assert clean_text(sent) == kept
+    line = PurchaseOrderItem.from_api(purchase_order_item(5, 7, memo=sent))
+    assert line.memo == kept
+    product = Product.from_api(swagger_item("ProductModel", id=9, name=sent))
+    assert product.name == kept
+    kept.encode("utf-8")  # what is kept can be stored and sent

@@ -34,6 +34,7 @@ from service.autotask import (
     InventoryProduct,
     MalformedResponse,
     NotFound,
+    PermissionDenied,
     PicklistError,
     Product,
     Project,
@@ -1109,3 +1110,54 @@ def test_python_m_serves_the_demo_tenant_until_stopped() -> None:
             process.wait()
     assert process.returncode == 0
     assert "Stopped after 1 requests." in out
+
+
+# -- standing refusals and odd data ---------------------------------------------------------
+
+
+def test_a_refused_update_is_refused_every_time_and_only_for_that_record(
+    tenant: SimulatedAutotask, client: AutotaskClient
+) -> None:
+    refused, other = one_po(tenant), one_po(tenant)
+    tenant.refuse_update("PurchaseOrders", refused, "externalPONumber: value is not valid.")
+    for _ in range(2):
+        with pytest.raises(RequestRejected, match="externalPONumber: value is not valid"):
+            client.set_external_po_number(refused, "AT1")
+    client.set_external_po_number(other, "AT2")
+    assert tenant.get("PurchaseOrders", refused)["externalPONumber"] is None
+    assert tenant.get("PurchaseOrders", other)["externalPONumber"] == "AT2"
+    # A write is not repeated by the client: one request per refusal.
+    assert [r.status for r in tenant.requests if r.method == "PATCH"] == [500, 500, 200]
+    tenant.clear_faults()
+    # A 500 that explains nothing is a server failure: repeated, as any transient answer.
+    tenant.server_error_next(1)
+    client.set_external_po_number(refused, "AT1")
+    assert tenant.get("PurchaseOrders", refused)["externalPONumber"] == "AT1"
+    assert [r.status for r in tenant.requests if r.method == "PATCH"][-2:] == [500, 200]
+
+
+def test_denied_queries_answer_the_permission_error_and_other_entities_still_answer(
+    tenant: SimulatedAutotask, client: AutotaskClient
+) -> None:
+    order = one_po(tenant)
+    tenant.deny_queries("Tickets")
+    with pytest.raises(PermissionDenied, match="security level"):
+        list(client.query_in(Ticket, "id", [1]))
+    with pytest.raises(PermissionDenied):
+        client.count("Tickets")
+    assert client.get(PurchaseOrder, order).id == order
+    assert tenant.requests[0].status == 500
+
+
+def test_corrupt_data_reaches_the_client_as_stored(
+    tenant: SimulatedAutotask, client: AutotaskClient
+) -> None:
+    order = one_po(tenant)
+    (line,) = tenant.find("PurchaseOrderItems", orderID=order)
+    tenant.corrupt("PurchaseOrderItems", line["id"], quantity=None, memo="a\x00b")
+    (raw,) = client.query_raw("PurchaseOrderItems", f.eq("orderID", order))
+    assert raw["quantity"] is None and raw["memo"] == "a\x00b"
+    with pytest.raises(RecordError, match="quantity is null"):
+        PurchaseOrderItem.from_api(raw)
+    with pytest.raises(ValueError, match="no field"):
+        tenant.corrupt("PurchaseOrderItems", line["id"], quantityy=1)

@@ -256,6 +256,22 @@ class TenantData:
             row.update(values)
             self._on_order_stale = True
 
+    def corrupt(self, entity: str, record_id: int, **fields: Any) -> None:
+        """Set fields (Autotask names) of one record to raw values, unchecked: the odd data a
+        tenant with years of history holds (a null where a number belongs, control characters
+        that an import or an old integration left in a name). Autotask itself validates what
+        its UI and API accept today; what older imports left behind is not documented, so the
+        simulator lets a test put anything there."""
+        ent = _entity(entity)
+        values: dict[str, Any] = {}
+        for name, value in fields.items():
+            fd = ent.field(name)
+            if fd is None:
+                raise ValueError(f"{ent.name} has no field {name!r}")
+            values[fd.name] = value
+        with self.lock:
+            self._row(ent.name, record_id).update(values)
+
     def delete(self, entity: str, record_id: int) -> None:
         """Remove a record. A PO with lines, a line with receipts and a receipt (use
         :meth:`cancel_receipt`) are refused, as they are in Autotask."""

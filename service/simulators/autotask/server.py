@@ -50,6 +50,12 @@ Behaviour (reference/autotask.md sections; [U] = the simulator's choice where no
   (``Itgenatr005``, 8), a malformed body, or a dropped connection, before anything else;
   :meth:`SimulatedAutotask.fail_at_random` answers 429 or 500 to a seeded random share of
   requests (the fault-injection test's unreliable Autotask).
+* Standing refusals for tests: :meth:`SimulatedAutotask.refuse_update` answers every PATCH of
+  one record with HTTP 500 and a validation message, as Autotask answers validation errors
+  (9 [C]: HTTP 500 with an ``errors`` array); :meth:`SimulatedAutotask.deny_queries` answers
+  every query and count of an entity with HTTP 500 and the message of an API user whose
+  security level may not read it (9 [C], ``autotask/samples/error-permission-500.json``; the
+  stricter of the two answers Autotask gives, the other being 403).
 """
 
 from __future__ import annotations
@@ -101,6 +107,11 @@ DEFAULT_INTEGRATION_CODE = "SIMULATEDTENANTCODE7"
 DEFAULT_ZONE_HOST = "webservices5.autotask.net"
 _AUTOTASK_HOST = re.compile(r"^[a-z0-9-]+\.autotask\.net$", re.IGNORECASE)
 _LOCAL_HOSTS = ("127.0.0.1", "localhost")
+#: Autotask's answer to a query the API user's security level does not allow (9 [C],
+#: ``autotask/samples/error-permission-500.json``).
+PERMISSION_MESSAGE = (
+    "The logged in Resource does not have the adequate permissions to query this entity type."
+)
 THREAD_LIMIT_MESSAGE = (
     "Itgenatr005: Thread Threshold Exceeded. The thread threshold of 3 threads has been "
     "exceeded for this integration and endpoint."
@@ -362,6 +373,8 @@ class SimulatedAutotask(TenantData):
         self._recent: collections.deque[float] = collections.deque()
         self._faults: list[_Fault] = []
         self._chaos: _Chaos | None = None
+        self._refused: dict[tuple[str, int], str] = {}
+        self._denied: set[str] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._http_clients: list[httpx.Client] = []
@@ -604,10 +617,38 @@ class SimulatedAutotask(TenantData):
             return self._chaos.answered if self._chaos else 0
 
     def clear_faults(self) -> None:
-        """Forget every queued fault (random ones included)."""
+        """Forget every queued fault (random ones included) and standing refusal."""
         with self._state:
             self._faults.clear()
             self._chaos = None
+            self._refused.clear()
+            self._denied.clear()
+
+    def refuse_update(
+        self,
+        entity: str,
+        record_id: int,
+        message: str = "The value of the field externalPONumber is not valid.",
+    ) -> None:
+        """Answer every PATCH of this record with HTTP 500 ``{"errors": [message]}`` until
+        :meth:`clear_faults`: a validation error that does not go away."""
+        with self._state:
+            self._refused[(entity.casefold(), record_id)] = message
+
+    def deny_queries(self, entity: str) -> None:
+        """Answer every query and count of ``entity`` with Autotask's permission error (HTTP
+        500) until :meth:`clear_faults`: an API user whose security level lacks the entity."""
+        with self._state:
+            self._denied.add(entity.casefold())
+
+    def _standing_refusal(self, action: str, entity: str | None, body: object) -> _Answer | None:
+        if entity is None:
+            return None
+        if action in ("query", "count") and entity.casefold() in self._denied:
+            return _errors(500, PERMISSION_MESSAGE)
+        record_id = body.get("id") if action == "patch" and isinstance(body, dict) else None
+        refusal = self._refused.get((entity.casefold(), record_id)) if record_id else None
+        return _errors(500, refusal) if refusal else None
 
     @property
     def pending_faults(self) -> int:
@@ -668,6 +709,8 @@ class SimulatedAutotask(TenantData):
             answer = self._take_fault(request.path, action == "zone")
             if answer is None and action not in ("zone", "version"):
                 answer = self._count_for_threshold()
+            if answer is None and self._authenticate(request) is None:
+                answer = self._standing_refusal(action, entity, body)
         if answer is None:
             if bad_body:
                 answer = _errors(400, "The request body is not valid JSON.")
