@@ -396,10 +396,9 @@ class JobStore:
             "created_at": self.now,
             "updated_at": self.now,
         }
+        # RETURNING the whole row: the new job is not read again.
         if new.idempotency_key is None:
-            job_id = self.conn.execute(
-                insert(jobs).values(values).returning(jobs.c.id)
-            ).scalar_one()
+            row = self.conn.execute(insert(jobs).values(values).returning(*jobs.c)).mappings().one()
         else:
             dialect_insert = pg_insert if self._postgres else sqlite_insert
             statement = (
@@ -409,9 +408,9 @@ class JobStore:
                     index_elements=[jobs.c.idempotency_key],
                     index_where=text(UNFINISHED_PREDICATE),
                 )
-                .returning(jobs.c.id)
+                .returning(*jobs.c)
             )
-            inserted = self.conn.execute(statement).scalar()
+            inserted = self.conn.execute(statement).mappings().first()
             if inserted is None:
                 existing = self.conn.execute(
                     select(jobs).where(
@@ -420,13 +419,15 @@ class JobStore:
                     )
                 ).mappings()
                 return Job.from_row(existing.one()), False
-            job_id = int(inserted)
+            row = inserted
+        job = Job.from_row(row)
         if prerequisites:
             self.conn.execute(
-                insert(job_dependencies),
-                [{"job_id": job_id, "depends_on_id": p.id} for p in prerequisites],
+                insert(job_dependencies).values(
+                    [{"job_id": job.id, "depends_on_id": p.id} for p in prerequisites]
+                )
             )
-        return self.get(job_id), True
+        return job, True
 
     def _lock_prerequisites(self, ids: Sequence[int]) -> list[Job]:
         if not ids:
