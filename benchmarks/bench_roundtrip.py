@@ -35,8 +35,7 @@ from pathlib import Path
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from throwaway import database_url, engines
 
@@ -53,6 +52,7 @@ from tests.support import (
     run_service,
 )
 
+HERE = Path(__file__).resolve().parent
 BATCH = 50
 
 
@@ -126,7 +126,7 @@ def atqb(
 def report(name: str, times: list[float], baseline: float | None = None) -> float:
     ms = [t * 1000 for t in times]
     median = statistics.median(ms)
-    ratio = f"   {median / baseline:5.1f}× bare spyne" if baseline else ""
+    ratio = f"   {median / baseline:5.1f}x bare spyne" if baseline else ""
     print(
         f"{name:<36} n {len(ms):>5}   median {median:6.2f} ms   "
         f"p90 {percentile(ms, 0.90):6.2f} ms   p99 {percentile(ms, 0.99):6.2f} ms   "
