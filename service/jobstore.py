@@ -396,21 +396,21 @@ class JobStore:
             "created_at": self.now,
             "updated_at": self.now,
         }
-        # RETURNING the whole row: the new job is not read again.
+        # RETURNING the whole row: the new job is not read again. The values go as parameters,
+        # not into .values(): SQLAlchemy then compiles each statement once, not per job.
         if new.idempotency_key is None:
-            row = self.conn.execute(insert(jobs).values(values).returning(*jobs.c)).mappings().one()
+            row = self.conn.execute(insert(jobs).returning(*jobs.c), values).mappings().one()
         else:
             dialect_insert = pg_insert if self._postgres else sqlite_insert
             statement = (
                 dialect_insert(jobs)
-                .values(values)
                 .on_conflict_do_nothing(
                     index_elements=[jobs.c.idempotency_key],
                     index_where=text(UNFINISHED_PREDICATE),
                 )
                 .returning(*jobs.c)
             )
-            inserted = self.conn.execute(statement).mappings().first()
+            inserted = self.conn.execute(statement, values).mappings().first()
             if inserted is None:
                 existing = self.conn.execute(
                     select(jobs).where(
@@ -423,9 +423,8 @@ class JobStore:
         job = Job.from_row(row)
         if prerequisites:
             self.conn.execute(
-                insert(job_dependencies).values(
-                    [{"job_id": job.id, "depends_on_id": p.id} for p in prerequisites]
-                )
+                insert(job_dependencies),
+                [{"job_id": job.id, "depends_on_id": p.id} for p in prerequisites],
             )
         return job, True
 
@@ -527,23 +526,20 @@ class JobStore:
                 .where(jobs.c.id.in_(list(changed)))
                 .values(state=_by_id(jobs.c.state, changed, jobs.c.id), updated_at=self.now)
             )
-        statement = (
-            insert(transmissions)
-            .values(
-                [
-                    {
-                        "job_id": s.job.id,
-                        "session_id": session_id,
-                        "request_id": s.request_id,
-                        "request_xml": s.request_xml,
-                        "sent_at": self.now,
-                    }
-                    for s in sent
-                ]
-            )
-            .returning(transmissions.c.id)
-        )
-        return [int(i) for i in self.conn.execute(statement).scalars()]
+        rows = [
+            {
+                "job_id": s.job.id,
+                "session_id": session_id,
+                "request_id": s.request_id,
+                "request_xml": s.request_xml,
+                "sent_at": self.now,
+            }
+            for s in sent
+        ]
+        # Rows as parameters: SQLAlchemy sends them as one multi-row INSERT (insertmanyvalues)
+        # and compiles it once, where .values([...]) would be compiled anew each time.
+        inserted = self.conn.execute(insert(transmissions).returning(transmissions.c.id), rows)
+        return [int(i) for i in inserted.scalars()]
 
     def open_transmissions(self, session_id: int) -> list[Transmission]:
         """Requests this session sent that have no answer yet, oldest first."""
