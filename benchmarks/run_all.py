@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
         ["--round-trips", "50", "--history", "20000"],
     ),
     "bench_enqueue.py": (["--pos", "1000"], ["--pos", "20"]),
+    "bench_gc.py": ([], []),
     "bench_memory.py": (["--jobs", "1000"], ["--jobs", "50"]),
     "bench_qbxml.py": ([], []),
     "bench_claims.py": (["--jobs", "2000"], ["--jobs", "100"]),
