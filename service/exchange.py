@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists
+from sqlalchemy import Connection, and_
 
 from service import __version__, metrics
 from service.db import Database
@@ -46,7 +46,7 @@ from service.kinds import (
     StepOutcome,
     builtin_kinds,
 )
-from service.models import job_dependencies, jobs, transmissions, wc_sessions
+from service.models import jobs, transmissions, wc_sessions
 from service.qbxml.build import Request, message
 from service.qbxml.parse import QbXmlParseError, pair_responses, parse_response, raw_responses
 from service.qbxml.status import describe_hresult
@@ -94,13 +94,13 @@ class _Call:
     #: Answers and finished jobs not written yet: written together, set-based (:meth:`flush`).
     answers: dict[int, Answer] = field(default_factory=dict)
     done: dict[int, dict[str, Any]] = field(default_factory=dict)
-    #: Jobs known to have no dependents (nothing to release when they are done).
-    alone: set[int] = field(default_factory=set)
 
     def flush(self) -> None:
-        """Write the answers and the finished jobs gathered so far, one statement each."""
+        """Write the answers and the finished jobs gathered so far, one statement each (and one
+        that releases their dependents: it must run after the jobs are done, so that it sees a
+        dependent another process enqueued meanwhile)."""
         self.store.record_answers(self.answers)
-        self.store.complete_many(self.done, dependents=not self.done.keys() <= self.alone)
+        self.store.complete_many(self.done)
         self.answers.clear()
         self.done.clear()
 
@@ -583,16 +583,14 @@ class Exchange:
         self, call: _Call, ticket: str
     ) -> tuple[Session | None, list[Transmission], dict[int, Job]]:
         """The live session of ``ticket``, the requests it sent that have no answer yet (oldest
-        first) and their jobs, in one statement. Jobs without dependents go into ``call.alone``.
-        """
+        first) and their jobs, in one statement."""
         if not ticket:
             return None, [], {}
         t_cols = [c.label(f"t_{c.name}") for c in transmissions.c]
         j_cols = [c.label(f"j_{c.name}") for c in jobs.c]
-        has_dependents = exists().where(job_dependencies.c.depends_on_id == jobs.c.id)
         query = (
             call.sessions.by_ticket(ticket)
-            .add_columns(*t_cols, *j_cols, has_dependents.label("has_dependents"))
+            .add_columns(*t_cols, *j_cols)
             .outerjoin(
                 transmissions,
                 and_(
@@ -610,13 +608,8 @@ class Exchange:
         sent = [
             Transmission.from_row({c.name: r[f"t_{c.name}"] for c in transmissions.c}) for r in rows
         ]
-        found = {}
-        for row in rows:
-            job = Job.from_row({c.name: row[f"j_{c.name}"] for c in jobs.c})
-            found[job.id] = job
-            if not row["has_dependents"]:
-                call.alone.add(job.id)
-        return session, sent, found
+        found = [Job.from_row({c.name: row[f"j_{c.name}"] for c in jobs.c}) for row in rows]
+        return session, sent, {job.id: job for job in found}
 
     def _touch(self, call: _Call, session: Session, **changes: object) -> None:
         """Record the call on the session, with the jobs it finished."""

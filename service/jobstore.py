@@ -582,11 +582,9 @@ class JobStore:
         """Mark a job done; return the dependents that became ready."""
         return self.complete_many({job_id: result})
 
-    def complete_many(
-        self, results: Mapping[int, dict[str, Any]], *, dependents: bool = True
-    ) -> list[int]:
-        """Mark jobs done with their results in one statement; return the dependents that
-        became ready. ``dependents=False``: the caller knows none of them has dependents."""
+    def complete_many(self, results: Mapping[int, dict[str, Any]]) -> list[int]:
+        """Mark jobs done with their results in one statement, then release their dependents in
+        one more; return the dependents that became ready."""
         if not results:
             return []
         self.conn.execute(
@@ -600,7 +598,7 @@ class JobStore:
                 **self._no_lease(),
             )
         )
-        return self._release_dependents(list(results)) if dependents else []
+        return self._release_dependents(list(results))
 
     def advance(self, job_id: int, state: dict[str, Any]) -> None:
         """The job's step succeeded and another follows: ready again at once, attempts reset."""

@@ -19,7 +19,11 @@ from service.exchange import Exchange
 from service.settings import load_settings
 from tests.support import CompanyFile, add_user, enqueue_company_queries
 
-#: sendRequestXML + receiveResponseXML of one job (issue 13: at most 8, from 14).
+#: sendRequestXML + receiveResponseXML (issue 13: at most 8, from 14). sendRequestXML: the
+#: session found and touched, the claim, the transmissions (one more when jobs' step states
+#: change: not for a CompanyQuery). receiveResponseXML: the session with its open requests and
+#: their jobs, the answers, the jobs done, their dependents released, the session touched with
+#: its progress read.
 ROUND_TRIP_STATEMENTS = 8
 
 
