@@ -27,7 +27,12 @@ sys.path.insert(0, str(HERE.parent))
 
 #: name: (arguments for the published figures, arguments for --quick)
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
-    "bench_roundtrip.py": (["--round-trips", "1000"], ["--round-trips", "50"]),
+    "bench_roundtrip.py": (
+        ["--round-trips", "1000", "--history", "1000000"],
+        ["--round-trips", "50", "--history", "20000"],
+    ),
+    "bench_enqueue.py": (["--pos", "1000"], ["--pos", "20"]),
+    "bench_gc.py": ([], []),
     "bench_memory.py": (["--jobs", "1000"], ["--jobs", "50"]),
     "bench_qbxml.py": ([], []),
     "bench_claims.py": (["--jobs", "2000"], ["--jobs", "100"]),

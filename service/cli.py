@@ -10,6 +10,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -21,6 +22,7 @@ from service.jobstore import Job, JobStore, JobStoreError
 from service.migrate import is_current, upgrade
 from service.models import JOB_STATUSES
 from service.qwc import QwcError, render_qwc
+from service.retention import prune
 from service.sessions import Sessions, UserError
 from service.settings import Settings, SettingsError, load_settings
 from service.sync.explain import job_story
@@ -58,6 +60,27 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     url = database.engine.url.render_as_string(hide_password=True)
     print(f"database is at the newest schema: {url}")
     return 0
+
+
+def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove finished jobs' transmissions and ended sessions older than --older-than days."""
+    database = _database(settings)
+    pruned = prune(database, timedelta(days=args.older_than), utcnow())
+    print(
+        f"removed {pruned.transmissions} transmission(s) of done or cancelled jobs and "
+        f"{pruned.sessions} ended session(s) older than {args.older_than} day(s)"
+    )
+    return 0
+
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {value!r}") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more days, got {days}")
+    return days
 
 
 def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
@@ -435,6 +458,21 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser(
         "upgrade", help="migrate the database to the newest schema"
     ).set_defaults(handler=cmd_db_upgrade)
+    prune_parser = db_commands.add_parser(
+        "prune",
+        help="remove old history: finished jobs' transmissions and ended sessions",
+        description=(
+            "Remove the transmissions (qbXML requests and answers) of jobs that ended done or "
+            "cancelled more than DAYS days ago, and Web Connector sessions that ended more than "
+            "DAYS days ago. Job rows stay (atqb jobs list keeps its history); nothing of a "
+            "pending, waiting, in-flight or failed job is removed. ATQB_PRUNE_AFTER_DAYS makes "
+            "atqb serve do this every hour."
+        ),
+    )
+    prune_parser.add_argument(
+        "--older-than", type=_days, required=True, metavar="DAYS", help="age in days (0 or more)"
+    )
+    prune_parser.set_defaults(handler=cmd_db_prune)
 
     users = commands.add_parser("users", help="Web Connector users")
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")

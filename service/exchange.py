@@ -23,14 +23,15 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, and_
 
 from service import __version__, metrics
 from service.db import Database
-from service.jobstore import Answer, Job, JobStore, Transmission
+from service.jobstore import Answer, Job, JobStore, SentRequest, Transmission
 from service.kinds import (
     MAX_LOOKUP_VALUES,
     Context,
@@ -46,6 +47,7 @@ from service.kinds import (
     builtin_kinds,
     error_text,
 )
+from service.models import jobs, transmissions, wc_sessions
 from service.qbxml.build import Request, message
 from service.qbxml.parse import QbXmlParseError, pair_responses, parse_response, raw_responses
 from service.qbxml.status import describe_hresult
@@ -95,6 +97,18 @@ class _Call:
     sessions: Sessions
     #: Jobs this call brought to an end (added to the session's count when the call ends).
     finished: int = 0
+    #: Answers and finished jobs not written yet: written together, set-based (:meth:`flush`).
+    answers: dict[int, Answer] = field(default_factory=dict)
+    done: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        """Write the answers and the finished jobs gathered so far, one statement each (and one
+        that releases their dependents: it must run after the jobs are done, so that it sees a
+        dependent another process enqueued meanwhile)."""
+        self.store.record_answers(self.answers)
+        self.store.complete_many(self.done)
+        self.answers.clear()
+        self.done.clear()
 
 
 class Exchange:
@@ -252,27 +266,30 @@ class Exchange:
         minor: int | None,
     ) -> str:
         """The next qbXML message for the session, or "" (then getLastError says why)."""
+        changes: dict[str, object] = {"last_error": None}
+        if hcp_response:
+            changes.update(
+                has_hcp_response=True,
+                qbxml_country=(country or "")[:8],
+                qbxml_version=f"{major}.{minor}"[:16],  # the column's width
+            )
         with self.db.transaction() as conn:
             call = self._call(conn)
-            session = call.sessions.find(ticket)
+            # Found and touched at once; touched again below only when there is more to say.
+            session = call.sessions.find_and_touch(
+                ticket, self.settings.session_idle_seconds, **changes
+            )
             if session is None:
                 self._unknown_ticket("sendRequestXML", ticket)
                 return ""
             if time.monotonic() - self._housekept_at > HOUSEKEEPING_INTERVAL:
                 self._housekeeping(call)
-            changes: dict[str, object] = {}
-            if hcp_response:
-                changes.update(
-                    has_hcp_response=True,
-                    qbxml_country=(country or "")[:8],
-                    qbxml_version=f"{major}.{minor}"[:16],  # the column's width
-                )
             if major is not None and 0 < major < MIN_QBXML_MAJOR:
                 error = (
                     f"atqb needs qbXML {MIN_QBXML_MAJOR}.0 (QuickBooks Desktop 2014 or newer); "
                     f"this QuickBooks supports qbXML {major}.{minor}"
                 )
-                self._touch(call, session, last_error=error, **changes)
+                self._touch(call, session, last_error=error)
                 ms = metrics.qbwc_call("sendRequestXML", "old-qbxml")
                 log.warning(
                     "sendRequestXML user=%s ticket=%s qbxml=%s.%s outcome=old-qbxml ms=%d",
@@ -290,7 +307,7 @@ class Exchange:
                     if self._work_due(call, session.user_name, session.id)
                     else ("atqb: nothing more to send in this run")
                 )
-                self._touch(call, session, last_error=error, **changes)
+                self._touch(call, session, last_error=error)
                 said = "noop" if error == NOOP else "nothing"
                 log.info(
                     "sendRequestXML user=%s ticket=%s requests=0 outcome=%s ms=%d",
@@ -300,7 +317,8 @@ class Exchange:
                     metrics.qbwc_call("sendRequestXML", said),
                 )
                 return ""
-            self._touch(call, session, last_error=None, **changes)
+            if call.finished:
+                self._touch(call, session)
         metrics.requests_sent(len(requests))
         log.info(
             "sendRequestXML user=%s ticket=%s requests=%d outcome=sent ms=%d",
@@ -332,6 +350,7 @@ class Exchange:
             )
             if not claimed:
                 break
+            decided = 0
             solo = [job for job in claimed if job.state.get("_solo")]
             last = False
             if solo:
@@ -346,9 +365,16 @@ class Exchange:
                 step = self._build(call, session, job)
                 if step is not None:
                     planned.append((job, step))
+                else:
+                    decided += 1
             if last and planned:
                 break
+            if len(claimed) < room and not decided:
+                break  # the queue is empty, and nothing finished here can have freed more
+            call.flush()  # jobs finished here release their dependents for the next claim
+        call.flush()
         requests: list[Request] = []
+        sent: list[SentRequest] = []
         for request, members in _merge(planned):
             request_xml = message([request])
             for job, step in members:
@@ -358,14 +384,9 @@ class Exchange:
                     # A lookup never forgets a write whose answer was lost: if the lookup's own
                     # answer is lost too, the next step must look again, not write (sync/common).
                     state.setdefault("sent", job.state["sent"])
-                call.store.record_request(
-                    job,
-                    session_id=session.id,
-                    request_id=request.request_id,
-                    request_xml=request_xml,
-                    state=state,
-                )
+                sent.append(SentRequest(job, request.request_id, request_xml, state))
             requests.append(request)
+        call.store.record_requests(session.id, sent)
         return requests
 
     def _context(self, call: _Call) -> Context:
@@ -393,19 +414,17 @@ class Exchange:
         """Apply QuickBooks' answer; return the percentage done, or -1 on error."""
         with self.db.transaction() as conn:
             call = self._call(conn)
-            session = call.sessions.find(ticket)
+            session, sent, owners = self._open_requests(call, ticket)
             if session is None:
                 self._unknown_ticket("receiveResponseXML", ticket)
                 return -1
-            sent = call.store.open_transmissions(session.id)
-            jobs = call.store.get_many(t.job_id for t in sent)
             error: str | None = None
             if not sent:
                 # Nothing of ours is in flight (its lease ended meanwhile, or the Web Connector
                 # posts an answer to a request it never got from us): nothing to apply.
                 log.warning("receiveResponseXML with no request in flight; answer ignored")
             elif hresult and not response:
-                self._apply_hresult(call, session, sent, jobs, hresult, message)
+                self._apply_hresult(call, session, sent, owners, hresult, message)
                 error = f"QuickBooks could not process the request: {hresult} {message}".strip()
             else:
                 try:
@@ -415,10 +434,8 @@ class Exchange:
                     error = f"atqb could not read QuickBooks' answer: {exc}"
                     for transmission in sent:
                         kept = response[:UNREADABLE_KEPT]
-                        call.store.record_answer(
-                            transmission.id, Answer(response_xml=kept, message=error)
-                        )
-                        self._finish(call, session, jobs[transmission.job_id], RetryLater(error))
+                        call.answers[transmission.id] = Answer(response_xml=kept, message=error)
+                        self._finish(call, session, owners[transmission.job_id], RetryLater(error))
                 else:
                     texts = dict(
                         zip((a.request_id for a in answers), raw_responses(response), strict=False)
@@ -428,14 +445,16 @@ class Exchange:
                             call,
                             session,
                             transmission,
-                            jobs[transmission.job_id],
+                            owners[transmission.job_id],
                             answer,
                             texts.get(answer.request_id),
                         )
+            call.flush()
             if sent:
                 metrics.round_trip(error)
-            percent = self._percent(call, session, session.finished + call.finished)
-            self._touch(call, session, last_error=error, round_trips=session.round_trips + 1)
+            percent = self._touch_and_percent(
+                call, session, last_error=error, round_trips=session.round_trips + 1
+            )
         said = "error" if error else "ok" if sent else "nothing-sent"
         log.info(
             "receiveResponseXML user=%s ticket=%s answered=%d percent=%d outcome=%s ms=%d%s",
@@ -460,17 +479,14 @@ class Exchange:
     ) -> None:
         if answer.status_code is None:
             note = "QuickBooks' answer has no response for this request"
-            call.store.record_answer(transmission.id, Answer(message=note))
+            call.answers[transmission.id] = Answer(message=note)
             self._finish(call, session, job, RetryLater(note))
             return
-        call.store.record_answer(
-            transmission.id,
-            Answer(
-                response_xml=answer_xml,
-                status_code=answer.status_code,
-                status_severity=answer.status_severity,
-                status_message=answer.status_message,
-            ),
+        call.answers[transmission.id] = Answer(
+            response_xml=answer_xml,
+            status_code=answer.status_code,
+            status_severity=answer.status_severity,
+            status_message=answer.status_message,
         )
         metrics.quickbooks_status(answer.status_code, answer.status_severity)
         if job.status != "in_flight" or job.lease_session_id != session.id:
@@ -508,8 +524,7 @@ class Exchange:
         for transmission in sent:
             job = jobs[transmission.job_id]
             # An HRESULT is 10 characters; whatever else is posted is cut to the column.
-            answer = Answer(hresult=hresult[:32], message=message)
-            call.store.record_answer(transmission.id, answer)
+            call.answers[transmission.id] = Answer(hresult=hresult[:32], message=message)
             if job.status != "in_flight" or job.lease_session_id != session.id:
                 continue
             decision: Decision
@@ -526,7 +541,7 @@ class Exchange:
         """Apply a kind's verdict; count the jobs that reached an end for the progress."""
         ended = 0
         if isinstance(decision, Done):
-            call.store.complete(job.id, decision.result)
+            call.done[job.id] = decision.result  # written by call.flush(), with the others
             ended = 1
         elif isinstance(decision, Next):
             # A retried status 1000 stays counted for the job's later steps (the lookup that
@@ -553,12 +568,22 @@ class Exchange:
             level, "%s ticket=%s outcome=unknown-ticket ms=%d", method, short_ticket(ticket), ms
         )
 
-    def _percent(self, call: _Call, session: Session, finished: int) -> int:
-        """Share of the session's work finished; 100 when nothing more will come this run."""
-        if not self._work_due(call, session.user_name, session.id):
+    def _touch_and_percent(self, call: _Call, session: Session, **changes: object) -> int:
+        """:meth:`_touch`, reading the progress in the same statement: the share of the
+        session's work finished, 100 when nothing more will come this run."""
+        finished = session.finished + call.finished
+        progress = call.store.progress(session.user_name, session.id)
+        row = call.sessions.touch_and_read(
+            session,
+            self.settings.session_idle_seconds,
+            {"finished": finished, **changes},
+            progress,
+        )
+        ready_at = row["ready_at"]
+        due = ready_at is not None and ready_at <= call.now + NOOP_HORIZON
+        if not (due or row["elsewhere"] > 0):
             return 100
-        remaining = call.store.unfinished_count(session.user_name)
-        total = max(session.work_at_start, finished + remaining, 1)
+        total = max(session.work_at_start, finished + int(row["remaining"]), 1)
         return min(99, math.floor(100 * finished / total))
 
     def _work_due(self, call: _Call, user_name: str, session_id: int | None = None) -> bool:
@@ -568,6 +593,40 @@ class Exchange:
             return True
         # Answers still outstanding in another session may release waiting work.
         return session_id is not None and call.store.in_flight_elsewhere(user_name, session_id) > 0
+
+    def _open_requests(
+        self, call: _Call, ticket: str
+    ) -> tuple[Session | None, list[Transmission], dict[int, Job]]:
+        """The live session of ``ticket``, the requests it sent that have no answer yet (oldest
+        first) and their jobs, in one statement."""
+        if not ticket:
+            return None, [], {}
+        t_cols = [c.label(f"t_{c.name}") for c in transmissions.c]
+        j_cols = [c.label(f"j_{c.name}") for c in jobs.c]
+        query = (
+            call.sessions.by_ticket(ticket)
+            .add_columns(*t_cols, *j_cols)
+            .outerjoin(
+                transmissions,
+                and_(
+                    transmissions.c.session_id == wc_sessions.c.id,
+                    transmissions.c.received_at.is_(None),
+                ),
+            )
+            .outerjoin(jobs, jobs.c.id == transmissions.c.job_id)
+            .order_by(transmissions.c.id)
+            # Two calls on one ticket at once take turns (see Sessions.find).
+            .with_for_update(of=wc_sessions)
+        )
+        rows = list(call.conn.execute(query).mappings())
+        session = call.sessions.from_row(rows[0] if rows else None)
+        if session is None or rows[0]["t_id"] is None:
+            return session, [], {}
+        sent = [
+            Transmission.from_row({c.name: r[f"t_{c.name}"] for c in transmissions.c}) for r in rows
+        ]
+        found = [Job.from_row({c.name: row[f"j_{c.name}"] for c in jobs.c}) for row in rows]
+        return session, sent, {job.id: job for job in found}
 
     def _touch(self, call: _Call, session: Session, **changes: object) -> None:
         """Record the call on the session, with the jobs it finished."""

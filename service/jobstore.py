@@ -21,18 +21,23 @@ been carried out (see ``state``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     RowMapping,
+    ScalarSelect,
     and_,
+    case,
     exists,
     func,
     insert,
+    literal,
+    literal_column,
     or_,
     select,
     text,
@@ -42,6 +47,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.models import (
+    ACTIVE_STATUSES,
     UNFINISHED_PREDICATE,
     UNFINISHED_STATUSES,
     job_dependencies,
@@ -108,7 +114,7 @@ class Job:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Job:
+    def from_row(cls, row: RowMapping | Mapping[str, Any]) -> Job:
         """Build from a row of the ``jobs`` table."""
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
@@ -152,7 +158,7 @@ class Transmission:
     received_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Transmission:
+    def from_row(cls, row: RowMapping | Mapping[str, Any]) -> Transmission:
         """Build from a row of the ``transmissions`` table."""
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
@@ -178,12 +184,41 @@ class Answer:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class SentRequest:
+    """A request about to be sent for a job, with the job's step state to save."""
+
+    job: Job
+    request_id: str
+    request_xml: str
+    state: dict[str, Any]
+
+
 @dataclass
 class Counts:
     """Jobs by status and by kind."""
 
     by_status: dict[str, int] = field(default_factory=dict)
     by_kind_status: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def status_is(*statuses: str) -> ColumnElement[bool]:
+    """``jobs.status`` is one of ``statuses``, written as literal SQL.
+
+    psycopg prepares statements it runs often, and PostgreSQL then plans them once for any
+    parameter values (a generic plan): a bound ``status = $1`` can no longer use the partial
+    indexes over ``status = 'pending'`` and the like (service/models.py), a literal can.
+    """
+    literals: list[ColumnElement[Any]] = [literal_column(f"'{status}'") for status in statuses]
+    return jobs.c.status == literals[0] if len(literals) == 1 else jobs.c.status.in_(literals)
+
+
+def _by_id(column: Any, values: Mapping[int, Any], key: Any) -> Any:
+    """``CASE key WHEN id THEN value … END`` typed as ``column``: one statement sets a different
+    value on each of many rows (on both engines)."""
+    return case(
+        {job_id: literal(value, column.type) for job_id, value in values.items()}, value=key
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -275,18 +310,11 @@ class JobStore:
 
     def unfinished_count(self, qbwc_user: str) -> int:
         """Jobs of this user that still have work to do (not counting failed ones)."""
-        query = select(func.count()).where(
-            jobs.c.qbwc_user == qbwc_user,
-            jobs.c.status.in_(("pending", "waiting", "in_flight")),
-        )
-        return int(self.conn.execute(query).scalar_one())
+        return int(self.conn.execute(self._unfinished(qbwc_user)).scalar_one())
 
     def next_ready_at(self, qbwc_user: str) -> datetime | None:
         """When this user's earliest pending job may run, or None when nothing is pending."""
-        query = select(func.min(jobs.c.run_after)).where(
-            jobs.c.qbwc_user == qbwc_user, jobs.c.status == "pending"
-        )
-        value = self.conn.execute(query).scalar_one()
+        value = self.conn.execute(self._next_ready(qbwc_user)).scalar_one()
         if value is None:
             return None
         result: datetime = jobs.c.run_after.type.process_result_value(  # type: ignore[attr-defined]
@@ -296,12 +324,38 @@ class JobStore:
 
     def in_flight_elsewhere(self, qbwc_user: str, session_id: int) -> int:
         """Jobs of this user held by another session (their answers may free more work)."""
-        query = select(func.count()).where(
+        return int(self.conn.execute(self._elsewhere(qbwc_user, session_id)).scalar_one())
+
+    def progress(self, qbwc_user: Any, session_id: Any) -> list[ScalarSelect[Any]]:
+        """:meth:`unfinished_count`, :meth:`next_ready_at` and :meth:`in_flight_elsewhere` as
+        subqueries (labelled ``remaining``, ``ready_at``, ``elsewhere``), for a statement that
+        reads them together with other things (the session's touch)."""
+        return [
+            self._unfinished(qbwc_user).scalar_subquery().label("remaining"),
+            self._next_ready(qbwc_user).scalar_subquery().label("ready_at"),
+            self._elsewhere(qbwc_user, session_id).scalar_subquery().label("elsewhere"),
+        ]
+
+    # Each reads the partial index ix_jobs_active: a user's active jobs only.
+    @staticmethod
+    def _unfinished(qbwc_user: Any) -> Any:
+        return select(func.count()).where(
+            jobs.c.qbwc_user == qbwc_user, status_is(*ACTIVE_STATUSES)
+        )
+
+    @staticmethod
+    def _next_ready(qbwc_user: Any) -> Any:
+        return select(func.min(jobs.c.run_after)).where(
+            jobs.c.qbwc_user == qbwc_user, status_is("pending")
+        )
+
+    @staticmethod
+    def _elsewhere(qbwc_user: Any, session_id: Any) -> Any:
+        return select(func.count()).where(
             jobs.c.qbwc_user == qbwc_user,
-            jobs.c.status == "in_flight",
+            status_is("in_flight"),
             jobs.c.lease_session_id != session_id,
         )
-        return int(self.conn.execute(query).scalar_one())
 
     # -- enqueueing ------------------------------------------------------------------------
 
@@ -342,37 +396,37 @@ class JobStore:
             "created_at": self.now,
             "updated_at": self.now,
         }
+        # RETURNING the whole row: the new job is not read again. The values go as parameters,
+        # not into .values(): SQLAlchemy then compiles each statement once, not per job.
         if new.idempotency_key is None:
-            job_id = self.conn.execute(
-                insert(jobs).values(values).returning(jobs.c.id)
-            ).scalar_one()
+            row = self.conn.execute(insert(jobs).returning(*jobs.c), values).mappings().one()
         else:
             dialect_insert = pg_insert if self._postgres else sqlite_insert
             statement = (
                 dialect_insert(jobs)
-                .values(values)
                 .on_conflict_do_nothing(
                     index_elements=[jobs.c.idempotency_key],
                     index_where=text(UNFINISHED_PREDICATE),
                 )
-                .returning(jobs.c.id)
+                .returning(*jobs.c)
             )
-            inserted = self.conn.execute(statement).scalar()
+            inserted = self.conn.execute(statement, values).mappings().first()
             if inserted is None:
                 existing = self.conn.execute(
                     select(jobs).where(
                         jobs.c.idempotency_key == new.idempotency_key,
-                        jobs.c.status.in_(UNFINISHED_STATUSES),
+                        status_is(*UNFINISHED_STATUSES),
                     )
                 ).mappings()
                 return Job.from_row(existing.one()), False
-            job_id = int(inserted)
+            row = inserted
+        job = Job.from_row(row)
         if prerequisites:
             self.conn.execute(
                 insert(job_dependencies),
-                [{"job_id": job_id, "depends_on_id": p.id} for p in prerequisites],
+                [{"job_id": job.id, "depends_on_id": p.id} for p in prerequisites],
             )
-        return self.get(job_id), True
+        return job, True
 
     def _lock_prerequisites(self, ids: Sequence[int]) -> list[Job]:
         if not ids:
@@ -402,7 +456,7 @@ class JobStore:
             select(jobs.c.id)
             .where(
                 jobs.c.qbwc_user == qbwc_user,
-                jobs.c.status == "pending",
+                status_is("pending"),
                 jobs.c.run_after <= self.now,
             )
             .order_by(jobs.c.priority, jobs.c.id)
@@ -412,7 +466,7 @@ class JobStore:
         )
         statement = (
             update(jobs)
-            .where(jobs.c.id.in_(select(candidates.c.id)), jobs.c.status == "pending")
+            .where(jobs.c.id.in_(select(candidates.c.id)), status_is("pending"))
             .values(
                 status="in_flight",
                 attempts=jobs.c.attempts + 1,
@@ -440,7 +494,7 @@ class JobStore:
         """The in-flight jobs a session holds."""
         query = (
             select(jobs)
-            .where(jobs.c.lease_session_id == session_id, jobs.c.status == "in_flight")
+            .where(jobs.c.lease_session_id == session_id, status_is("in_flight"))
             .order_by(jobs.c.id)
         )
         return [Job.from_row(row) for row in self.conn.execute(query).mappings()]
@@ -457,21 +511,35 @@ class JobStore:
         state: dict[str, Any],
     ) -> int:
         """Log a request about to be sent for ``job`` and save the job's step state with it."""
-        self.conn.execute(
-            update(jobs).where(jobs.c.id == job.id).values(state=state, updated_at=self.now)
-        )
-        statement = (
-            insert(transmissions)
-            .values(
-                job_id=job.id,
-                session_id=session_id,
-                request_id=request_id,
-                request_xml=request_xml,
-                sent_at=self.now,
+        sent = SentRequest(job, request_id, request_xml, state)
+        return self.record_requests(session_id, [sent])[0]
+
+    def record_requests(self, session_id: int, sent: Sequence[SentRequest]) -> list[int]:
+        """Log the requests of one message in one INSERT, and save the step states that changed
+        in one UPDATE; return the transmissions' ids (in no particular order)."""
+        if not sent:
+            return []
+        changed = {s.job.id: s.state for s in sent if s.state != s.job.state}
+        if changed:
+            self.conn.execute(
+                update(jobs)
+                .where(jobs.c.id.in_(list(changed)))
+                .values(state=_by_id(jobs.c.state, changed, jobs.c.id), updated_at=self.now)
             )
-            .returning(transmissions.c.id)
-        )
-        return int(self.conn.execute(statement).scalar_one())
+        rows = [
+            {
+                "job_id": s.job.id,
+                "session_id": session_id,
+                "request_id": s.request_id,
+                "request_xml": s.request_xml,
+                "sent_at": self.now,
+            }
+            for s in sent
+        ]
+        # Rows as parameters: SQLAlchemy sends them as one multi-row INSERT (insertmanyvalues)
+        # and compiles it once, where .values([...]) would be compiled anew each time.
+        inserted = self.conn.execute(insert(transmissions).returning(transmissions.c.id), rows)
+        return [int(i) for i in inserted.scalars()]
 
     def open_transmissions(self, session_id: int) -> list[Transmission]:
         """Requests this session sent that have no answer yet, oldest first."""
@@ -487,36 +555,50 @@ class JobStore:
 
     def record_answer(self, transmission_id: int, answer: Answer) -> None:
         """Fill in the answer of a transmission (once: an answered transmission is kept as is)."""
+        self.record_answers({transmission_id: answer})
+
+    def record_answers(self, answers: Mapping[int, Answer]) -> None:
+        """Fill in the answers of many transmissions, by id, in one statement (each once)."""
+        if not answers:
+            return
+        columns = ("response_xml", "status_code", "status_severity", "status_message")
+        values = {
+            name: _by_id(
+                transmissions.c[name],
+                {tid: getattr(answer, name) for tid, answer in answers.items()},
+                transmissions.c.id,
+            )
+            for name in (*columns, "hresult", "message")
+        }
         self.conn.execute(
             update(transmissions)
-            .where(transmissions.c.id == transmission_id, transmissions.c.received_at.is_(None))
-            .values(
-                response_xml=answer.response_xml,
-                status_code=answer.status_code,
-                status_severity=answer.status_severity,
-                status_message=answer.status_message,
-                hresult=answer.hresult,
-                message=answer.message,
-                received_at=self.now,
-            )
+            .where(transmissions.c.id.in_(list(answers)), transmissions.c.received_at.is_(None))
+            .values(received_at=self.now, **values)
         )
 
     # -- outcomes --------------------------------------------------------------------------
 
     def complete(self, job_id: int, result: dict[str, Any]) -> list[int]:
         """Mark a job done; return the dependents that became ready."""
+        return self.complete_many({job_id: result})
+
+    def complete_many(self, results: Mapping[int, dict[str, Any]]) -> list[int]:
+        """Mark jobs done with their results in one statement, then release their dependents in
+        one more; return the dependents that became ready."""
+        if not results:
+            return []
         self.conn.execute(
             update(jobs)
-            .where(jobs.c.id == job_id)
+            .where(jobs.c.id.in_(list(results)))
             .values(
                 status="done",
-                result=result,
+                result=_by_id(jobs.c.result, results, jobs.c.id),
                 error=None,
                 failed_by=None,
                 **self._no_lease(),
             )
         )
-        return self._release_dependents(job_id)
+        return self._release_dependents(list(results))
 
     def advance(self, job_id: int, state: dict[str, Any]) -> None:
         """The job's step succeeded and another follows: ready again at once, attempts reset."""
@@ -604,7 +686,7 @@ class JobStore:
         reason = f": {prerequisite.error}" if prerequisite.error else ""
         return f"prerequisite {_describe(prerequisite)} {verb}{reason}"
 
-    def _release_dependents(self, job_id: int) -> list[int]:
+    def _release_dependents(self, job_ids: Sequence[int]) -> list[int]:
         prerequisite = job_dependencies.alias("prerequisite")
         p_jobs = jobs.alias("p_jobs")
         blocked = exists(
@@ -618,7 +700,7 @@ class JobStore:
                 jobs.c.status == "waiting",
                 jobs.c.id.in_(
                     select(job_dependencies.c.job_id).where(
-                        job_dependencies.c.depends_on_id == job_id
+                        job_dependencies.c.depends_on_id.in_(job_ids)
                     )
                 ),
                 ~blocked,
@@ -647,7 +729,7 @@ class JobStore:
     def rescue_expired(self) -> list[int]:
         """In-flight jobs whose lease has expired are ready again; return their ids."""
         query = select(jobs).where(
-            jobs.c.status == "in_flight",
+            status_is("in_flight"),
             or_(jobs.c.lease_expires_at < self.now, jobs.c.lease_session_id.is_(None)),
         )
         expired = [Job.from_row(row) for row in self.conn.execute(query).mappings()]
@@ -690,7 +772,7 @@ class JobStore:
             newer = self.conn.execute(
                 select(jobs.c.id).where(
                     jobs.c.idempotency_key == root.idempotency_key,
-                    jobs.c.status.in_(UNFINISHED_STATUSES),
+                    status_is(*UNFINISHED_STATUSES),
                     jobs.c.id != root.id,
                 )
             ).scalar()

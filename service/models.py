@@ -84,6 +84,10 @@ _status_list = ", ".join(f"'{s}'" for s in JOB_STATUSES)
 #: bound parameters PostgreSQL cannot match the partial index once a prepared statement uses a
 #: generic plan ("no unique or exclusion constraint matching the ON CONFLICT specification").
 UNFINISHED_PREDICATE = f"status IN ({', '.join(repr(s) for s in UNFINISHED_STATUSES)})"
+#: Jobs with work still to do (a failed job waits for an operator, not for QuickBooks).
+ACTIVE_STATUSES = ("pending", "waiting", "in_flight")
+#: The predicate of the partial indexes over active jobs (literal SQL, for the same reason).
+ACTIVE_PREDICATE = f"status IN ({', '.join(repr(s) for s in ACTIVE_STATUSES)})"
 
 
 class Job(Base):
@@ -108,6 +112,23 @@ class Job(Base):
             "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        # A user's active jobs: the progress of a session, when work is next due, the answers
+        # other sessions still owe. Independent of how many finished jobs are kept.
+        Index(
+            "ix_jobs_active",
+            "qbwc_user",
+            "status",
+            "run_after",
+            postgresql_where=text(ACTIVE_PREDICATE),
+            sqlite_where=text(ACTIVE_PREDICATE),
+        ),
+        # Leases that expire (housekeeping): only in-flight jobs, a handful at any time.
+        Index(
+            "ix_jobs_lease_expires_at_in_flight",
+            "lease_expires_at",
+            postgresql_where=text("status = 'in_flight'"),
+            sqlite_where=text("status = 'in_flight'"),
         ),
         Index("ix_jobs_status_kind", "status", "kind"),
         Index("ix_jobs_lease_session_id", "lease_session_id"),
@@ -167,7 +188,12 @@ class Transmission(Base):
     """
 
     __tablename__ = "transmissions"
-    __table_args__ = (Index("ix_transmissions_job_id", "job_id"),)
+    __table_args__ = (
+        Index("ix_transmissions_job_id", "job_id"),
+        # A session's unanswered requests (``received_at IS NULL``), found without reading its
+        # answered ones; also what deleting a session (ON DELETE SET NULL) looks up.
+        Index("ix_transmissions_session_id_received_at", "session_id", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     job_id: Mapped[int] = mapped_column(Id, ForeignKey("jobs.id", ondelete="CASCADE"))
@@ -205,7 +231,18 @@ class WebConnectorSession(Base):
     """One Web Connector update run, from authenticate to its end; identified by its ticket."""
 
     __tablename__ = "wc_sessions"
-    __table_args__ = (Index("ix_wc_sessions_user_id_ended_at", "user_id", "ended_at"),)
+    __table_args__ = (
+        Index("ix_wc_sessions_user_id_ended_at", "user_id", "ended_at"),
+        # Sessions gone quiet (housekeeping) among the live ones only.
+        Index(
+            "ix_wc_sessions_expires_at_live",
+            "expires_at",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+        # Ended sessions by age (``atqb db prune``).
+        Index("ix_wc_sessions_ended_at", "ended_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     #: SHA-256 of the ticket: a copy of the database does not give live tickets away.

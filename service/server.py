@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from typing import Any
@@ -10,7 +11,9 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from service.db import Database
+from service.exchange import utcnow
 from service.migrate import is_current
+from service.retention import start_automatic
 from service.settings import Settings
 from service.web import create_app
 
@@ -59,6 +62,27 @@ class DeadlineChannel(HTTPChannel):
         return bool(super().readable())
 
 
+#: The youngest generation's threshold while serving (CPython's default is 700). spyne makes
+#: thousands of short-lived objects per call; at 700 the collector runs several times per call,
+#: and every tenth of those runs also scans the older generation.
+GC_THRESHOLD = 50_000
+
+
+def quiet_garbage_collector() -> None:
+    """No stop-the-world collections inside a Web Connector call (issue 13).
+
+    Everything made at start-up (modules, spyne's interface, the SQLAlchemy metadata, the XSD)
+    lives as long as the process: ``gc.freeze()`` moves it out of the collector's sight, so a
+    full collection no longer walks a few hundred thousand objects that can never be garbage.
+    A higher first threshold makes collections rarer; what a call leaves behind is still
+    collected (reference counting frees almost all of it at once anyway).
+    """
+    gc.collect()
+    gc.freeze()
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, second, third)
+
+
 class NotMigrated(RuntimeError):
     """The database schema is older than this version of atqb."""
 
@@ -90,6 +114,13 @@ def serve(settings: Settings, host: str, port: int, threads: int = 8) -> None:
             f"({database.engine.url.render_as_string(hide_password=True)})"
         )
     app = create_app(settings, database)
+    if settings.prune_after_days is not None:
+        log.info(
+            "pruning history older than %d days every hour (ATQB_PRUNE_AFTER_DAYS)",
+            settings.prune_after_days,
+        )
+    start_automatic(database, settings.prune_after_days, utcnow)
+    quiet_garbage_collector()
     log.info("atqb serving the Web Connector at http://%s:%d/qbwc", host, port)
     if settings.trusted_proxy is None:
         log.info("ATQB_TRUSTED_PROXY unset: no proxy trusted, client addresses are the TCP peers'")

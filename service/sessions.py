@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -17,7 +18,16 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, RowMapping, Select, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    and_,
+    insert,
+    select,
+    update,
+)
 
 from service.models import installation, wc_sessions, wc_users
 
@@ -200,6 +210,13 @@ class Sessions:
             wc_users, wc_users.c.id == wc_sessions.c.user_id
         )
 
+    def _live(self, ticket: str) -> ColumnElement[bool]:
+        return and_(
+            wc_sessions.c.ticket_hash == hash_ticket(ticket),
+            wc_sessions.c.ended_at.is_(None),
+            wc_sessions.c.expires_at > self.now,
+        )
+
     @staticmethod
     def _session(row: RowMapping) -> Session:
         return Session(**{name: row[name] for name in Session.__dataclass_fields__})
@@ -215,13 +232,43 @@ class Sessions:
         # The session's row stays locked until the call's transaction ends: two calls on one
         # ticket at once (two receiveResponseXML with the same answer) take turns, so the
         # second sees what the first did (PostgreSQL; SQLite runs one writer at a time anyway).
-        query = self._query().where(wc_sessions.c.ticket_hash == hash_ticket(ticket))
-        row = self.conn.execute(query.with_for_update(of=wc_sessions)).mappings().first()
+        query = self.by_ticket(ticket).with_for_update(of=wc_sessions)
+        row = self.conn.execute(query).mappings().first()
+        return self.from_row(row, include_ended=include_ended)
+
+    def by_ticket(self, ticket: str) -> Select[Any]:
+        """The query of :meth:`find`, for callers that read more in the same statement."""
+        return self._query().where(wc_sessions.c.ticket_hash == hash_ticket(ticket))
+
+    def from_row(self, row: RowMapping | None, *, include_ended: bool = False) -> Session | None:
+        """The session of a row of :meth:`by_ticket`, as :meth:`find` answers it."""
         if row is None:
             return None
         session = self._session(row)
         live = session.ended_at is None and session.expires_at > self.now
         return session if live or include_ended else None
+
+    def find_and_touch(self, ticket: str, idle_seconds: int, **changes: object) -> Session | None:
+        """:meth:`find` and :meth:`touch` in one statement: the live session with this ticket,
+        its activity recorded with ``changes``; None (and nothing changed) when there is none."""
+        if not ticket:
+            return None
+        user_name = select(wc_users.c.name).where(wc_users.c.id == wc_sessions.c.user_id)
+        row = (
+            self.conn.execute(
+                update(wc_sessions)
+                .where(self._live(ticket))
+                .values(
+                    last_seen_at=self.now,
+                    expires_at=self.now + timedelta(seconds=idle_seconds),
+                    **changes,
+                )
+                .returning(*wc_sessions.c, user_name.scalar_subquery().label("user_name"))
+            )
+            .mappings()
+            .first()
+        )
+        return self._session(row) if row is not None else None
 
     def get(self, session_id: int) -> Session:
         """The session with this id."""
@@ -235,7 +282,22 @@ class Sessions:
 
     def touch(self, session: Session, idle_seconds: int, **changes: object) -> None:
         """Record activity on a live session (extending its expiry) and any other changes."""
-        self.conn.execute(
+        self.conn.execute(self._touch(session, idle_seconds, changes))
+
+    def touch_and_read(
+        self,
+        session: Session,
+        idle_seconds: int,
+        changes: Mapping[str, object],
+        reading: Sequence[ColumnElement[Any]],
+    ) -> RowMapping:
+        """:meth:`touch`, reading ``reading`` (e.g. the progress of its jobs) in the same
+        statement."""
+        statement = self._touch(session, idle_seconds, changes).returning(*reading)
+        return self.conn.execute(statement).mappings().one()
+
+    def _touch(self, session: Session, idle_seconds: int, changes: Mapping[str, object]) -> Any:
+        return (
             update(wc_sessions)
             .where(wc_sessions.c.id == session.id)
             .values(

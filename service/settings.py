@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     #: any peer (safe only where nothing but the proxy reaches the port). None: no proxy, the
     #: client's address is the TCP peer's.
     trusted_proxy: str | None = None
+    #: Prune history older than this many days automatically (``atqb serve`` does it hourly, as
+    #: ``atqb db prune --older-than`` would); None: never automatically (service/retention.py).
+    prune_after_days: Annotated[int, Field(ge=1)] | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -169,6 +172,11 @@ class Settings(BaseSettings):
     def calendar_date(self, moment: datetime) -> date:
         """The company's calendar date of ``moment`` (an aware date-time)."""
         return moment.astimezone(self.zone()).date()
+
+    @field_validator("prune_after_days", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trusted_proxy")
     @classmethod

@@ -159,6 +159,45 @@ def enqueue_company_queries(database: Database, user: str, count: int) -> list[i
         ]
 
 
+def fill_history(database: Database, *, transmissions: int, pending_jobs: int) -> None:
+    """A PostgreSQL database with a long past, made set-based (generate_series), not through the
+    API: ``transmissions`` answered transmissions of done jobs (two per job, over ended
+    sessions) and ``pending_jobs`` ready jobs of 100 other Web Connector users. Then ANALYZE.
+    """
+    done_jobs = max(1, transmissions // 2)
+    statements = [
+        "INSERT INTO wc_users (name, password_hash, company_file, file_id, created_at) "
+        "SELECT 'history-' || n, 'x', '', '{00000000-0000-0000-0000-000000000000}', now() "
+        "FROM generate_series(1, 100) AS n",
+        "INSERT INTO wc_sessions (ticket_hash, user_id, company_file, created_at, last_seen_at, "
+        "expires_at, ended_at, end_reason, work_at_start, finished, round_trips, "
+        "has_hcp_response) SELECT md5('history' || n) || md5(n::text), u.id, '', "
+        "now() - interval '200 days', now() - interval '200 days', now() - interval '199 days', "
+        "now() - interval '199 days', 'closeConnection', 0, 0, 0, false "
+        "FROM generate_series(1, 10000) AS n "
+        "JOIN wc_users AS u ON u.name = 'history-' || mod(n, 100) + 1",
+        "INSERT INTO jobs (kind, qbwc_user, status, priority, payload, state, subject, attempts, "
+        "max_attempts, run_after, created_at, updated_at) "
+        "SELECT 'company_query', 'history-' || mod(n, 100) + 1, s.status, 0, '{}', '{}', "
+        "'history', 1, 5, now() - interval '200 days', now() - interval '200 days', "
+        "now() - interval '200 days' "
+        f"FROM generate_series(1, {done_jobs + pending_jobs}) AS n, "
+        f"LATERAL (SELECT CASE WHEN n <= {done_jobs} THEN 'done' ELSE 'pending' END AS status) s",
+        "INSERT INTO transmissions (job_id, session_id, request_id, request_xml, response_xml, "
+        "status_code, status_severity, status_message, sent_at, received_at) "
+        "SELECT j.id, (SELECT min(id) FROM wc_sessions) + mod(j.id, 10000), j.id::text, "
+        "'<QBXML/>', '<QBXML/>', 0, 'Info', 'Status OK', now() - interval '200 days', "
+        "now() - interval '200 days' "
+        "FROM jobs AS j CROSS JOIN generate_series(1, 2) "
+        f"WHERE j.status = 'done' AND j.subject = 'history' LIMIT {transmissions}",
+    ]
+    with database.transaction() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    with database.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
 @contextmanager
 def serve_in_thread(database_url: str, **settings: object) -> Iterator[str]:
     """The real WSGI application under waitress, in this process; yields the base URL."""

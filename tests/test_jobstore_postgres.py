@@ -1,15 +1,23 @@
-"""PostgreSQL-only behaviour of the job store: SKIP LOCKED claims and racing enqueues."""
+"""PostgreSQL-only behaviour of the job store: SKIP LOCKED claims, racing enqueues, and the
+plans of per-call queries on a large database."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from psycopg.sql import Literal
+from sqlalchemy import event
 
 from service.db import Database
+from service.exchange import Exchange
 from service.jobstore import JobStore, NewJob
 from service.sessions import Sessions
+from service.settings import load_settings
+from tests.support import CompanyFile, add_user, enqueue_company_queries, fill_history
 
 pytestmark = pytest.mark.postgres
 
@@ -114,3 +122,51 @@ def test_enqueue_stays_idempotent_once_the_statement_is_prepared(postgres_db: Da
                 )
                 assert created == (round_ == 0), (round_, key)
         assert len(store.find()) == 2
+
+
+def test_per_call_queries_use_indexes_under_generic_plans(postgres_db: Database) -> None:
+    """Every statement of a round trip, planned as psycopg's prepared statements are once they
+    run often (a generic plan), reads an index, never a whole table, on a database with a long
+    history and a long queue of other users' jobs."""
+    fill_history(postgres_db, transmissions=60_000, pending_jobs=20_000)
+    add_user(postgres_db, "office", "pw")
+    enqueue_company_queries(postgres_db, "office", 3)
+    exchange = Exchange(postgres_db, load_settings(database_url=str(postgres_db.engine.url)))
+    ticket, _ = exchange.authenticate("office", "pw")
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(postgres_db.engine, "before_cursor_execute", record)
+    try:
+        request = exchange.send_request_xml(ticket, "", "", "US", 13, 0)
+        exchange.receive_response_xml(ticket, CompanyFile().process(request), "", "")
+    finally:
+        event.remove(postgres_db.engine, "before_cursor_execute", record)
+    assert len(seen) >= 6
+    plans = {}
+    with postgres_db.transaction() as conn:
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        for number, (statement, parameters) in enumerate(seen):
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+            numbered = re.sub(
+                r"%\((\w+)\)s",
+                lambda m, names=names: f"${names.index(m.group(1)) + 1}",  # type: ignore[misc]
+                statement,
+            )
+            conn.exec_driver_sql(f"PREPARE q{number} AS {numbered}")
+            raw = conn.connection.dbapi_connection
+            # Typed by the PREPARE: the values go in as literals (NULL included).
+            arguments = ", ".join(Literal(parameters[name]).as_string(raw) for name in names)
+            call = (
+                f"EXPLAIN EXECUTE q{number}({arguments})" if names else f"EXPLAIN EXECUTE q{number}"
+            )
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql(call))
+            plans[statement] = plan
+        conn.exec_driver_sql("DEALLOCATE ALL")
+    for statement, plan in plans.items():
+        for table in ("jobs", "transmissions", "wc_sessions"):
+            assert f"Seq Scan on {table}" not in plan, f"{statement}\n{plan}"
+    (claim,) = [p for s, p in plans.items() if s.startswith("WITH candidates")]
+    assert "ix_jobs_claim" in claim, claim
