@@ -598,7 +598,7 @@ class Exchange:
         self, call: _Call, ticket: str
     ) -> tuple[Session | None, list[Transmission], dict[int, Job]]:
         """The live session of ``ticket``, the requests it sent that have no answer yet (oldest
-        first) and their jobs, in one statement."""
+        first) and their jobs, in one statement (two on PostgreSQL: the session is locked first)."""
         if not ticket:
             return None, [], {}
         t_cols = [c.label(f"t_{c.name}") for c in transmissions.c]
@@ -615,9 +615,9 @@ class Exchange:
             )
             .outerjoin(jobs, jobs.c.id == transmissions.c.job_id)
             .order_by(transmissions.c.id)
-            # Two calls on one ticket at once take turns (see Sessions.find).
-            .with_for_update(of=wc_sessions)
         )
+        # Two calls on one ticket at once take turns, the second seeing what the first did.
+        call.sessions.lock(ticket)
         rows = list(call.conn.execute(query).mappings())
         session = call.sessions.from_row(rows[0] if rows else None)
         if session is None or rows[0]["t_id"] is None:

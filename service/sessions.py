@@ -236,6 +236,19 @@ class Sessions:
         row = self.conn.execute(query).mappings().first()
         return self.from_row(row, include_ended=include_ended)
 
+    def lock(self, ticket: str) -> None:
+        """Wait for, then hold until the transaction ends, the row of ``ticket``'s session.
+
+        A separate statement on purpose: PostgreSQL re-reads only the locked row, not the rows
+        joined to it, when a lock it waited for is released, so a statement that locks and reads
+        the session's open requests at once would still see the requests the other call just
+        answered (and apply the answer twice). The statement after this one sees them answered.
+        SQLite runs one writer at a time already.
+        """
+        if self.conn.dialect.name == "postgresql":
+            query = select(wc_sessions.c.id).where(wc_sessions.c.ticket_hash == hash_ticket(ticket))
+            self.conn.execute(query.with_for_update())
+
     def by_ticket(self, ticket: str) -> Select[Any]:
         """The query of :meth:`find`, for callers that read more in the same statement."""
         return self._query().where(wc_sessions.c.ticket_hash == hash_ticket(ticket))

@@ -25,6 +25,9 @@ from tests.support import CompanyFile, add_user, enqueue_company_queries
 #: their jobs, the answers, the jobs done, their dependents released, the session touched with
 #: its progress read.
 ROUND_TRIP_STATEMENTS = 8
+#: PostgreSQL locks the session's row in a statement of its own first (Sessions.lock), so that
+#: two receiveResponseXML calls on one ticket apply an answer once (issue 14).
+SESSION_LOCK = {"postgresql": 1, "sqlite": 0}
 
 
 @contextmanager
@@ -61,4 +64,5 @@ def round_trip(db: Database, database_url: str, jobs: int) -> tuple[list[str], l
 @pytest.mark.parametrize("jobs", [1, 50])
 def test_a_round_trip_runs_few_statements(db: Database, database_url: str, jobs: int) -> None:
     send, receive = round_trip(db, database_url, jobs)
-    assert len(send) + len(receive) <= ROUND_TRIP_STATEMENTS, "\n".join(send + receive)
+    limit = ROUND_TRIP_STATEMENTS + SESSION_LOCK[db.engine.dialect.name]
+    assert len(send) + len(receive) <= limit, "\n".join(send + receive)
