@@ -10,10 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY service ./service
 COPY migrations ./migrations
-RUN pip install . \
+# constraints.txt: the versions CI tested (scripts/test installs with the same file).
+RUN pip install -c constraints.txt . \
     && useradd --system --create-home --home-dir /var/lib/atqb --shell /usr/sbin/nologin atqb
 
 # The working directory holds the embedded SQLite database when ATQB_DATABASE_URL is unset.

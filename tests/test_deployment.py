@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from service.settings import ENV_PREFIX, Settings
 
@@ -223,7 +225,37 @@ def test_proxy_serves_https_with_the_caddyfile() -> None:
 
 def test_dockerfile_builds_on_python_3_11_slim_and_installs_the_package() -> None:
     assert instruction("FROM") == ["python:3.11-slim"]
-    assert any(re.search(r"\bpip install \.(\s|$)", run) for run in instruction("RUN"))
+    assert any(
+        re.search(r"\bpip install -c constraints\.txt \.(\s|$)", run) for run in instruction("RUN")
+    ), "the image installs atqb with the versions CI tested (constraints.txt)"
+
+
+def constraints() -> dict[str, str]:
+    """constraints.txt as {normalised project name: pinned version}."""
+    pins = {}
+    for raw in (REPO / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep, f"constraints.txt: {raw!r} is not an exact pin (name==version)"
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_the_suite_and_the_image_install_the_same_pinned_versions() -> None:
+    test_script = (REPO / "scripts" / "test").read_text(encoding="utf-8")
+    assert "pip install --quiet -c constraints.txt -e '.[dev]'" in test_script
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    project = pyproject["project"]
+    pins = constraints()
+    for spec in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"constraints.txt pins no version of {requirement.name}"
+        assert requirement.specifier.contains(pins[name]), (
+            f"constraints.txt pins {requirement.name}=={pins[name]}, outside pyproject's "
+            f"{requirement.specifier}"
+        )
 
 
 def test_dockerfile_runs_as_a_non_root_user() -> None:
@@ -378,3 +410,15 @@ def test_the_image_works_in_the_directory_the_units_use() -> None:
     workdirs = instruction("WORKDIR")
     assert workdirs[-1] == "/var/lib/atqb"
     assert any("--home-dir /var/lib/atqb" in run for run in instruction("RUN"))
+
+
+def test_pre_commit_runs_the_lint_steps_of_ci() -> None:
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    (repo,) = config["repos"]
+    entries = [hook["entry"] for hook in repo["hooks"]]
+    ci_lines = (REPO / "scripts" / "test").read_text(encoding="utf-8").splitlines()
+    assert entries == [".venv/bin/ruff check", ".venv/bin/ruff format --check", ".venv/bin/mypy"]
+    for entry in entries:
+        assert any(line in (entry, f"{entry} .") for line in ci_lines), (
+            f"scripts/test (CI) no longer runs {entry}"
+        )
