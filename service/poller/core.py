@@ -43,11 +43,12 @@ changes again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -70,7 +71,9 @@ from service.exchange import utcnow
 from service.pollcycles import PollCycles, log_cycle
 from service.sessions import Sessions
 from service.settings import Settings, TransferSelection
+from service.sync.common import po_ref_number
 from service.sync.enqueue import Enqueuer, EnqueueReport
+from service.sync.model import PurchaseOrder as SyncPurchaseOrder
 
 from .reader import AutotaskReader, Statuses, WholeOrder
 from .state import FULL_SYNC, MARKS, OrderState, PollerStore
@@ -336,12 +339,13 @@ class Poller:
         if first:
             self._first_marks(cycle)
 
+        foreign = self._foreign_numbers(cycle)
+        prints = {i: self._fingerprint(cycle, whole, foreign) for i, whole in cycle.read.items()}
         changed = [
             whole
             for po_id, whole in cycle.read.items()
             if self._wanted(cycle, po_id, cycle.status_now[po_id])
-            and whole.fingerprint()
-            != (cycle.known[po_id].fingerprint if po_id in cycle.known else None)
+            and prints[po_id] != (cycle.known[po_id].fingerprint if po_id in cycle.known else None)
         ]
         outcome.new = sum(1 for w in changed if w.id in new_ids or w.id not in cycle.known)
         outcome.changed = len(changed) - outcome.new
@@ -354,16 +358,17 @@ class Poller:
             products = self.reader.products({row.product_id for row in stock})
             outcome.full_sync = True
 
+        orders = [self._with_twin(po, cycle, foreign) for po in built.orders]
         with self.database.transaction() as conn:
             now = self.now()
             report = EnqueueReport()
             enqueuer = Enqueuer(conn, now, self.settings, self.user)
-            if built.orders:
-                report = enqueuer.purchase_orders(built.orders, built.stock)
+            if orders:
+                report = enqueuer.purchase_orders(orders, built.stock)
             if full_sync:
                 report = enqueuer.full_inventory_sync(products, stock)
             store = PollerStore(conn, now)
-            fingerprints = {w.id: w.fingerprint() for w in changed}
+            fingerprints = {w.id: prints[w.id] for w in changed}
             for po_id in cycle.read:
                 status = cycle.status_now[po_id]
                 store.verified(po_id, status, statuses.final(status), fingerprints.get(po_id))
@@ -372,12 +377,48 @@ class Poller:
                     store.saw(po_id, status, statuses.final(status))
             for po_id in cycle.gone:
                 store.gone(po_id)
+            for po_id in foreign:
+                store.written_back(po_id, "")  # never overwrite a number atqb did not write
             store.set_mark(MARKS, marks)
             if full_sync:
                 store.set_mark(FULL_SYNC, None)
         outcome.enqueued = report.kinds()
         outcome.problems += report.skipped
         self._write_back(outcome)
+
+    def _foreign_numbers(self, cycle: _Cycle) -> dict[int, str]:
+        """External P.O. #s of POs read this cycle that atqb did not write (by hand, Autotask's
+        own extension): such a PO is already in QuickBooks, and its number stays."""
+        found: dict[int, str] = {}
+        for po_id, whole in cycle.read.items():
+            number = whole.header.get("externalPONumber")
+            if not isinstance(number, str) or not number.strip():
+                continue
+            state = cycle.known.get(po_id)
+            mine = state is not None and state.written_back == number
+            if not mine and number != po_ref_number(po_id):
+                found[po_id] = number.strip()
+        return found
+
+    def _fingerprint(self, cycle: _Cycle, whole: WholeOrder, foreign: dict[int, str]) -> str:
+        """The PO's fingerprint; with a foreign External P.O. #, that number and whether the PO
+        is selected count too (a corrected number or `atqb transfer` makes new work)."""
+        if whole.id not in foreign:
+            return whole.fingerprint()
+        state = cycle.known.get(whole.id)
+        selected = state is not None and state.selected_at is not None
+        extra = f"{whole.fingerprint()}|{foreign[whole.id]}|{selected}"
+        return hashlib.sha256(extra.encode()).hexdigest()[:32]
+
+    def _with_twin(
+        self, po: SyncPurchaseOrder, cycle: _Cycle, foreign: dict[int, str]
+    ) -> SyncPurchaseOrder:
+        """The PO with the External P.O. # to link to, when someone else set it."""
+        if po.id not in foreign:
+            return po
+        state = cycle.known.get(po.id)
+        selected = state is not None and state.selected_at is not None
+        return replace(po, linked_number=foreign[po.id], add_if_unlinked=selected)
 
     def _read(self, cycle: _Cycle, po_ids: set[int]) -> None:
         """Read these POs whole; note those Autotask no longer has."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -22,6 +22,11 @@ MARKS = "marks"
 FULL_SYNC = "full_inventory_sync"
 
 
+#: How long the rolling check keeps reading a PO after it became Received Full or Canceled:
+#: corrections made after the fact (a memo, a cancelled receipt seen by no count) still arrive.
+FINAL_SWEEP = timedelta(days=30)
+
+
 @dataclass(frozen=True)
 class OrderState:
     """What the poller knows of one Autotask purchase order."""
@@ -29,6 +34,7 @@ class OrderState:
     po_id: int
     status: int | None
     final: bool
+    final_at: datetime | None
     fingerprint: str | None
     verified_at: datetime | None
     selected_at: datetime | None
@@ -80,11 +86,15 @@ class PollerStore:
         return {int(status): int(count) for status, count in rows}
 
     def sweep(self, limit: int, exclude: Iterable[int]) -> list[int]:
-        """Up to ``limit`` POs that can still change, least recently read first."""
+        """Up to ``limit`` POs that can still change (or became final within
+        :data:`FINAL_SWEEP`), least recently read first."""
         query = (
             select(poller_orders.c.po_id)
             .where(
-                poller_orders.c.final.is_(False),
+                or_(
+                    poller_orders.c.final.is_(False),
+                    poller_orders.c.final_at >= self.now - FINAL_SWEEP,
+                ),
                 poller_orders.c.status.is_not(None),
                 poller_orders.c.fingerprint.is_not(None),
             )
@@ -109,8 +119,28 @@ class PollerStore:
             }
             self.conn.execute(insert(poller_orders).values(**row))
 
+    def _final(self, po_id: int, final: bool) -> None:
+        """Note when a known PO becomes final (before its row says so)."""
+        if not final:
+            self.conn.execute(
+                update(poller_orders)
+                .where(poller_orders.c.po_id == po_id, poller_orders.c.final_at.is_not(None))
+                .values(final_at=None)
+            )
+            return
+        self.conn.execute(
+            update(poller_orders)
+            .where(
+                poller_orders.c.po_id == po_id,
+                poller_orders.c.final.is_(False),
+                poller_orders.c.status.is_not(None),
+            )
+            .values(final_at=self.now)
+        )
+
     def saw(self, po_id: int, status: int, final: bool) -> None:
         """Record a PO's status as just read (its header only)."""
+        self._final(po_id, final)
         self._upsert(po_id, {"status": status, "final": final})
 
     def verified(self, po_id: int, status: int, final: bool, fingerprint: str | None) -> None:
@@ -123,6 +153,7 @@ class PollerStore:
         }
         if fingerprint is not None:
             values["fingerprint"] = fingerprint
+        self._final(po_id, final)
         self._upsert(po_id, values)
 
     def gone(self, po_id: int) -> None:

@@ -268,11 +268,15 @@ class Enqueuer:
         prerequisites = self._prerequisites(po)
         po_job: Job | None
         created_before = len(self.report.created)
+        corrections = self._corrections(po, pending_rows=False) if transferred else []
+        prerequisites += [j.id for j in corrections]
         if not transferred:
             transfer = next((j for j in active if j.kind == "purchase_order"), None)
             if transfer is None:
                 self._supersede(po.id, payload["fingerprint"])
                 po_job = self._po_job("purchase_order", "PO", po, payload, prerequisites)
+                if po.linked_number:  # the twin found is then brought in line with Autotask
+                    po_job = self._add_update(po, payload, [po_job], prerequisites)
             elif transfer.payload["fingerprint"] != payload["fingerprint"]:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
@@ -288,10 +292,12 @@ class Enqueuer:
                 po_job = self._reuse(active[-1]) if active else None
         changed = len(self.report.created) > created_before
         receipts = self._receipts(po, po_job)
+        if transferred:
+            corrections += self._corrections(po, pending_rows=True)
         arrived = self._arrivals_changed(po, mapping, transferred)
         stocked = sorted(p.id for p in po.products() if p.id in totals)
-        if stocked and (changed or receipts or arrived):
-            depends = [j.id for j in [po_job, *receipts] if j is not None]
+        if stocked and (changed or receipts or corrections or arrived):
+            depends = [j.id for j in [po_job, *receipts, *corrections] if j is not None]
             self._add(
                 NewJob(
                     kind="inventory_adjustment",
@@ -337,7 +343,7 @@ class Enqueuer:
                 return None
             return {"id": c.id, "qb_name": self._qb_name(kind, c.name, _source(kind, c.id))}
 
-        data = {
+        data: dict[str, Any] = {
             "id": po.id,
             "label": po.label,
             "ref_number": po_ref_number(po.id),
@@ -363,6 +369,8 @@ class Enqueuer:
                 for line in po.lines
             ],
         }
+        if po.linked_number:
+            data["link"] = {"ref_number": po.linked_number, "or_add": po.add_if_unlinked}
         return {"po": data, "fingerprint": fingerprint(data)}
 
     def _add_update(
@@ -444,8 +452,8 @@ class Enqueuer:
         else:
             done = self.mappings.get_many("receiving", [r.id for r in po.receivings])
             for receiving in po.receivings:
-                if receiving.id in done and done[receiving.id].qb_id:
-                    continue
+                if receiving.quantity < 0 or (receiving.id in done and done[receiving.id].qb_id):
+                    continue  # a negative row lowers receipts: see _corrections
                 quantity = quantity_text(Decimal(build.format_quantity(receiving.quantity)))
                 job = self._receipt(
                     po,
@@ -460,6 +468,80 @@ class Enqueuer:
                 made.append(job)
         return [job for job in made if job.status != "done"]
 
+    def _corrections(self, po: PurchaseOrder, *, pending_rows: bool) -> list[Job]:
+        """Corrections of lines whose QuickBooks receipts hold more than Autotask says
+        (:mod:`service.sync.corrections`), unfinished.
+
+        In received mode the target is the line's quantity; the PO update that lowers the line
+        waits for them. In unreceived mode it is the net of the line's receiving rows; a line
+        with rows not yet received in QuickBooks is corrected after those receipts
+        (``pending_rows`` True), the others before the update (False).
+        """
+        received_mode = self.settings.transfer_mode is TransferMode.RECEIVED
+        mapped = self.mappings.get_many("po_line", [line.id for line in po.lines])
+        done = self.mappings.get_many("receiving", [r.id for r in po.receivings])
+        made: list[Job] = []
+        for line in po.lines:
+            known = mapped.get(line.id)
+            if known is None or not known.qb_id:
+                continue
+            received = Decimal(str(known.data.get("received", "0")))
+            rows = [r for r in po.receivings if r.line_id == line.id]
+            present = sorted(r.id for r in rows if r.quantity > 0)
+            pending = sum(
+                (
+                    Decimal(build.format_quantity(r.quantity))
+                    for r in rows
+                    if r.quantity > 0 and not (r.id in done and done[r.id].qb_id)
+                ),
+                Decimal(0),
+            )
+            if received_mode:
+                if pending_rows:
+                    continue
+                target = Decimal(build.format_quantity(line.quantity))
+                gone = False
+            else:
+                if (pending > 0) != pending_rows:
+                    continue
+                target = sum((Decimal(build.format_quantity(r.quantity)) for r in rows), Decimal(0))
+                gone = any(
+                    entry.get("receiving") not in present
+                    for entry in known.data.get("receipts") or []
+                )
+            if not gone and received + pending <= target:
+                continue
+            how: dict[str, Any] = {"target": quantity_text(max(target, Decimal(0)))}
+            if not received_mode:
+                how["present"] = present
+            earlier = self._jobs_about(
+                "PurchaseOrderItems", line.id, ("item_receipt", "item_receipt_correction"), ACTIVE
+            )
+            job = self._add(
+                NewJob(
+                    kind="item_receipt_correction",
+                    qbwc_user=self.user,
+                    payload={
+                        "po_id": po.id,
+                        "po_label": po.label,
+                        "line_id": line.id,
+                        "product_id": line.product.id,
+                        "item": line.product.name,
+                        **how,
+                    },
+                    subject=f"Correct receipts PO {po.label} · {line.product.name} to "
+                    f"{how['target']} received",
+                    idempotency_key=f"{self.user}:item_receipt_correction:{line.id}:"
+                    f"{fingerprint(how)}",
+                    autotask_entity="PurchaseOrderItems",
+                    autotask_id=line.id,
+                    depends_on=tuple(sorted(j.id for j in earlier)),
+                )
+            )
+            if job.status != "done":
+                made.append(job)
+        return made
+
     def _receipt(
         self,
         po: PurchaseOrder,
@@ -473,7 +555,9 @@ class Enqueuer:
         date: str | None,
     ) -> Job:
         line = next(line for line in po.lines if line.id == line_id)
-        earlier = self._jobs_about("PurchaseOrderItems", line_id, ("item_receipt",), ACTIVE)
+        earlier = self._jobs_about(
+            "PurchaseOrderItems", line_id, ("item_receipt", "item_receipt_correction"), ACTIVE
+        )
         amount = how.get("target") or how.get("quantity")
         return self._add(
             NewJob(
