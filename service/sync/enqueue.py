@@ -496,11 +496,14 @@ class Enqueuer:
                 ),
                 Decimal(0),
             )
-            if received_mode:
+            if received_mode:  # Autotask's rows make no receipts here
                 if pending_rows:
                     continue
-                target = Decimal(build.format_quantity(line.quantity))
-                gone = False
+                target, pending, gone = (
+                    Decimal(build.format_quantity(line.quantity)),
+                    Decimal(0),
+                    False,
+                )
             else:
                 if (pending > 0) != pending_rows:
                     continue
