@@ -40,7 +40,10 @@ def receipt_mod(receipt_ret: etree._Element, lines: str, edit_sequence: str | No
 
 def line_mod(receipt_ret: etree._Element, quantity: str) -> str:
     line_id = value(receipt_ret, "ItemLineRet/TxnLineID")
-    return f"<ItemLineMod><TxnLineID>{line_id}</TxnLineID><Quantity>{quantity}</Quantity></ItemLineMod>"
+    return (
+        f"<ItemLineMod><TxnLineID>{line_id}</TxnLineID><Quantity>{quantity}</Quantity>"
+        "</ItemLineMod>"
+    )
 
 
 def txn_del(txn_id: str) -> str:
