@@ -261,8 +261,11 @@ class Enqueuer:
         payload = self._payload(po)
         if po.canceled:
             assert mapping is not None
-            if mapping.data.get("canceled") and not active:
-                return  # already closed in QuickBooks
+            latest = (
+                active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
+            )
+            if mapping.data.get("canceled") and latest == payload["fingerprint"]:
+                return  # already closed in QuickBooks, as it is now
             self._add_update(po, payload, active, [])
             return
         prerequisites = self._prerequisites(po)
