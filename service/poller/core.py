@@ -20,9 +20,10 @@ number of POs, and re-reads whole only the POs they point at:
    deleted or moved without a new receipt) makes it re-read the statuses of known POs (one
    request per 500) and read whole those that moved.
 5. **Rolling check**: each cycle also re-reads whole the ``sweep_size`` (500) POs that can still
-   change (New, Submitted, Received Partial) that were read least recently: 3 requests. This
-   catches what no count shows — an edited quantity, cost, product or memo, a changed header —
-   within ``ceil(open POs / 500)`` cycles.
+   change (New, Submitted, Received Partial, and those that became Received Full or Canceled in
+   the last 30 days, :data:`~.state.FINAL_SWEEP`) that were read least recently: 3 requests.
+   This catches what no count shows — an edited quantity, cost, product or memo, a changed
+   header, a correction made after the PO was closed — within ``ceil(swept POs / 500)`` cycles.
 
 A PO read whole is fingerprinted (header without the External P.O. #, lines, receiving rows); only
 a PO whose fingerprint differs from the one handed to the sync is built into the sync's model
@@ -30,8 +31,17 @@ a PO whose fingerprint differs from the one handed to the sync is built into the
 cycle therefore costs 1 + 2 + 2 + 4 + 3 = 12 requests whatever the number of POs (more only when
 a page of the rolling check is full of lines). The first cycle reads every PO.
 
-Blind spots, all documented for operators: a header or line edit on a Received Full PO (lines
-cannot be edited then, 7.2) is seen only when a receipt, a line or a count touches it; a status
+External P.O. #. atqb records each number it writes back (``poller_orders.written_back``). A PO
+whose External P.O. # is anything else (and not atqb's own ``AT<id>``) was put into QuickBooks by
+someone else: the sync links it to the QuickBooks PO with that number and vendor instead of adding
+it (``linked_number``; :mod:`service.sync.purchase_orders`), or, when there is none, reports it
+and leaves it for ``atqb transfer`` (which adds it). Its number is never written over. That number
+and the selection count in the PO's fingerprint, so correcting it or selecting the PO makes new
+work.
+
+Blind spots, all documented for operators: a header edit on a PO that became Received Full more
+than 30 days ago (lines cannot be edited then, 7.2) is seen only when a receipt, a line or a
+count touches it; a status
 move balanced by the opposite move of another PO in the same cycle is seen by the rolling check
 (open POs) or not at all (Received Full); renamed products or companies reach QuickBooks with
 the next change of a PO that uses them; edits of open POs wait for the rolling check.

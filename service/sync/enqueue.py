@@ -6,6 +6,8 @@ what QuickBooks must learn and enqueues it, in the caller's transaction::
     vendor ─┐
     customer├─► purchase_order ─► item_receipt ─► inventory_adjustment
     item ───┘   (or _update)       (per line or receiving row)
+                      ▲
+    item_receipt_correction (per line; before the update that lowers the line)
 
 * Vendors, customers and items are ensured once per name: a record the mappings already know
   under the same name needs no job; an unfinished job for the same record and name is shared by
@@ -15,7 +17,12 @@ what QuickBooks must learn and enqueues it, in the caller's transaction::
   A Canceled PO is never transferred; one canceled after its transfer gets an update that closes
   it (see :mod:`service.sync.purchase_orders`).
 * Receipts: in *received* mode one per line up to its quantity, in *unreceived* mode one per
-  Autotask receiving row not yet received in QuickBooks.
+  Autotask receiving row not yet received in QuickBooks. When QuickBooks holds more received on a
+  line than that (a quantity lowered after its receipt, a receipt cancelled in Autotask by
+  deleting its row or by a negative row), a correction (:mod:`service.sync.corrections`); the PO
+  update that lowers the line waits for it.
+* A PO with a ``linked_number`` (an External P.O. # set outside atqb) gets a transfer job that
+  links to the QuickBooks PO with that number, then an update that brings it in line.
 * After a transfer, update or receipt, an inventory sync of the PO's products that Autotask
   stocks; the Autotask total of each product (all locations) is recorded when enqueued and read
   when the sync runs.

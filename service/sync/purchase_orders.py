@@ -17,6 +17,12 @@ Transfer (kind ``purchase_order``):
   records by name. A second 3140 fails the job with QuickBooks' message.
 * Done: the TxnID, RefNumber and EditSequence of the PO and the TxnLineID of each line are
   remembered (mappings ``purchase_order`` and ``po_line``).
+* ``link`` (the PO's External P.O. # was set outside atqb: it is in QuickBooks already): the PO
+  with that RefNumber and the PO's vendor is looked up and adopted instead of adding one; its
+  lines are matched to Autotask's by item, with what was received on them. None: the job fails
+  and says to run ``atqb transfer`` (``or_add``: then it is added); two, or one already linked
+  to another Autotask PO: the job fails naming them. The update that follows makes it match
+  Autotask (lines QuickBooks lacks are added).
 
 Update (kind ``purchase_order_update``): Autotask is the master (the seeds: "all updates will
 need to come from Autotask").
