@@ -70,6 +70,7 @@ from service.sync.model import (
 
 ACTIVE = ("pending", "waiting", "in_flight")
 PO_KINDS = ("purchase_order", "purchase_order_update")
+LINE_KINDS = ("item_receipt", "item_receipt_correction")
 _NAME_LIMITS = {
     "vendor": qtext.VENDOR_NAME_MAX,
     "customer": qtext.CUSTOMER_NAME_MAX,
@@ -527,29 +528,14 @@ class Enqueuer:
             how: dict[str, Any] = {"target": quantity_text(max(target, Decimal(0)))}
             if not received_mode:
                 how["present"] = present
-            earlier = self._jobs_about(
-                "PurchaseOrderItems", line.id, ("item_receipt", "item_receipt_correction"), ACTIVE
-            )
-            job = self._add(
-                NewJob(
-                    kind="item_receipt_correction",
-                    qbwc_user=self.user,
-                    payload={
-                        "po_id": po.id,
-                        "po_label": po.label,
-                        "line_id": line.id,
-                        "product_id": line.product.id,
-                        "item": line.product.name,
-                        **how,
-                    },
-                    subject=f"Correct receipts PO {po.label} · {line.product.name} to "
-                    f"{how['target']} received",
-                    idempotency_key=f"{self.user}:item_receipt_correction:{line.id}:"
-                    f"{fingerprint(how)}",
-                    autotask_entity="PurchaseOrderItems",
-                    autotask_id=line.id,
-                    depends_on=tuple(sorted(j.id for j in earlier)),
-                )
+            job = self._line_job(
+                "item_receipt_correction",
+                po,
+                line.id,
+                how,
+                subject=f"Correct receipts PO {po.label} · {line.product.name} to "
+                f"{how['target']} received",
+                key=f"{line.id}:{fingerprint(how)}",
             )
             if job.status != "done":
                 made.append(job)
@@ -567,14 +553,36 @@ class Enqueuer:
         after: list[int],
         date: str | None,
     ) -> Job:
-        line = next(line for line in po.lines if line.id == line_id)
-        earlier = self._jobs_about(
-            "PurchaseOrderItems", line_id, ("item_receipt", "item_receipt_correction"), ACTIVE
-        )
         amount = how.get("target") or how.get("quantity")
+        line = next(line for line in po.lines if line.id == line_id)
+        return self._line_job(
+            "item_receipt",
+            po,
+            line_id,
+            {"ref_number": ref, "guid": guid, "date": date, **how},
+            subject=f"Receipt PO {po.label} · {line.product.name} x {amount}",
+            key=key,
+            after=after,
+        )
+
+    def _line_job(
+        self,
+        kind: str,
+        po: PurchaseOrder,
+        line_id: int,
+        extra: dict[str, Any],
+        *,
+        subject: str,
+        key: str,
+        after: Sequence[int] = (),
+    ) -> Job:
+        """A job about one PO line (a receipt or a correction), after ``after`` and the line's
+        unfinished receipts and corrections."""
+        line = next(line for line in po.lines if line.id == line_id)
+        earlier = self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE)
         return self._add(
             NewJob(
-                kind="item_receipt",
+                kind=kind,
                 qbwc_user=self.user,
                 payload={
                     "po_id": po.id,
@@ -582,13 +590,10 @@ class Enqueuer:
                     "line_id": line_id,
                     "product_id": line.product.id,
                     "item": line.product.name,
-                    "ref_number": ref,
-                    "guid": guid,
-                    "date": date,
-                    **how,
+                    **extra,
                 },
-                subject=f"Receipt PO {po.label} · {line.product.name} x {amount}",
-                idempotency_key=f"{self.user}:item_receipt:{key}",
+                subject=subject,
+                idempotency_key=f"{self.user}:{kind}:{key}",
                 autotask_entity="PurchaseOrderItems",
                 autotask_id=line_id,
                 depends_on=tuple(sorted({*after, *(j.id for j in earlier)})),

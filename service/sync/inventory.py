@@ -48,6 +48,7 @@ from service.qbxml.types import (
     Response,
 )
 from service.sync.common import decimal, quantity_text
+from service.sync.enqueue import LINE_KINDS
 from service.sync.mapping import Mappings
 
 
@@ -75,7 +76,7 @@ def _receiving(ctx: Context, user: str, product_ids: list[int]) -> set[int]:
         select(product)
         .where(
             jobs.c.qbwc_user == user,
-            jobs.c.kind.in_(("item_receipt", "item_receipt_correction")),
+            jobs.c.kind.in_(LINE_KINDS),
             jobs.c.status.in_(("pending", "waiting", "in_flight")),
             product.in_(product_ids),
         )

@@ -4,26 +4,16 @@ HTTP, jobs carried by the simulated Web Connector to the simulated QuickBooks.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from service.db import Database
 from service.qbxml import build
 from service.qbxml.types import PurchaseOrder, PurchaseOrderLine, Ref
-from service.simulators.autotask import SimulatedAutotask
-from tests.poller.helpers import all_jobs, atqb, point_cli_at, populate
-from tests.sync.helpers import Harness, harness
+from tests.poller.helpers import World, populate
+from tests.sync.helpers import Harness
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def tenant() -> Iterator[SimulatedAutotask]:
-    with SimulatedAutotask() as made:
-        yield made
 
 
 def _key_in_by_hand(h: Harness, vendor: str, ref_number: str, *lines: tuple[str, int]) -> str:
@@ -43,28 +33,16 @@ def _key_in_by_hand(h: Harness, vendor: str, ref_number: str, *lines: tuple[str,
     return po.txn_id
 
 
-def _poll(capsys: pytest.CaptureFixture[str], *more: str) -> str:
-    status, out, err = atqb(capsys, "poll", "--once", *more)
-    assert status == 0, (out, err)
-    return out
-
-
 def test_a_foreign_external_po_number_links_to_its_twin_or_waits_for_atqb_transfer(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    world: World,
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # no stray .env
+    tenant = world.tenant
     shop = populate(tenant)
     # Keyed into QuickBooks before atqb came: PO 1 as "1042"; PO 2 claims "Q-77", which
     # QuickBooks does not have. Another vendor's "1042" must not be taken for PO 1.
     tenant.change("PurchaseOrders", shop.po1, externalPONumber="1042")
     tenant.change("PurchaseOrders", shop.po2, externalPONumber="Q-77")
-    point_cli_at(monkeypatch, tenant, postgres_database_url, ATQB_TRANSFER_MODE="received")
-    with harness(postgres_database_url, postgres_db, transfer_mode="received") as h:
+    with world.connected("received") as h:
         h.qb.add_vendor("Acme Supply")
         h.qb.add_vendor("Globex")
         h.qb.add_item("Widget", purchase_cost=Decimal("19.99"))
@@ -72,9 +50,9 @@ def test_a_foreign_external_po_number_links_to_its_twin_or_waits_for_atqb_transf
         twin = _key_in_by_hand(h, "Acme Supply", "1042", ("Widget", 4), ("Cable Cat6", 3))
         other = _key_in_by_hand(h, "Globex", "1042", ("Widget", 9))
 
-        out = _poll(capsys)
+        out = world.poll()
         h.run()
-        transfers = {j.autotask_id: j for j in all_jobs(postgres_db) if j.kind == "purchase_order"}
+        transfers = {j.autotask_id: j for j in world.jobs() if j.kind == "purchase_order"}
         linked, reported = transfers[shop.po1], transfers[shop.po2]
         assert linked.status == "done", linked.error
         assert linked.result is not None and linked.result["txn_id"] == twin
@@ -95,36 +73,35 @@ def test_a_foreign_external_po_number_links_to_its_twin_or_waits_for_atqb_transf
         assert po.memo == f"Autotask PO {shop.po1}"  # Autotask is the master from now on
 
         # The numbers atqb did not write stay as they are.
-        out = _poll(capsys)
+        out = world.poll()
         assert "wrote" not in out
         assert tenant.get("PurchaseOrders", shop.po1)["externalPONumber"] == "1042"
         assert tenant.get("PurchaseOrders", shop.po2)["externalPONumber"] == "Q-77"
-        assert "enqueued nothing new" in _poll(capsys)
+        assert "enqueued nothing new" in world.poll()
 
         # Later updates and receipts go to the twin.
         tenant.change("PurchaseOrderItems", shop.po1_widgets, quantity=6)
-        _poll(capsys)
+        world.poll()
         h.run()
         (po,) = [p for p in h.qb.purchase_orders() if p.txn_id == twin]
         widgets = po.lines[0]
-        assert (widgets.quantity, widgets.received_quantity) == (6, 6)
+        assert (widgets.quantity, widgets.received_quantity) == (Decimal(6), Decimal(6))
         assert len(h.qb.purchase_orders()) == 2
 
         # `atqb transfer` takes the PO without a twin: added, its number still left alone.
-        status, _, err = atqb(capsys, "transfer", str(shop.po2))
-        assert status == 0, err
-        _poll(capsys)
+        world.atqb("transfer", str(shop.po2))
+        world.poll()
         h.run()
         (added,) = h.qb.purchase_orders(f"AT{shop.po2}")
         assert [ln.quantity for ln in added.lines] == [1]
         assert len(h.qb.purchase_orders()) == 3
-        statuses = {j.status for j in all_jobs(postgres_db) if j.autotask_id == shop.po2}
+        statuses = {j.status for j in world.jobs() if j.autotask_id == shop.po2}
         assert "cancelled" in statuses  # the reported transfer gave way to the new one
-        _poll(capsys)
+        world.poll()
         assert tenant.get("PurchaseOrders", shop.po2)["externalPONumber"] == "Q-77"
         unfinished = [
             (j.kind, j.status, j.error)
-            for j in all_jobs(postgres_db)
+            for j in world.jobs()
             if j.status not in ("done", "cancelled")
         ]
         assert unfinished == []

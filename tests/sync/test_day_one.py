@@ -84,8 +84,8 @@ def test_a_twin_is_linked_and_brought_in_line_with_autotask(h: Harness) -> None:
     assert po.txn_id == twin and po.ref_number == "1042"
     # The line QuickBooks lacked was added by the update that follows the link.
     assert [(ln.item.full_name if ln.item else "", ln.quantity) for ln in po.lines] == [
-        ("Cable Cat6", 5),
-        ("Switch 24 port", 2),
+        ("Cable Cat6", Decimal(5)),
+        ("Switch 24 port", Decimal(2)),
     ]
     transfer = h.jobs("purchase_order")[0]
     assert transfer.result is not None and transfer.result["lines_not_in_quickbooks"] == [12]
@@ -163,7 +163,7 @@ def test_received_on_receipts_atqb_did_not_make_is_left_to_people(h: Harness) ->
     assert correction.status == "failed" and correction.error is not None
     assert "receipts atqb did not make" in correction.error and "PO P1" in correction.error
     (po,) = h.qb.purchase_orders()
-    assert (po.lines[0].quantity, po.lines[0].received_quantity) == (5, 5)
+    assert (po.lines[0].quantity, po.lines[0].received_quantity) == (Decimal(5), Decimal(5))
 
 
 @pytest.mark.parametrize("crash_after", [1, 2, 3], ids=["after-read", "after-mod", "after-count"])
