@@ -24,7 +24,10 @@ def _never_more_received_than_ordered(h: Harness) -> None:
             assert line.received_quantity <= (line.quantity or 0), (po.ref_number, line)
 
 
-def _new_kinds(world: World, before: int) -> list[str]:
+def _poll_makes(world: World) -> list[str]:
+    """One poll cycle; the kinds of the jobs it made, sorted."""
+    before = len(world.jobs())
+    world.poll()
     return sorted(j.kind for j in world.jobs()[before:])
 
 
@@ -59,9 +62,7 @@ def test_received_mode_a_quantity_lowered_after_receipt_lowers_the_receipt_first
 
         # Autotask: the cables line goes from 3 to 1 (nothing of it received there).
         world.tenant.change("PurchaseOrderItems", shop.po1_cables, quantity=1)
-        before = len(world.jobs())
-        world.poll()
-        assert _new_kinds(world, before) == [
+        assert _poll_makes(world) == [
             "inventory_adjustment",
             "item_receipt_correction",
             "purchase_order_update",
@@ -106,9 +107,7 @@ def test_unreceived_mode_a_cancelled_receipt_corrects_quickbooks_both_ways(world
 
         # 1. The receipt is cancelled in Autotask: its row disappears.
         world.tenant.cancel_receipt(first_row)
-        before = len(world.jobs())
-        world.poll()
-        assert _new_kinds(world, before) == [
+        assert _poll_makes(world) == [
             "inventory_adjustment",
             "item_receipt_correction",
         ]
@@ -126,9 +125,7 @@ def test_unreceived_mode_a_cancelled_receipt_corrects_quickbooks_both_ways(world
         h.assert_all_done()
         assert po_lines(h, po1)[0] == ("Widget", Decimal(4), Decimal(3))
         world.tenant.unreceive(shop.po1_widgets, 2)
-        before = len(world.jobs())
-        world.poll()
-        assert _new_kinds(world, before) == [
+        assert _poll_makes(world) == [
             "inventory_adjustment",
             "item_receipt_correction",
         ]
@@ -158,9 +155,7 @@ def test_an_edit_after_a_po_became_received_full_or_canceled_is_still_seen(world
         # Then people correct the memos; no count, line or receipt shows it.
         world.tenant.change("PurchaseOrders", shop.po1, generalMemo="Invoice 5521 matched")
         world.tenant.change("PurchaseOrders", shop.po2, generalMemo="Vendor out of stock")
-        before = len(world.jobs())
-        world.poll()
-        updates = [k for k in _new_kinds(world, before) if k != "inventory_adjustment"]
+        updates = [k for k in _poll_makes(world) if k != "inventory_adjustment"]
         assert updates == ["purchase_order_update"] * 2
         h.run()
         h.assert_all_done()

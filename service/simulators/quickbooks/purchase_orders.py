@@ -34,6 +34,7 @@ from service.simulators.quickbooks.context import (
     Answer,
     Context,
     QueryOutcome,
+    mod_txn_header,
     replace_fields,
     text,
     txn_header,
@@ -41,7 +42,7 @@ from service.simulators.quickbooks.context import (
 from service.simulators.quickbooks.model import Company, PurchaseOrder, PurchaseOrderLine
 from service.simulators.quickbooks.queries import select_txns
 from service.simulators.quickbooks.render import RetOptions, purchase_order_ret
-from service.simulators.quickbooks.values import money, parse_bool, parse_date, parse_decimal
+from service.simulators.quickbooks.values import money, parse_bool, parse_decimal
 
 WHERE = "PurchaseOrder"
 LINE_WHERE = "PurchaseOrder line"
@@ -176,12 +177,7 @@ def purchase_order_mod(ctx: Context, rq: etree._Element) -> Answer:
     fields = replace_fields(po.fields, ctx.echo(mod, "PurchaseOrderRet", _HEADER_HANDLED, WHERE))
 
     po.vendor, po.ship_to, po.lines, po.fields = vendor, ship_to, lines, fields
-    if mod.find("TxnDate") is not None:
-        po.txn_date = parse_date(text(mod, "TxnDate")) or po.txn_date
-    if mod.find("RefNumber") is not None:
-        po.ref_number = text(mod, "RefNumber")
-    if mod.find("Memo") is not None:
-        po.memo = text(mod, "Memo")
+    mod_txn_header(po, mod)
     if header_closed is not None:
         po.is_manually_closed = header_closed
         for line in po.lines:

@@ -61,6 +61,7 @@ from service.simulators.quickbooks.context import (
     Context,
     QueryOutcome,
     UnsupportedRequestError,
+    mod_txn_header,
     replace_fields,
     text,
     texts,
@@ -83,7 +84,7 @@ from service.simulators.quickbooks.render import (
     inventory_adjustment_ret,
     item_receipt_ret,
 )
-from service.simulators.quickbooks.values import format_datetime, money, parse_date, parse_decimal
+from service.simulators.quickbooks.values import format_datetime, money, parse_decimal
 
 RECEIPT = "ItemReceipt"
 RECEIPT_LINE = "ItemReceipt line"
@@ -355,12 +356,7 @@ def item_receipt_mod(ctx: Context, rq: etree._Element) -> Answer:
     # Every check passed: apply.
     touched = _move_stock(company, receipt.lines, -1) | _move_stock(company, lines, 1)
     receipt.lines, receipt.fields = lines, fields
-    if mod.find("TxnDate") is not None:
-        receipt.txn_date = parse_date(text(mod, "TxnDate")) or receipt.txn_date
-    if mod.find("RefNumber") is not None:
-        receipt.ref_number = text(mod, "RefNumber")
-    if mod.find("Memo") is not None:
-        receipt.memo = text(mod, "Memo")
+    mod_txn_header(receipt, mod)
     for line in receipt.lines:
         if not line.txn_line_id:
             line.txn_line_id = company.new_txn_id(company.now())
