@@ -381,10 +381,12 @@ class Poller:
             fingerprints = {w.id: prints[w.id] for w in changed}
             for po_id in cycle.read:
                 status = cycle.status_now[po_id]
-                store.verified(po_id, status, statuses.final(status), fingerprints.get(po_id))
+                store.verified(
+                    po_id, status, statuses.final(status), fingerprints.get(po_id), history=first
+                )
             for po_id, status in cycle.status_now.items():
                 if po_id not in cycle.read:
-                    store.saw(po_id, status, statuses.final(status))
+                    store.saw(po_id, status, statuses.final(status), history=first)
             for po_id in cycle.gone:
                 store.gone(po_id)
             for po_id in foreign:

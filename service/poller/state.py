@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
 from service.models import jobs, poller_orders, poller_state
 
@@ -119,32 +119,39 @@ class PollerStore:
             }
             self.conn.execute(insert(poller_orders).values(**row))
 
-    def _final(self, po_id: int, final: bool) -> None:
-        """Note when a known PO becomes final (before its row says so)."""
-        if not final:
-            self.conn.execute(
-                update(poller_orders)
-                .where(poller_orders.c.po_id == po_id, poller_orders.c.final_at.is_not(None))
-                .values(final_at=None)
-            )
+    def _status(self, po_id: int, values: dict[str, Any], *, history: bool) -> None:
+        """Upsert a PO's status (``values`` has ``status`` and ``final``), noting when it became
+        final: now, when it was known and not final (or is new since the first cycle, which
+        reads the tenant's history); unchanged while it stays final; cleared when it is not."""
+        if not values["final"]:
+            self._upsert(po_id, {**values, "final_at": None})
             return
-        self.conn.execute(
+        became = and_(poller_orders.c.final.is_(False), poller_orders.c.status.is_not(None))
+        changed = {**values, "final_at": case((became, self.now), else_=poller_orders.c.final_at)}
+        done = self.conn.execute(
             update(poller_orders)
-            .where(
-                poller_orders.c.po_id == po_id,
-                poller_orders.c.final.is_(False),
-                poller_orders.c.status.is_not(None),
-            )
-            .values(final_at=self.now)
+            .where(poller_orders.c.po_id == po_id)
+            .values(**changed, updated_at=self.now)
         )
+        if done.rowcount == 0:
+            self._upsert(po_id, {**values, "final_at": None if history else self.now})
 
-    def saw(self, po_id: int, status: int, final: bool) -> None:
-        """Record a PO's status as just read (its header only)."""
-        self._final(po_id, final)
-        self._upsert(po_id, {"status": status, "final": final})
+    def saw(self, po_id: int, status: int, final: bool, *, history: bool = False) -> None:
+        """Record a PO's status as just read (its header only); ``history``: in the first
+        cycle."""
+        self._status(po_id, {"status": status, "final": final}, history=history)
 
-    def verified(self, po_id: int, status: int, final: bool, fingerprint: str | None) -> None:
-        """Record a PO read whole; ``fingerprint`` is what the sync now has (None: unchanged)."""
+    def verified(
+        self,
+        po_id: int,
+        status: int,
+        final: bool,
+        fingerprint: str | None,
+        *,
+        history: bool = False,
+    ) -> None:
+        """Record a PO read whole; ``fingerprint`` is what the sync now has (None: unchanged);
+        ``history``: in the first cycle."""
         values: dict[str, Any] = {
             "status": status,
             "final": final,
@@ -153,8 +160,7 @@ class PollerStore:
         }
         if fingerprint is not None:
             values["fingerprint"] = fingerprint
-        self._final(po_id, final)
-        self._upsert(po_id, values)
+        self._status(po_id, values, history=history)
 
     def gone(self, po_id: int) -> None:
         """A PO Autotask no longer has (deleted): not counted, never read again unless
