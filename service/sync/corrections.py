@@ -16,7 +16,8 @@ when nothing is left) until the line's total is ``target``. Each receipt is read
 (``ItemReceiptQuery`` by TxnID: its EditSequence and what it really holds), then lowered with
 ``ItemReceiptMod`` (the quantity is absolute, so repeating a lost Mod is harmless) or deleted with
 ``TxnDelRq``. A receipt QuickBooks no longer has counts as deleted. 3200 (the receipt changed
-meanwhile) reads it again. The job runs before the PO update that lowers the line: QuickBooks
+meanwhile) or 3120 on a Mod (its line is gone) reads it again, up to :data:`STALE_RETRIES` times
+in a row. The job runs before the PO update that lowers the line: QuickBooks
 refuses a PO line quantity below what was received against it.
 """
 
@@ -138,7 +139,11 @@ class CorrectReceipts:
         txn_id = state["txn_id"]
         if state.get("phase") == "read":
             return self._read(job, response, mappings, kept)
-        if response.outcome is Outcome.STALE_EDIT_SEQUENCE:
+        if state["phase"] == "del" and response.outcome is Outcome.NOT_FOUND:
+            record_receipt(mappings, line_id, txn_id, Decimal(0))  # deleted meanwhile
+            return Next(kept)
+        if response.outcome in (Outcome.STALE_EDIT_SEQUENCE, Outcome.NOT_FOUND):
+            # Changed meanwhile (3200), or the line is gone (3120): read the receipt again.
             kept["stale"] += 1
             if kept["stale"] > STALE_RETRIES:
                 return RetryLater(
@@ -147,14 +152,12 @@ class CorrectReceipts:
                     state={"changes": kept["changes"]},
                 )
             return Next({"phase": "read", "txn_id": txn_id, **kept})
-        if state["phase"] == "del" and response.outcome is Outcome.NOT_FOUND:
-            record_receipt(mappings, line_id, txn_id, Decimal(0))
-            return Next(kept)
         trouble = failure(response)
         if trouble is not None:
             return trouble
         quantity = decimal(state["quantity"])
         record_receipt(mappings, line_id, txn_id, quantity)
+        kept["stale"] = 0
         kept["changes"].append(
             f"item receipt {txn_id} deleted"
             if state["phase"] == "del"

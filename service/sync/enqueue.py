@@ -445,16 +445,19 @@ class Enqueuer:
         if self.settings.transfer_mode is TransferMode.RECEIVED:
             for line in po.lines:
                 target = Decimal(build.format_quantity(line.quantity))
-                known = mapped.get(line.id)
-                received = Decimal(str((known.data if known else {}).get("received", "0")))
+                received = self._received_after_pending(line.id, mapped.get(line.id))
                 if target <= received:
                     continue
+                # The same target can come back after a correction: what was received counts.
+                mark = f"line:{line.id}:{quantity_text(target)}" + (
+                    f":{quantity_text(received)}" if received else ""
+                )
                 job = self._receipt(
                     po,
                     line.id,
                     {"target": quantity_text(target)},
-                    key=f"line:{line.id}:{quantity_text(target)}",
-                    guid=external_guid("receipt", f"line:{line.id}:{quantity_text(target)}"),
+                    key=mark,
+                    guid=external_guid("receipt", mark),
                     ref=receipt_ref_number(line_id=line.id),
                     after=after,
                     date=po.order_date.isoformat() if po.order_date else None,
@@ -497,6 +500,8 @@ class Enqueuer:
             if known is None or not known.qb_id:
                 continue
             received = Decimal(str(known.data.get("received", "0")))
+            if received_mode:
+                received = self._received_after_pending(line.id, known)
             rows = [r for r in po.receivings if r.line_id == line.id]
             present = sorted(r.id for r in rows if r.quantity > 0)
             pending = sum(
@@ -540,6 +545,20 @@ class Enqueuer:
             if job.status != "done":
                 made.append(job)
         return made
+
+    def _received_after_pending(self, line_id: int, known: Mapping | None) -> Decimal:
+        """Received mode: what QuickBooks will hold as received on the line once its unfinished
+        receipts (up to their target) and corrections (down to theirs) have run, in order."""
+        received = Decimal(str((known.data if known else {}).get("received", "0")))
+        for job in self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE):
+            target = job.payload.get("target")
+            if target is None:
+                continue
+            if job.kind == "item_receipt":
+                received = max(received, Decimal(str(target)))
+            else:
+                received = min(received, Decimal(str(target)))
+        return received
 
     def _receipt(
         self,

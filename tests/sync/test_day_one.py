@@ -190,3 +190,27 @@ def test_a_lost_answer_during_a_correction_changes_the_receipt_once(
     assert h.qb.quantity_on_hand("Cable Cat6") == 1
     assert h.request_names().count("ItemReceiptModRq") == 1
     assert h.enqueue([taken_back], stock(p101=1)).created == []
+
+
+@pytest.mark.parametrize(
+    "quantities", [(5, 3, 5), (5, 7, 6), (5, 2, 4, 1)], ids=["down-up", "up-down", "zigzag"]
+)
+def test_received_mode_quantities_changed_back_and_forth_before_quickbooks_runs(
+    h: Harness, quantities: tuple[int, ...]
+) -> None:
+    """Each change is enqueued before the previous one reached QuickBooks; QuickBooks ends with
+    the last quantity ordered and received, on atqb's receipts, none received twice."""
+    first, *changes = quantities
+    h.enqueue([order(1, line(11, CABLE, first))], stock(p101=first))
+    h.run()
+    for quantity in changes:
+        h.enqueue([order(1, line(11, CABLE, quantity))], stock(p101=quantity))
+    h.run()
+    h.assert_all_done()
+    (po,) = h.qb.purchase_orders("AT1")
+    last = Decimal(changes[-1])
+    assert (po.lines[0].quantity, po.lines[0].received_quantity) == (last, last)
+    assert sum(ln.quantity for r in h.qb.item_receipts() for ln in r.lines) == last
+    guids = [f.text for r in h.qb.item_receipts() for f in r.fields if f.tag == "ExternalGUID"]
+    assert len(set(guids)) == len(guids) == len(h.qb.item_receipts())
+    assert h.qb.quantity_on_hand("Cable Cat6") == last
