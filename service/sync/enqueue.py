@@ -499,40 +499,32 @@ class Enqueuer:
             known = mapped.get(line.id)
             if known is None or not known.qb_id:
                 continue
-            received = Decimal(str(known.data.get("received", "0")))
-            if received_mode:
-                received = self._received_after_pending(line.id, known)
-            rows = [r for r in po.receivings if r.line_id == line.id]
-            present = sorted(r.id for r in rows if r.quantity > 0)
-            pending = sum(
-                (
-                    Decimal(build.format_quantity(r.quantity))
-                    for r in rows
-                    if r.quantity > 0 and not (r.id in done and done[r.id].qb_id)
-                ),
-                Decimal(0),
-            )
+            how: dict[str, Any]
             if received_mode:  # Autotask's rows make no receipts here
-                if pending_rows:
+                target = Decimal(build.format_quantity(line.quantity))
+                how = {"target": quantity_text(target)}
+                if pending_rows or self._received_after_pending(line.id, known) <= target:
                     continue
-                target, pending, gone = (
-                    Decimal(build.format_quantity(line.quantity)),
-                    Decimal(0),
-                    False,
-                )
             else:
-                if (pending > 0) != pending_rows:
-                    continue
+                received = Decimal(str(known.data.get("received", "0")))
+                rows = [r for r in po.receivings if r.line_id == line.id]
+                present = sorted(r.id for r in rows if r.quantity > 0)
+                pending = sum(
+                    (
+                        Decimal(build.format_quantity(r.quantity))
+                        for r in rows
+                        if r.quantity > 0 and not (r.id in done and done[r.id].qb_id)
+                    ),
+                    Decimal(0),
+                )
                 target = sum((Decimal(build.format_quantity(r.quantity)) for r in rows), Decimal(0))
+                how = {"target": quantity_text(max(target, Decimal(0))), "present": present}
                 gone = any(
                     entry.get("receiving") not in present
                     for entry in known.data.get("receipts") or []
                 )
-            if not gone and received + pending <= target:
-                continue
-            how: dict[str, Any] = {"target": quantity_text(max(target, Decimal(0)))}
-            if not received_mode:
-                how["present"] = present
+                if (pending > 0) != pending_rows or (not gone and received + pending <= target):
+                    continue
             job = self._line_job(
                 "item_receipt_correction",
                 po,
