@@ -215,6 +215,16 @@ def remember_po(
     }
 
 
+def _twin_number(external: str) -> str | None:
+    """The External P.O. # as QuickBooks would store it as a PO number (Latin-1, one line), or
+    None when no QuickBooks PO can have it (empty once cleaned, longer than 11 characters)."""
+    try:
+        cleaned = qtext.normalize_name(external, colons=False).text
+    except ValueError:
+        return None
+    return cleaned if len(cleaned) <= qtext.PO_REF_NUMBER_MAX else None
+
+
 def _answered_po(response: Response, did: str) -> PurchaseOrderRecord | Decision:
     """The PO an Add or Mod answered with, or the decision for an answer without one."""
     trouble = failure(response)
@@ -238,12 +248,13 @@ class TransferPurchaseOrder:
         state = job.state
         link = po.get("link")
         if link and not state.get("unlinked") and was_sent(job) is None:
-            if len(link["ref_number"]) > qtext.PO_REF_NUMBER_MAX:
-                missing = self._no_twin(job, "no QuickBooks PO number is that long")
+            number = _twin_number(link["ref_number"])
+            if number is None:
+                missing = self._no_twin(job, "QuickBooks cannot hold such a PO number")
                 if missing is not None:
                     return missing
             else:
-                lookup = Lookup("purchase_order", "ref_numbers", (link["ref_number"],))
+                lookup = Lookup("purchase_order", "ref_numbers", (number,))
                 return Step.of_lookup(lookup, request_id, {"phase": "link"})
         if was_sent(job) == "add":
             lookup = Lookup("purchase_order", "ref_numbers", (po["ref_number"],))
@@ -316,7 +327,7 @@ class TransferPurchaseOrder:
             return trouble
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
         vendor = Refs(mappings, po).vendor(po)
-        number = qtext.name_key(po["link"]["ref_number"])
+        number = qtext.name_key(_twin_number(po["link"]["ref_number"]) or "")
         twins = [
             r
             for r in response.records_of(PurchaseOrderRecord)

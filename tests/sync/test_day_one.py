@@ -37,7 +37,7 @@ def _hand_keyed(
         ),
     )
     h.qb.process(build.message([request]))
-    return h.qb.purchase_orders(ref_number)[-1].txn_id
+    return h.qb.purchase_orders()[-1].txn_id
 
 
 def _job(h: Harness, kind: str, po_id: int | None = None) -> object:
@@ -72,16 +72,21 @@ def test_a_receiving_row_of_zero_is_refused_and_a_negative_one_is_taken() -> Non
 # ----------------------------------------------------------------------- foreign numbers
 
 
-def test_a_twin_is_linked_and_brought_in_line_with_autotask(h: Harness) -> None:
-    twin = _hand_keyed(h, "1042", ("Cable Cat6", 5))
+@pytest.mark.parametrize(
+    ("number", "stored"), [("1042", "1042"), ("Ω-7", "?-7")], ids=["plain", "not-latin-1"]
+)
+def test_a_twin_is_linked_and_brought_in_line_with_autotask(
+    h: Harness, number: str, stored: str
+) -> None:
+    twin = _hand_keyed(h, number, ("Cable Cat6", 5))  # QuickBooks stores Latin-1 only
     h.enqueue(
-        [order(1, line(11, CABLE, 5), line(12, SWITCH, 2), linked_number="1042")],
+        [order(1, line(11, CABLE, 5), line(12, SWITCH, 2), linked_number=number)],
         stock(p101=5, p102=2),
     )
     h.run()
     h.assert_all_done()
     (po,) = h.qb.purchase_orders()
-    assert po.txn_id == twin and po.ref_number == "1042"
+    assert po.txn_id == twin and po.ref_number == stored
     # The line QuickBooks lacked was added by the update that follows the link.
     assert [(ln.item.full_name if ln.item else "", ln.quantity) for ln in po.lines] == [
         ("Cable Cat6", Decimal(5)),
@@ -95,9 +100,11 @@ def test_a_twin_is_linked_and_brought_in_line_with_autotask(h: Harness) -> None:
 @pytest.mark.parametrize(
     ("number", "words"),
     [
-        ("PO-2026-000017", "no QuickBooks PO number is that long"),
+        ("PO-2026-000017", "QuickBooks cannot hold such a PO number"),
+        ("\x01\x02", "QuickBooks cannot hold such a PO number"),
         ("1042", "QuickBooks has none"),
     ],
+    ids=["too-long", "nothing-left-once-cleaned", "other-vendor-only"],
 )
 def test_without_a_twin_the_po_is_reported_not_added(h: Harness, number: str, words: str) -> None:
     _hand_keyed(h, "1042", ("Cable Cat6", 5), vendor="Globex")  # another vendor's 1042
