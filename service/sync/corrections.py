@@ -17,8 +17,9 @@ when nothing is left) until the line's total is ``target``. Each receipt is read
 ``ItemReceiptMod`` (the quantity is absolute, so repeating a lost Mod is harmless) or deleted with
 ``TxnDelRq``. A receipt QuickBooks no longer has counts as deleted. 3200 (the receipt changed
 meanwhile) or 3120 on a Mod (its line is gone) reads it again, up to :data:`STALE_RETRIES` times
-in a row. The job runs before the PO update that lowers the line: QuickBooks
-refuses a PO line quantity below what was received against it.
+in a row. A receipt dated in a closed period (3171) fails the job naming its date. The job runs
+before the PO update that lowers the line: QuickBooks refuses a PO line quantity below what was
+received against it.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class CorrectReceipts:
                     state={"changes": kept["changes"]},
                 )
             return Next({"phase": "read", "txn_id": txn_id, **kept})
-        trouble = failure(response)
+        trouble = failure(response, dated=state.get("txn_date"))
         if trouble is not None:
             return trouble
         quantity = decimal(state["quantity"])
@@ -194,12 +195,16 @@ class CorrectReceipts:
         if planned is None or planned[0] != txn_id:
             return Next(kept)  # already right (a lost change did happen): plan again
         quantity = planned[1]
+        dated = record.txn_date.isoformat() if record.txn_date else None  # named on a 3171
         if quantity == 0:
-            return Next({"phase": "del", "txn_id": txn_id, "quantity": "0", **kept})
+            return Next(
+                {"phase": "del", "txn_id": txn_id, "quantity": "0", "txn_date": dated, **kept}
+            )
         return Next(
             {
                 "phase": "mod",
                 "txn_id": txn_id,
+                "txn_date": dated,
                 "edit_sequence": record.edit_sequence,
                 "line": line.txn_line_id,
                 "item": line.item.list_id if line.item else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -97,6 +98,20 @@ def test_deleting_a_receipt_takes_back_what_it_received(
     assert qb.item_receipts() == []
     again = one(qb, txn_del(value(rcv, "TxnID")))
     assert status(again)[0] == 3120
+
+
+def test_a_receipt_in_a_closed_period_is_neither_changed_nor_deleted(
+    qb: SimulatedQuickBooks, received_po: tuple[etree._Element, etree._Element]
+) -> None:
+    po, rcv = received_po  # dated today (2024-03-01 on the test clock)
+    qb.set_closing_date(date(2024, 3, 1))
+    assert status(one(qb, receipt_mod(rcv, line_mod(rcv, "1"))))[0] == 3171
+    assert status(one(qb, txn_del(value(rcv, "TxnID"))))[0] == 3171
+    assert received(query_po(qb, po)) == ["4"] and qb.quantity_on_hand("Widget") == 4
+    qb.set_closing_date(date(2024, 2, 1))
+    into_closed = receipt_mod(rcv, "<TxnDate>2024-01-15</TxnDate>")
+    assert status(one(qb, into_closed))[0] == 3171
+    assert status(one(qb, receipt_mod(rcv, line_mod(rcv, "1"))))[0] == 0
 
 
 def test_a_line_mod_that_leaves_a_line_out_deletes_it(qb: SimulatedQuickBooks) -> None:

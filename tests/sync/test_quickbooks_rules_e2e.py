@@ -189,6 +189,24 @@ def test_a_transaction_before_the_closing_date_fails_in_plain_words_once(h: Harn
     assert h.request_names().count("PurchaseOrderAddRq") == 1
 
 
+def test_a_receipt_correction_in_a_closed_period_fails_in_plain_words(h: Harness) -> None:
+    """The receipt to lower is dated in a closed period: the correction names its date, and the
+    PO line is not lowered below what stays received."""
+    h.enqueue([order(1, line(11, CABLE, 5), order_date=date(2024, 6, 1))], stock(p101=5))
+    h.run()
+    h.assert_all_done()
+    h.qb.set_closing_date(date(2024, 12, 31))
+    h.enqueue([order(1, line(11, CABLE, 3), order_date=date(2024, 6, 1))], stock(p101=3))
+    h.run()
+    (correction,) = h.jobs("item_receipt_correction")
+    assert correction.status == "failed" and correction.attempts == 1
+    error = str(correction.error)
+    assert "dated 2024-06-01" in error and "closing date" in error and "3171" in error
+    (po_line,) = h.qb.purchase_orders("AT1")[0].lines
+    assert (po_line.quantity, po_line.received_quantity) == (5, 5)
+    assert h.request_names().count("PurchaseOrderModRq") == 0
+
+
 def _due_now(h: Harness) -> None:
     """Make every job waiting out a backoff ready now (the backoff itself is tested elsewhere)."""
     with h.db.transaction() as conn:
