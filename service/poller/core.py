@@ -484,9 +484,15 @@ class Poller:
             else:
                 why = "changed since its transfer" if known and known.fingerprint else "new"
                 if whole.id in foreign:
+                    selected = _selected(cycle, whole.id)
                     why += (
                         f" (External P.O. # {foreign[whole.id]!r} set outside atqb: linked to "
-                        "the QuickBooks PO with that number and vendor, not added)"
+                        "the QuickBooks PO with that number and vendor; without one, "
+                        + (
+                            "added, as `atqb transfer` selected it)"
+                            if selected
+                            else "reported and left for `atqb transfer`)"
+                        )
                     )
                 outcome.decisions.append(_decision(whole, "in", why))
         products, stock = [], []
@@ -559,9 +565,7 @@ class Poller:
         is selected count too (a corrected number or `atqb transfer` makes new work)."""
         if whole.id not in foreign:
             return whole.fingerprint()
-        state = cycle.known.get(whole.id)
-        selected = state is not None and state.selected_at is not None
-        extra = f"{whole.fingerprint()}|{foreign[whole.id]}|{selected}"
+        extra = f"{whole.fingerprint()}|{foreign[whole.id]}|{_selected(cycle, whole.id)}"
         return hashlib.sha256(extra.encode()).hexdigest()[:32]
 
     def _with_twin(
@@ -570,9 +574,7 @@ class Poller:
         """The PO with the External P.O. # to link to, when someone else set it."""
         if po.id not in foreign:
             return po
-        state = cycle.known.get(po.id)
-        selected = state is not None and state.selected_at is not None
-        return replace(po, linked_number=foreign[po.id], add_if_unlinked=selected)
+        return replace(po, linked_number=foreign[po.id], add_if_unlinked=_selected(cycle, po.id))
 
     def _read(self, cycle: _Cycle, po_ids: set[int]) -> None:
         """Read these POs whole; note those Autotask no longer has."""
@@ -705,6 +707,12 @@ class Poller:
                 continue
             out(outcome.line())
             stop.wait(max(every, outcome.retry_after or 0.0))
+
+
+def _selected(cycle: _Cycle, po_id: int) -> bool:
+    """Whether `atqb transfer` selected the PO."""
+    state = cycle.known.get(po_id)
+    return state is not None and state.selected_at is not None
 
 
 def _decision(whole: WholeOrder, verdict: str, why: str) -> Decision:

@@ -50,6 +50,12 @@ def test_a_foreign_external_po_number_links_to_its_twin_or_waits_for_atqb_transf
         twin = _key_in_by_hand(h, "Acme Supply", "1042", ("Widget", 4), ("Cable Cat6", 3))
         other = _key_in_by_hand(h, "Globex", "1042", ("Widget", 9))
 
+        dry = world.atqb("poll", "--dry-run")
+        assert f"(id {shop.po1}): in: new (External P.O. # '1042' set outside atqb: linked" in dry
+        assert f"(id {shop.po2}): in: new (External P.O. # 'Q-77' set outside atqb" in dry
+        assert "without one, reported and left for `atqb transfer`" in dry
+        assert world.jobs() == []
+
         out = world.poll()
         h.run()
         transfers = {j.autotask_id: j for j in world.jobs() if j.kind == "purchase_order"}
