@@ -294,7 +294,9 @@ def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
         print(
             "note: ATQB_TRANSFER_SELECTION is all, so every PO that is not Canceled and not "
             "older than the transfer cutoff is transferred anyway; the selection brings in "
-            "older POs, and every selected one once ATQB_TRANSFER_SELECTION is manual"
+            "older POs, adds a PO whose External P.O. # was set outside atqb when QuickBooks "
+            "has no PO with that number and vendor, and keeps every selected one once "
+            "ATQB_TRANSFER_SELECTION is manual"
         )
     return 0
 

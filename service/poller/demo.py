@@ -168,10 +168,11 @@ def _summary(
             "purchase_order": "purchase orders",
             "purchase_order_update": "purchase order updates",
             "item_receipt": "item receipts",
+            "item_receipt_correction": "receipt corrections",
             "inventory_adjustment": "inventory adjustments",
         }.get(job.kind, job.kind)
         kind = "matched" if verb.startswith("matched") or verb.startswith("found") else "created"
-        if job.kind in ("purchase_order_update", "inventory_adjustment"):
+        if job.kind in ("purchase_order_update", "item_receipt_correction", "inventory_adjustment"):
             kind = "applied"
         if job.kind == "account_check":
             kind = "passed"
