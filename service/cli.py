@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import logging
@@ -38,8 +37,13 @@ class CommandError(Exception):
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
+#: Databases the running command opened; :func:`main` closes their connections at the end.
+_opened: list[Database] = []
+
+
 def _database(settings: Settings, *, must_be_current: bool = True) -> Database:
     database = Database.from_url(settings.database_url)
+    _opened.append(database)
     if must_be_current:
         try:
             current = is_current(database)
@@ -130,6 +134,43 @@ def cmd_users_passwd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove a Web Connector user that has no unfinished job."""
+    database = _database(settings)
+    try:
+        with database.transaction() as conn:
+            now = utcnow()
+            sessions = Sessions(conn, now)
+            user = sessions.existing_user(args.name)
+            unfinished = JobStore(conn, now).unfinished_of(user.name)
+            if unfinished:
+                raise CommandError(_unfinished_refusal(user.name, unfinished))
+            sessions.remove_user(user.name)
+    except UserError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"removed Web Connector user {user.name!r}; its finished jobs stay in `atqb jobs list`")
+    print("next: remove its application from the Web Connector on the QuickBooks machine")
+    if settings.qbwc_user == user.name:
+        print(f"note: ATQB_QBWC_USER is {user.name!r}: change it before `atqb poll` runs again")
+    return 0
+
+
+def _unfinished_refusal(name: str, unfinished: Sequence[tuple[int, str]]) -> str:
+    """Why ``users remove`` refuses: the user's unfinished jobs and what to do with them."""
+    by_status: dict[str, int] = {}
+    for _, status in unfinished:
+        by_status[status] = by_status.get(status, 0) + 1
+    counts = ", ".join(f"{number} {status}" for status, number in by_status.items())
+    shown = ", ".join(f"#{job_id}" for job_id, _ in unfinished[:10])
+    more = f" and {len(unfinished) - 10} more" if len(unfinished) > 10 else ""
+    return (
+        f"Web Connector user {name!r} still has {len(unfinished)} unfinished job(s) ({counts}: "
+        f"{shown}{more}); removing it would strand them: finish them (the Web Connector runs "
+        "the pending ones; `atqb jobs retry ID` a failed one) or cancel them (`atqb jobs "
+        "cancel ID`), then remove the user"
+    )
+
+
 def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
     """List the Web Connector users and their company files."""
     database = _database(settings)
@@ -186,16 +227,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 # -- poller ----------------------------------------------------------------------------------
 
 
-class _Disposer:
-    """Closes a database's connections at the end of a ``with contextlib.closing(...)``."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    def close(self) -> None:
-        self.database.dispose()
-
-
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     """Poll Autotask: one cycle with --once, else every ATQB_POLL_INTERVAL seconds until
     SIGTERM or Ctrl-C."""
@@ -209,9 +240,8 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     try:
         client = AutotaskClient.from_settings(settings)
     except AutotaskError as exc:
-        database.dispose()
         raise CommandError(str(exc)) from None
-    with client, contextlib.closing(_Disposer(database)):
+    with client:
         try:
             poller = Poller(database, settings, client)
         except PollerError as exc:
@@ -285,8 +315,7 @@ def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
     from service.poller import select_for_transfer
     from service.settings import TransferSelection
 
-    with contextlib.closing(_Disposer(_database(settings))) as disposer:
-        fresh = set(select_for_transfer(disposer.database, list(args.po_ids)))
+    fresh = set(select_for_transfer(_database(settings), list(args.po_ids)))
     for po_id in args.po_ids:
         state = "selected" if po_id in fresh else "already selected"
         print(f"PO {po_id}: {state}; the next poll cycle reads it")
@@ -303,8 +332,7 @@ def cmd_inventory_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Ask for a full inventory sync in the next poll cycle."""
     from service.poller import request_full_sync
 
-    with contextlib.closing(_Disposer(_database(settings))) as disposer:
-        asked = request_full_sync(disposer.database)
+    asked = request_full_sync(_database(settings))
     if asked:
         print("full inventory sync requested: the next poll cycle enqueues it")
     else:
@@ -369,17 +397,13 @@ def _job_or_error(store: JobStore, job_id: int) -> Job:
 
 def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
     """One job with its transmission details."""
-    database = _database(settings)
-    try:
-        with database.transaction() as conn:
-            store = JobStore(conn, utcnow())
-            job = _job_or_error(store, args.id)
-            related = store.get_many([*store.prerequisites(job.id), *store.dependents(job.id)])
-            prerequisites = [related[i] for i in store.prerequisites(job.id)]
-            dependents = [related[i] for i in store.dependents(job.id)]
-            transmissions = store.transmissions(job.id)
-    finally:
-        database.dispose()
+    with _database(settings).transaction() as conn:
+        store = JobStore(conn, utcnow())
+        job = _job_or_error(store, args.id)
+        related = store.get_many([*store.prerequisites(job.id), *store.dependents(job.id)])
+        prerequisites = [related[i] for i in store.prerequisites(job.id)]
+        dependents = [related[i] for i in store.dependents(job.id)]
+        transmissions = store.transmissions(job.id)
     if args.json:
         data = job.summary()
         data.update(
@@ -431,6 +455,16 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
     return value
+
+
+def _password_stdin(parser: argparse.ArgumentParser) -> None:
+    """The ``--password-stdin`` option of a command that sets a password."""
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting "
+        "(needed where there is no terminal, e.g. in scripts and `docker compose run -T`)",
+    )
 
 
 def _port(text: str) -> int:
@@ -487,11 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help='full path of the QuickBooks company file (.QBW); "" means whichever file is open',
     )
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input instead of prompting",
-    )
+    _password_stdin(add)
     add.set_defaults(handler=cmd_users_add)
     user_commands.add_parser(
         "list", help="list the Web Connector users and their company files"
@@ -502,12 +532,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Change the password the Web Connector logs in with (prompts twice).",
     )
     passwd.add_argument("name", help="the user's name")
-    passwd.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input instead of prompting",
-    )
+    _password_stdin(passwd)
     passwd.set_defaults(handler=cmd_users_passwd)
+    remove = user_commands.add_parser(
+        "remove",
+        help="remove a Web Connector user that has no unfinished job",
+        description=(
+            "Remove a Web Connector user and its sessions. Refused (exit 1, naming the jobs) "
+            "while jobs for its company file are pending, waiting, in flight or failed: let "
+            "the Web Connector finish them, or cancel them with `atqb jobs cancel ID`. Its "
+            "finished jobs stay in `atqb jobs list`, and what atqb learnt of its company "
+            "file's records stays under its name: add a user of the same name again only for "
+            "the same company file."
+        ),
+    )
+    remove.add_argument("name", help="the user's name")
+    remove.set_defaults(handler=cmd_users_remove)
 
     serve = commands.add_parser("serve", help="serve the Web Connector SOAP endpoint")
     serve.add_argument(
@@ -584,6 +624,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        while _opened:
+            _opened.pop().dispose()
 
 
 if __name__ == "__main__":

@@ -312,6 +312,16 @@ class JobStore:
         """Jobs of this user that still have work to do (not counting failed ones)."""
         return int(self.conn.execute(self._unfinished(qbwc_user)).scalar_one())
 
+    def unfinished_of(self, qbwc_user: str) -> list[tuple[int, str]]:
+        """(id, status) of this user's jobs that are not done or cancelled, failed ones
+        included, oldest first."""
+        query = (
+            select(jobs.c.id, jobs.c.status)
+            .where(jobs.c.qbwc_user == qbwc_user, status_is(*UNFINISHED_STATUSES))
+            .order_by(jobs.c.id)
+        )
+        return [(int(row.id), str(row.status)) for row in self.conn.execute(query)]
+
     def next_ready_at(self, qbwc_user: str) -> datetime | None:
         """When this user's earliest pending job may run, or None when nothing is pending."""
         value = self.conn.execute(self._next_ready(qbwc_user)).scalar_one()
