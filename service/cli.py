@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -341,10 +342,22 @@ def cmd_inventory_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """A complete simulated run on a temporary database."""
-    from service.poller.demo import run_demo
+    """A complete simulated run on a temporary database, or one kept in --keep DIR."""
+    from service.poller.demo import DATABASE_FILE, run_demo
 
-    return run_demo(lambda line: print(line, flush=True))
+    keep: Path | None = None
+    if args.keep is not None:
+        keep = Path(args.keep).expanduser().resolve()
+        if (keep / DATABASE_FILE).exists():
+            raise CommandError(
+                f"{keep / DATABASE_FILE} exists already (from an earlier demo?): remove it or "
+                "give --keep another folder"
+            )
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"cannot make the folder {keep}: {exc.strerror}") from None
+    return run_demo(lambda line: print(line, flush=True), keep=keep)
 
 
 # -- jobs ------------------------------------------------------------------------------------
@@ -576,7 +589,23 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("inventory-sync", help="ask for a full inventory sync")
     sync.add_argument("--full", action="store_true", required=True)
     sync.set_defaults(handler=cmd_inventory_sync)
-    commands.add_parser("demo", help="a complete simulated run").set_defaults(handler=cmd_demo)
+    demo = commands.add_parser(
+        "demo",
+        help="a complete simulated run",
+        description=(
+            "A complete run against a simulated Autotask, Web Connector and QuickBooks on a "
+            "fresh SQLite database, with a summary: what was created, matched and adjusted, "
+            "what QuickBooks refused, which POs the poller held back and why. Nothing needs to "
+            "be configured, and nothing outside the database is touched."
+        ),
+    )
+    demo.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="leave the database in DIR/demo.db (DIR is made if missing) and print the "
+        "commands that open it; default: a temporary database, removed at the end",
+    )
+    demo.set_defaults(handler=cmd_demo)
 
     jobs = commands.add_parser("jobs", help="the job table and operator actions")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")

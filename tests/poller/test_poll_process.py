@@ -4,6 +4,8 @@ demo runs with nothing configured and exits 0."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -74,15 +76,20 @@ def test_poll_runs_cycles_until_sigterm_or_ctrl_c(how: signal.Signals, tmp_path:
     assert "purchase_order 2" in lines[-1]
 
 
-def test_demo_runs_with_nothing_configured_and_exits_0(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "service", "demo"],
-        cwd=tmp_path,
-        env=_clean_env(),
+def _atqb(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``atqb ARGS`` in ``cwd`` with nothing configured but ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=cwd,
+        env=_clean_env(**env),
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_demo_runs_with_nothing_configured_and_exits_0(tmp_path: Path) -> None:
+    done = _atqb("demo", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for expected in (
@@ -96,3 +103,61 @@ def test_demo_runs_with_nothing_configured_and_exits_0(tmp_path: Path) -> None:
     ):
         assert expected in out, out
     assert list(tmp_path.iterdir()) == []  # nothing left behind
+    assert "Held back by the poller: 2 PO(s)" in out
+    assert "atqb demo --keep DIR" in out
+
+
+def _suggested_commands(out: str) -> tuple[str, list[list[str]]]:
+    """The database URL the demo's advice exports, and the atqb commands it suggests."""
+    url, commands = "", []
+    for line in out.splitlines():
+        words = shlex.split(line.strip()) if line.startswith("      ") else []
+        if words[:1] == ["export"]:
+            url = words[1].removeprefix("ATQB_DATABASE_URL=")
+        elif words[:1] == ["atqb"]:
+            commands.append(words[1:])
+    return url, commands
+
+
+def test_demo_keep_leaves_a_database_its_suggested_commands_open(tmp_path: Path) -> None:
+    kept = tmp_path / "kept demo"
+    done = _atqb("demo", "--keep", str(kept), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    # The POs the poller held back, each with its reason.
+    assert re.search(r"PO \d+ · TD SYNNEX \(Autotask id \d+\): Canceled and never transferred", out)
+    assert re.search(
+        r"PO \d+ · Ingram Micro \(Autotask id \d+\): submitted \d{4}-\d\d-\d\d, before the "
+        r"transfer cutoff",
+        out,
+    )
+    url, commands = _suggested_commands(out)
+    assert url == f"sqlite:///{kept / 'demo.db'}"
+    assert [c[:2] for c in commands] == [
+        ["jobs", "list"],
+        ["jobs", "show"],
+        ["users", "list"],
+        ["jobs", "retry"],
+    ]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    seen = {}
+    for command in commands:
+        ran = _atqb(*command, cwd=elsewhere, ATQB_DATABASE_URL=url)
+        assert ran.returncode == 0, (command, ran.stderr)
+        seen[" ".join(command[:2])] = ran.stdout
+    assert "3100" in seen["jobs show"] and "failed" in seen["jobs list"]
+    assert seen["users list"].startswith("demo ")
+    assert "is now pending" in seen["jobs retry"]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_demo_keep_refuses_a_folder_with_a_demo_database_in_it(tmp_path: Path) -> None:
+    (tmp_path / "demo.db").write_bytes(b"an earlier demo")
+    done = _atqb("demo", "--keep", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"atqb: error: {tmp_path / 'demo.db'} exists already (from an earlier demo?): remove it "
+        "or give --keep another folder\n"
+    )
+    assert (tmp_path / "demo.db").read_bytes() == b"an earlier demo"
