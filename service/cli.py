@@ -28,6 +28,7 @@ from service.settings import Settings, SettingsError, load_settings
 from service.sync.explain import job_story
 
 if TYPE_CHECKING:
+    from service.autotask import AutotaskClient
     from service.poller import Poller
 
 
@@ -228,44 +229,51 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 # -- poller ----------------------------------------------------------------------------------
 
 
+#: Longest wait, in seconds, between two checks of ``atqb poll`` waiting for its configuration.
+READY_CHECK_SECONDS = 60
+
+
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     """Poll Autotask: one cycle with --once, else every ATQB_POLL_INTERVAL seconds until
-    SIGTERM or Ctrl-C."""
+    SIGTERM or Ctrl-C. Without Autotask credentials or a Web Connector user, --once and
+    --dry-run fail; the loop waits for them, saying what is missing."""
     import signal
     import threading
 
-    from service.autotask import AutotaskClient, AutotaskError
-    from service.poller import Poller, PollerError
-
     database = _database(settings)
-    try:
-        client = AutotaskClient.from_settings(settings)
-    except AutotaskError as exc:
-        raise CommandError(str(exc)) from None
-    with client:
-        try:
-            poller = Poller(database, settings, client)
-        except PollerError as exc:
-            raise CommandError(str(exc)) from None
-        if args.dry_run:
-            _print_dry_run(poller, settings)
-            return 0
-        if args.once:
+    if args.dry_run or args.once:
+        client, poller = _ready_poller(database, settings)
+        with client:
+            if args.dry_run:
+                _print_dry_run(poller, settings)
+                return 0
             outcome = poller.run_cycle()
             print(outcome.line(), flush=True)
             if not outcome.ok:
                 raise CommandError(f"the poll cycle failed: {outcome.error}")
             return 0
-        stop = threading.Event()
+    stop = threading.Event()
 
-        def request_stop(signum: int, frame: object) -> None:
-            if stop.is_set():  # a second Ctrl-C: stop now
-                raise KeyboardInterrupt
-            print("atqb poll: stopping after this cycle", file=sys.stderr, flush=True)
-            stop.set()
+    def request_stop(signum: int, frame: object) -> None:
+        if stop.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        print("atqb poll: stopping after this cycle", file=sys.stderr, flush=True)
+        stop.set()
 
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    every = min(settings.poll_interval, READY_CHECK_SECONDS)
+    while True:
+        try:
+            client, poller = _ready_poller(database, settings)
+            break
+        except CommandError as exc:
+            # Exiting would make a container or service manager restart it in a loop.
+            print(f"atqb poll: waiting: {exc}; checking again in {every} s", flush=True)
+        if stop.wait(every):
+            print("atqb poll: stopped", flush=True)
+            return 0
+    with client:
         print(
             f"atqb poll: polling Autotask every {settings.poll_interval} s for Web Connector "
             f"user {poller.user!r}; Ctrl-C or SIGTERM stops it",
@@ -274,6 +282,33 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         poller.run(stop, out=lambda line: print(line, flush=True))
     print("atqb poll: stopped", flush=True)
     return 0
+
+
+def _ready_poller(database: Database, settings: Settings) -> tuple[AutotaskClient, Poller]:
+    """The Autotask client and the poller; :class:`CommandError` naming everything missing
+    (the Autotask credentials, the Web Connector user) and how to set it."""
+    from service.autotask import AutotaskClient, AutotaskError
+    from service.poller import Poller, PollerError, resolve_qbwc_user
+
+    missing = []
+    client: AutotaskClient | None = None
+    user: str | None = None
+    try:
+        client = AutotaskClient.from_settings(settings)
+    except AutotaskError as exc:
+        missing.append(
+            f"{exc} (set them in .env or the environment, then restart atqb poll; with Docker "
+            "Compose: docker compose up -d)"
+        )
+    try:
+        user = resolve_qbwc_user(database, settings)
+    except PollerError as exc:
+        missing.append(str(exc))
+    if client is None or user is None:
+        if client is not None:
+            client.close()
+        raise CommandError("; and ".join(missing))
+    return client, Poller(database, settings, client, qbwc_user=user)
 
 
 def _print_dry_run(poller: Poller, settings: Settings) -> None:
