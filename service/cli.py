@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -37,6 +37,7 @@ class CommandError(Exception):
 
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+_Done = TypeVar("_Done")
 
 
 #: Databases the running command opened; :func:`main` closes their connections at the end.
@@ -469,27 +470,31 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _operator_action(args: argparse.Namespace, settings: Settings, action: str) -> int:
-    database = _database(settings)
+def _operator_action(
+    args: argparse.Namespace, settings: Settings, action: Callable[[JobStore, int], _Done]
+) -> _Done:
     try:
-        with database.transaction() as conn:
-            store = JobStore(conn, utcnow())
-            _job_or_error(store, args.id)
-            job = store.retry(args.id) if action == "retry" else store.cancel(args.id)
+        with _database(settings).transaction() as conn:
+            return action(JobStore(conn, utcnow()), args.id)
     except JobStoreError as exc:
         raise CommandError(str(exc)) from None
-    print(f"job #{job.id} is now {job.status}")
-    return 0
 
 
 def cmd_jobs_retry(args: argparse.Namespace, settings: Settings) -> int:
-    """Operator retry."""
-    return _operator_action(args, settings, "retry")
+    """Operator retry; names the other jobs it made run again."""
+    retried = _operator_action(args, settings, JobStore.retry)
+    print(f"job #{retried.job.id} is now {retried.job.status}")
+    if retried.requeued:
+        others = ", ".join(f"#{j.id} {j.kind} ({j.status})" for j in retried.requeued)
+        print(f"also re-queued {len(retried.requeued)} other job(s): {others}")
+    return 0
 
 
 def cmd_jobs_cancel(args: argparse.Namespace, settings: Settings) -> int:
     """Operator cancel."""
-    return _operator_action(args, settings, "cancel")
+    job = _operator_action(args, settings, JobStore.cancel)
+    print(f"job #{job.id} is now {job.status}")
+    return 0
 
 
 # -- parser ----------------------------------------------------------------------------------

@@ -140,6 +140,19 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Retried:
+    """What an operator retry changed: the job asked for, and the other jobs it made run
+    again (the prerequisite whose failure failed the job, the jobs that failure had failed)."""
+
+    job: Job
+    requeued: list[Job]
+
+
+def _job_id(job: Job) -> int:
+    return job.id
+
+
+@dataclass(frozen=True)
 class Transmission:
     """One request sent for a job, and its answer once there is one."""
 
@@ -762,7 +775,7 @@ class JobStore:
 
     # -- operator actions ------------------------------------------------------------------
 
-    def retry(self, job_id: int) -> Job:
+    def retry(self, job_id: int) -> Retried:
         """Operator retry of a failed or cancelled job (or of the prerequisite that failed it).
 
         The job that actually failed is made ready again with fresh attempts, and the jobs its
@@ -803,20 +816,24 @@ class JobStore:
                 **self._no_lease(),
             )
         )
-        self._rewait_dependents(root.id)
-        return self.get(job_id)
+        others = {root.id, *self._rewait_dependents(root.id)} - {job_id}
+        return Retried(self.get(job_id), sorted(self.get_many(others).values(), key=_job_id))
 
-    def _rewait_dependents(self, root_id: int) -> None:
-        frontier = [root_id]
+    def _rewait_dependents(self, root_id: int) -> list[int]:
+        """Make the jobs ``root_id``'s failure failed wait for it again; return their ids."""
+        frontier, revived = [root_id], []
         while frontier:
             current = frontier.pop()
-            revived = self.conn.execute(
+            found = self.conn.execute(
                 update(jobs)
                 .where(jobs.c.failed_by == current, jobs.c.status == "failed")
                 .values(status="waiting", error=None, failed_by=None, updated_at=self.now)
                 .returning(jobs.c.id)
             ).scalars()
-            frontier.extend(revived)
+            ids = [int(i) for i in found]
+            frontier.extend(ids)
+            revived.extend(ids)
+        return revived
 
     def cancel(self, job_id: int) -> Job:
         """Operator cancel: the job will not run; the jobs waiting on it fail, naming it."""

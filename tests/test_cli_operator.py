@@ -1,4 +1,5 @@
-"""``atqb users remove`` and ``passwd`` on both databases: exit codes, messages, what is left."""
+"""Operator commands on both databases (``users remove`` and ``passwd``, ``jobs retry`` and
+``list``): exit codes, messages, what is left."""
 
 from __future__ import annotations
 
@@ -135,3 +136,63 @@ def test_users_passwd_without_a_terminal_says_how_to_give_the_password(
     assert "no terminal to ask for the password on" in err and "--password-stdin" in err
     with cli_any_db.transaction() as conn:
         assert verify_password(Sessions(conn, utcnow()).find_user("office"), "pw")
+
+
+def _chain(database: Database) -> dict[str, int]:
+    """A vendor job that QuickBooks refused, a PO waiting for it and a receipt waiting for the
+    PO (both failed with it), and an unrelated failed job of another user."""
+    with database.transaction() as conn:
+        store = JobStore(conn, utcnow())
+
+        def enqueue(kind: str, user: str = "office", *after: int) -> int:
+            job, _ = store.enqueue(
+                NewJob(kind=kind, qbwc_user=user, payload={}, subject=kind, depends_on=after)
+            )
+            return job.id
+
+        vendor = enqueue("vendor")
+        po = enqueue("purchase_order", "office", vendor)
+        receipt = enqueue("item_receipt", "office", po)
+        other = enqueue("customer", "annex")
+        store.fail(vendor, "QuickBooks 3100 (Error): The name is already in use.")
+        store.fail(other, "QuickBooks 3100 (Error): The name is already in use.")
+    return {"vendor": vendor, "po": po, "receipt": receipt, "other": other}
+
+
+def test_jobs_retry_names_the_other_jobs_it_requeued(
+    cli_any_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = _chain(cli_any_db)
+    # The receipt failed because the vendor did: retrying it retries the vendor, and the PO and
+    # the receipt wait for it again.
+    code, out, err = run(["jobs", "retry", str(ids["receipt"])], capsys)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"job #{ids['receipt']} is now waiting",
+        f"also re-queued 2 other job(s): #{ids['vendor']} vendor (pending), "
+        f"#{ids['po']} purchase_order (waiting)",
+    ]
+    # A failed job nothing waits for: only itself.
+    code, out, _ = run(["jobs", "retry", str(ids["other"])], capsys)
+    assert (code, out) == (0, f"job #{ids['other']} is now pending\n")
+    code, out, err = run(["jobs", "retry", str(ids["other"])], capsys)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"atqb: error: job #{ids['other']} is pending; only failed or cancelled jobs can be "
+        "retried\n"
+    )
+    code, _, err = run(["jobs", "retry", "9999"], capsys)
+    assert (code, err) == (1, "atqb: error: no job #9999\n")
+
+
+def test_jobs_retry_of_the_failed_prerequisite_names_the_jobs_waiting_for_it_again(
+    cli_any_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = _chain(cli_any_db)
+    code, out, _ = run(["jobs", "retry", str(ids["vendor"])], capsys)
+    assert code == 0
+    assert out.splitlines() == [
+        f"job #{ids['vendor']} is now pending",
+        f"also re-queued 2 other job(s): #{ids['po']} purchase_order (waiting), "
+        f"#{ids['receipt']} item_receipt (waiting)",
+    ]
