@@ -415,6 +415,7 @@ def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
             str(job.id),
             job.status,
             job.kind,
+            _clip(job.qbwc_user, 20),
             str(job.attempts),
             job.updated_at.strftime("%Y-%m-%d %H:%M"),
             _clip(job.subject, 40),
@@ -422,7 +423,7 @@ def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
         )
         for job in jobs
     ]
-    _print_table(("ID", "STATUS", "KIND", "TRIES", "UPDATED", "SUBJECT", "ERROR"), rows)
+    _print_table(("ID", "STATUS", "KIND", "USER", "TRIES", "UPDATED", "SUBJECT", "ERROR"), rows)
     return 0
 
 
@@ -649,10 +650,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     jobs = commands.add_parser("jobs", help="the job table and operator actions")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
-    listing = job_commands.add_parser("list", help="list jobs, newest first")
-    listing.add_argument("--status", choices=JOB_STATUSES)
-    listing.add_argument("--limit", type=_positive_int, default=None)
-    listing.add_argument("--json", action="store_true", help="a JSON array, for scripts")
+    listing = job_commands.add_parser(
+        "list",
+        help="list jobs, newest first",
+        description=(
+            "The job table, newest first: number, status, kind, the Web Connector user (company "
+            "file) the job is for, attempts, last change, what it is about, the last error."
+        ),
+    )
+    listing.add_argument("--status", choices=JOB_STATUSES, help="only jobs with this status")
+    listing.add_argument("--limit", type=_positive_int, default=None, help="at most this many jobs")
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="a JSON array, for scripts: the fields of the contract, and qbwc_user and run_after",
+    )
     listing.set_defaults(handler=cmd_jobs_list)
     show = job_commands.add_parser("show", help="one job with its transmission details")
     show.add_argument("id", type=_positive_int)

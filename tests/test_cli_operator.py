@@ -196,3 +196,18 @@ def test_jobs_retry_of_the_failed_prerequisite_names_the_jobs_waiting_for_it_aga
         f"also re-queued 2 other job(s): #{ids['po']} purchase_order (waiting), "
         f"#{ids['receipt']} item_receipt (waiting)",
     ]
+
+
+def test_jobs_list_shows_the_web_connector_user_of_each_job(
+    cli_any_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = _chain(cli_any_db)
+    expected = {ids[what]: "office" for what in ("vendor", "po", "receipt")}
+    expected[ids["other"]] = "annex"
+    code, out, _ = run(["jobs", "list"], capsys)
+    assert code == 0
+    header, *rows = out.splitlines()
+    user_column = header.index("USER")
+    assert {int(row.split()[0]): row[user_column:].split()[0] for row in rows} == expected
+    code, out, _ = run(["jobs", "list", "--json", "--status", "failed"], capsys)
+    assert {job["id"]: job["qbwc_user"] for job in json.loads(out)} == expected
