@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import logging
+import shlex
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from service.migrate import is_current, upgrade
 from service.models import JOB_STATUSES
 from service.qwc import QwcError, render_qwc
 from service.retention import prune
-from service.sessions import Sessions, UserError
+from service.sessions import Sessions, User, UserError
 from service.settings import Settings, SettingsError, load_settings
 from service.sync.explain import job_story
 
@@ -91,16 +92,21 @@ def _days(value: str) -> int:
 
 
 def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
+    """The password of ``users add`` and ``users passwd``: the first line of standard input
+    with --password-stdin, else asked twice on the terminal (refused when there is none)."""
     if args.password_stdin:
         password = stdin.readline().rstrip("\r\n")
     else:
         if not stdin.isatty():
+            words = ["atqb", "users", args.users_command, args.name]
+            if args.users_command == "add":
+                words += ["--company-file", args.company_file]
+            command = shlex.join([*words, "--password-stdin"])
             raise CommandError(
                 "no terminal to ask for the password on: give it on the first line of standard "
-                "input with --password-stdin (e.g. `printf '%s\\n' \"$PW\" | atqb users ... "
-                "--password-stdin`)"
+                f"input with --password-stdin (e.g. `printf '%s\\n' \"$PW\" | {command}`)"
             )
-        password = getpass.getpass("Password for the Web Connector user: ")
+        password = getpass.getpass(f"Password for Web Connector user {args.name!r}: ")
         if getpass.getpass("Again: ") != password:
             raise CommandError("the two passwords differ")
     if not password:
@@ -108,15 +114,20 @@ def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
     return password
 
 
+def _change_users(settings: Settings, change: Callable[[Sessions], User]) -> User:
+    """Run ``change`` on the Web Connector users in one transaction; a :class:`UserError` it
+    raises becomes the command's error."""
+    try:
+        with _database(settings).transaction() as conn:
+            return change(Sessions(conn, utcnow()))
+    except UserError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add a Web Connector user."""
     password = _read_password(args, sys.stdin)
-    database = _database(settings)
-    try:
-        with database.transaction() as conn:
-            user = Sessions(conn, utcnow()).add_user(args.name, password, args.company_file)
-    except UserError as exc:
-        raise CommandError(str(exc)) from None
+    user = _change_users(settings, lambda s: s.add_user(args.name, password, args.company_file))
     company = user.company_file or "the company file open in QuickBooks"
     print(f"added Web Connector user {user.name!r} for {company}")
     print(f"next: atqb qwc {user.name} --url https://YOUR-HOST/qbwc > atqb.qwc")
@@ -126,12 +137,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_users_passwd(args: argparse.Namespace, settings: Settings) -> int:
     """Change a Web Connector user's password."""
     password = _read_password(args, sys.stdin)
-    database = _database(settings)
-    try:
-        with database.transaction() as conn:
-            user = Sessions(conn, utcnow()).set_password(args.name, password)
-    except UserError as exc:
-        raise CommandError(str(exc)) from None
+    user = _change_users(settings, lambda s: s.set_password(args.name, password))
     print(f"changed the password of Web Connector user {user.name!r}")
     print("next: type the same password in the Web Connector's Password column")
     return 0
@@ -139,18 +145,15 @@ def cmd_users_passwd(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_users_remove(args: argparse.Namespace, settings: Settings) -> int:
     """Remove a Web Connector user that has no unfinished job."""
-    database = _database(settings)
-    try:
-        with database.transaction() as conn:
-            now = utcnow()
-            sessions = Sessions(conn, now)
-            user = sessions.existing_user(args.name)
-            unfinished = JobStore(conn, now).unfinished_of(user.name)
-            if unfinished:
-                raise CommandError(_unfinished_refusal(user.name, unfinished))
-            sessions.remove_user(user.name)
-    except UserError as exc:
-        raise CommandError(str(exc)) from None
+
+    def remove(sessions: Sessions) -> User:
+        user = sessions.existing_user(args.name)
+        unfinished = JobStore(sessions.conn, sessions.now).unfinished_of(user.name)
+        if unfinished:
+            raise CommandError(_unfinished_refusal(user.name, unfinished))
+        return sessions.remove_user(user.name)
+
+    user = _change_users(settings, remove)
     print(f"removed Web Connector user {user.name!r}; its finished jobs stay in `atqb jobs list`")
     print("next: remove its application from the Web Connector on the QuickBooks machine")
     if settings.qbwc_user == user.name:

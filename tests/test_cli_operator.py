@@ -133,7 +133,10 @@ def test_users_passwd_without_a_terminal_says_how_to_give_the_password(
     _add(capsys, "office")
     code, out, err = run(["users", "passwd", "office"], capsys, stdin="")
     assert (code, out) == (1, "")
-    assert "no terminal to ask for the password on" in err and "--password-stdin" in err
+    assert "no terminal to ask for the password on" in err
+    assert err.rstrip().endswith(
+        """(e.g. `printf '%s\\n' "$PW" | atqb users passwd office --password-stdin`)"""
+    )
     with cli_any_db.transaction() as conn:
         assert verify_password(Sessions(conn, utcnow()).find_user("office"), "pw")
 
