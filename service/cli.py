@@ -618,8 +618,20 @@ def build_parser() -> argparse.ArgumentParser:
     qwc.add_argument("--url", required=True, help="public URL of /qbwc, e.g. https://host/qbwc")
     qwc.set_defaults(handler=cmd_qwc)
 
-    poll = commands.add_parser("poll", help="poll Autotask and enqueue jobs")
-    poll.add_argument("--once", action="store_true", help="run one cycle and exit")
+    poll = commands.add_parser(
+        "poll",
+        help="poll Autotask and enqueue jobs",
+        description=(
+            "Poll Autotask every ATQB_POLL_INTERVAL seconds until SIGTERM or Ctrl-C, one line "
+            "per cycle. Until the Autotask credentials are set and a Web Connector user exists "
+            "(the one ATQB_QBWC_USER names, when there are several), it waits, printing what "
+            "is missing and how to set it once a minute (or every ATQB_POLL_INTERVAL seconds, "
+            "if shorter)."
+        ),
+    )
+    poll.add_argument(
+        "--once", action="store_true", help="run one cycle and exit (1 if it failed or cannot run)"
+    )
     poll.add_argument(
         "--dry-run",
         action="store_true",
@@ -670,15 +682,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.set_defaults(handler=cmd_jobs_list)
     show = job_commands.add_parser("show", help="one job with its transmission details")
-    show.add_argument("id", type=_positive_int)
-    show.add_argument("--json", action="store_true")
+    show.add_argument("id", type=_positive_int, help="the job's number (atqb jobs list)")
+    show.add_argument("--json", action="store_true", help="a JSON object, for scripts")
     show.set_defaults(handler=cmd_jobs_show)
-    for name, handler, text in (
-        ("retry", cmd_jobs_retry, "make a failed or cancelled job run again"),
-        ("cancel", cmd_jobs_cancel, "cancel a job (jobs waiting on it fail)"),
+    for name, handler, text, description in (
+        (
+            "retry",
+            cmd_jobs_retry,
+            "make a failed or cancelled job run again",
+            "Make a failed or cancelled job run again with fresh attempts. If it failed because "
+            "a job it waits for failed, that job is retried and this one waits for it again; "
+            "every other job made to run again is named, by number, kind and status.",
+        ),
+        (
+            "cancel",
+            cmd_jobs_cancel,
+            "cancel a job (jobs waiting on it fail)",
+            "Cancel a job that is not done: it will not run, and the jobs waiting for it fail, "
+            "naming it.",
+        ),
     ):
-        action = job_commands.add_parser(name, help=text)
-        action.add_argument("id", type=_positive_int)
+        action = job_commands.add_parser(name, help=text, description=description)
+        action.add_argument("id", type=_positive_int, help="the job's number (atqb jobs list)")
         action.set_defaults(handler=handler)
     return parser
 

@@ -214,3 +214,21 @@ def test_jobs_list_shows_the_web_connector_user_of_each_job(
     assert {int(row.split()[0]): row[user_column:].split()[0] for row in rows} == expected
     code, out, _ = run(["jobs", "list", "--json", "--status", "failed"], capsys)
     assert {job["id"]: job["qbwc_user"] for job in json.loads(out)} == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["users", "remove"], "Refused (exit 1, naming the jobs)"),
+        (["jobs", "retry"], "every other job made to run again is named"),
+        (["jobs", "list"], "the Web Connector user"),
+        (["poll"], "it waits, printing what is missing"),
+        (["demo"], "--keep DIR"),
+    ],
+)
+def test_help_says_what_the_command_does(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run([*argv, "--help"], capsys)
+    assert code == 0
+    assert says in " ".join(out.split())
