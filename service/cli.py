@@ -155,7 +155,10 @@ def cmd_users_remove(args: argparse.Namespace, settings: Settings) -> int:
 
     user = _change_users(settings, remove)
     print(f"removed Web Connector user {user.name!r}; its finished jobs stay in `atqb jobs list`")
-    print("next: remove its application from the Web Connector on the QuickBooks machine")
+    print(
+        "next: remove its application from the Web Connector on the QuickBooks machine, and "
+        "restart a running `atqb poll`: it makes jobs for the user it started with"
+    )
     if settings.qbwc_user == user.name:
         print(f"note: ATQB_QBWC_USER is {user.name!r}: change it before `atqb poll` runs again")
     return 0
@@ -301,8 +304,8 @@ def _ready_poller(database: Database, settings: Settings) -> tuple[AutotaskClien
         client = AutotaskClient.from_settings(settings)
     except AutotaskError as exc:
         missing.append(
-            f"{exc} (set them in .env or the environment, then restart atqb poll; with Docker "
-            "Compose: docker compose up -d)"
+            f"{exc} (set them in .env or the environment, then start atqb poll again; with "
+            "Docker Compose: docker compose up -d)"
         )
     try:
         user = resolve_qbwc_user(database, settings)

@@ -87,6 +87,7 @@ def test_users_remove_refuses_while_jobs_are_unfinished_then_removes_once_they_a
     code, out, err = run(["users", "remove", "office"], capsys)
     assert (code, err) == (0, "")
     assert "removed Web Connector user 'office'" in out
+    assert "restart a running `atqb poll`" in out
     assert _users(capsys) == ["annex"]
     # Its history stays, named by the user it was for.
     code, out, _ = run(["jobs", "list", "--json"], capsys)

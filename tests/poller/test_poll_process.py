@@ -211,8 +211,8 @@ def _stop(process: subprocess.Popen[str]) -> tuple[int, str]:
 MISSING_CREDENTIALS = (
     "ATQB_AUTOTASK_USERNAME, ATQB_AUTOTASK_SECRET, "
     "ATQB_AUTOTASK_INTEGRATION_CODE are not set; the Autotask API user's name, secret and "
-    "integration code are all needed (set them in .env or the environment, then restart atqb "
-    "poll; with Docker Compose: docker compose up -d)"
+    "integration code are all needed (set them in .env or the environment, then start atqb "
+    "poll again; with Docker Compose: docker compose up -d)"
 )
 NO_USER = (
     "there is no Web Connector user yet: add one with `atqb users add NAME --company-file PATH` "
