@@ -148,10 +148,6 @@ class Retried:
     requeued: list[Job]
 
 
-def _job_id(job: Job) -> int:
-    return job.id
-
-
 @dataclass(frozen=True)
 class Transmission:
     """One request sent for a job, and its answer once there is one."""
@@ -817,7 +813,8 @@ class JobStore:
             )
         )
         others = {root.id, *self._rewait_dependents(root.id)} - {job_id}
-        return Retried(self.get(job_id), sorted(self.get_many(others).values(), key=_job_id))
+        requeued = self.get_many(others)
+        return Retried(self.get(job_id), [requeued[i] for i in sorted(requeued)])
 
     def _rewait_dependents(self, root_id: int) -> list[int]:
         """Make the jobs ``root_id``'s failure failed wait for it again; return their ids."""
