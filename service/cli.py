@@ -655,7 +655,8 @@ def build_parser() -> argparse.ArgumentParser:
             "A complete run against a simulated Autotask, Web Connector and QuickBooks on a "
             "fresh SQLite database, with a summary: what was created, matched and adjusted, "
             "what QuickBooks refused, which POs the poller held back and why. Nothing needs to "
-            "be configured, and nothing outside the database is touched."
+            "be configured (.env and ATQB_* variables do not change it), and nothing outside "
+            "the database is touched."
         ),
     )
     demo.add_argument(

@@ -26,12 +26,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
 from service.db import Database
 from service.exchange import utcnow
 from service.jobstore import Job, JobStore
 from service.migrate import upgrade
 from service.sessions import Sessions
-from service.settings import Settings, load_settings
+from service.settings import Settings, TransferSelection
 from service.simulators.autotask import COLLIDING_PRODUCT, DemoTenant, demo_tenant
 from service.simulators.quickbooks import SimulatedQuickBooks
 from service.simulators.webconnector import SimulatedWebConnector
@@ -42,6 +45,23 @@ USER = "demo"
 #: The database's file in the demo's folder.
 DATABASE_FILE = "demo.db"
 PASSWORD = "demo-password"  # noqa: S105 - the throwaway demo user's
+
+
+class DemoSettings(Settings):
+    """The demo's settings: the defaults and what the demo sets, never the operator's
+    environment or ``.env`` (their accounts, cutoff or mode would change the story)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values given to the constructor (and the defaults)."""
+        return (init_settings,)
 
 
 @contextmanager
@@ -91,14 +111,14 @@ def _run(folder: Path, out: Callable[[str], None], *, kept: bool) -> int:
         qb = SimulatedQuickBooks()
         qb.add_item(COLLIDING_PRODUCT, "NonInventory")
         with demo_tenant() as tenant:
-            settings = load_settings(
+            settings = DemoSettings(
                 database_url=url,
                 qbwc_user=USER,
                 autotask_username=tenant.username,
-                autotask_secret=tenant.secret,
-                autotask_integration_code=tenant.integration_code,
+                autotask_secret=SecretStr(tenant.secret),
+                autotask_integration_code=SecretStr(tenant.integration_code),
                 autotask_base_url=tenant.base_url,
-                transfer_selection="all",
+                transfer_selection=TransferSelection.ALL,
                 write_back_po_number=True,
             )
             out(

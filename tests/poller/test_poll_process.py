@@ -101,23 +101,36 @@ def _atqb(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_demo_runs_with_nothing_configured_and_exits_0(tmp_path: Path) -> None:
-    done = _atqb("demo", cwd=tmp_path)
+def test_demo_tells_the_same_story_in_a_configured_folder_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    # The operator's own settings, in .env and in the environment, are not the demo's.
+    dotenv = "ATQB_INCOME_ACCOUNT=Our Own Income\nATQB_TRANSFER_MODE=unreceived\n"
+    (tmp_path / ".env").write_text(dotenv, encoding="utf-8")
+    done = _atqb(
+        "demo",
+        cwd=tmp_path,
+        ATQB_TRANSFER_SINCE="2099-01-01",
+        ATQB_REACTIVATE_INACTIVE="true",
+        ATQB_QBWC_USER="office",
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for expected in (
-        "purchase orders created",
+        "  1  account checks passed",
+        "  5  purchase orders created",
         "item receipts created",
         "inventory adjustments applied",
         "External P.O. # written back",
         COLLIDING_PRODUCT,
         "non-inventory part",
+        "Failed: 2 job(s) QuickBooks refused",
+        "Held back by the poller: 2 PO(s)",
         "What to do next",
+        "atqb demo --keep DIR",
     ):
         assert expected in out, out
-    assert list(tmp_path.iterdir()) == []  # nothing left behind
-    assert "Held back by the poller: 2 PO(s)" in out
-    assert "atqb demo --keep DIR" in out
+    assert [p.name for p in tmp_path.iterdir()] == [".env"]  # nothing left behind
 
 
 def _suggested_commands(out: str) -> tuple[str, list[list[str]]]:
