@@ -140,6 +140,15 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Retried:
+    """What an operator retry changed: the job asked for, and the other jobs it made run
+    again (the prerequisite whose failure failed the job, the jobs that failure had failed)."""
+
+    job: Job
+    requeued: list[Job]
+
+
+@dataclass(frozen=True)
 class Transmission:
     """One request sent for a job, and its answer once there is one."""
 
@@ -311,6 +320,16 @@ class JobStore:
     def unfinished_count(self, qbwc_user: str) -> int:
         """Jobs of this user that still have work to do (not counting failed ones)."""
         return int(self.conn.execute(self._unfinished(qbwc_user)).scalar_one())
+
+    def unfinished_of(self, qbwc_user: str) -> list[tuple[int, str]]:
+        """(id, status) of this user's jobs that are not done or cancelled, failed ones
+        included, oldest first."""
+        query = (
+            select(jobs.c.id, jobs.c.status)
+            .where(jobs.c.qbwc_user == qbwc_user, status_is(*UNFINISHED_STATUSES))
+            .order_by(jobs.c.id)
+        )
+        return [(int(row.id), str(row.status)) for row in self.conn.execute(query)]
 
     def next_ready_at(self, qbwc_user: str) -> datetime | None:
         """When this user's earliest pending job may run, or None when nothing is pending."""
@@ -752,7 +771,7 @@ class JobStore:
 
     # -- operator actions ------------------------------------------------------------------
 
-    def retry(self, job_id: int) -> Job:
+    def retry(self, job_id: int) -> Retried:
         """Operator retry of a failed or cancelled job (or of the prerequisite that failed it).
 
         The job that actually failed is made ready again with fresh attempts, and the jobs its
@@ -793,20 +812,25 @@ class JobStore:
                 **self._no_lease(),
             )
         )
-        self._rewait_dependents(root.id)
-        return self.get(job_id)
+        others = {root.id, *self._rewait_dependents(root.id)} - {job_id}
+        requeued = self.get_many(others)
+        return Retried(self.get(job_id), [requeued[i] for i in sorted(requeued)])
 
-    def _rewait_dependents(self, root_id: int) -> None:
-        frontier = [root_id]
+    def _rewait_dependents(self, root_id: int) -> list[int]:
+        """Make the jobs ``root_id``'s failure failed wait for it again; return their ids."""
+        frontier, revived = [root_id], []
         while frontier:
             current = frontier.pop()
-            revived = self.conn.execute(
+            found = self.conn.execute(
                 update(jobs)
                 .where(jobs.c.failed_by == current, jobs.c.status == "failed")
                 .values(status="waiting", error=None, failed_by=None, updated_at=self.now)
                 .returning(jobs.c.id)
             ).scalars()
-            frontier.extend(revived)
+            ids = [int(i) for i in found]
+            frontier.extend(ids)
+            revived.extend(ids)
+        return revived
 
     def cancel(self, job_id: int) -> Job:
         """Operator cancel: the job will not run; the jobs waiting on it fail, naming it."""

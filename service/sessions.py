@@ -24,6 +24,7 @@ from sqlalchemy import (
     RowMapping,
     Select,
     and_,
+    delete,
     insert,
     select,
     update,
@@ -147,10 +148,7 @@ class Sessions:
         """Give user ``name`` a new password; :class:`UserError` when unknown or empty."""
         if not password:
             raise UserError("the password must not be empty")
-        if self.find_user(name) is None:
-            raise UserError(
-                f"no Web Connector user {name!r} (`atqb users list` shows the users there are)"
-            )
+        self.existing_user(name)
         self.conn.execute(
             update(wc_users)
             .where(wc_users.c.name == name)
@@ -158,6 +156,24 @@ class Sessions:
         )
         user = self.find_user(name)
         assert user is not None
+        return user
+
+    def existing_user(self, name: str) -> User:
+        """The user with this name; :class:`UserError` naming the way to list users when none."""
+        user = self.find_user(name)
+        if user is None:
+            raise UserError(
+                f"no Web Connector user {name!r} (`atqb users list` shows the users there are)"
+            )
+        return user
+
+    def remove_user(self, name: str) -> User:
+        """Remove user ``name`` and its sessions; :class:`UserError` when there is none.
+
+        The caller checks first that no unfinished job is for the user (``atqb users remove``).
+        """
+        user = self.existing_user(name)
+        self.conn.execute(delete(wc_users).where(wc_users.c.id == user.id))
         return user
 
     def find_user(self, name: str) -> User | None:
