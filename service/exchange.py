@@ -25,9 +25,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_
+from sqlalchemy import Connection, Select, and_
 
 from service import __version__, metrics
 from service.db import Database
@@ -572,12 +573,12 @@ class Exchange:
         """:meth:`_touch`, reading the progress in the same statement: the share of the
         session's work finished, 100 when nothing more will come this run."""
         finished = session.finished + call.finished
-        progress = call.store.progress(session.user_name, session.id)
         row = call.sessions.touch_and_read(
             session,
             self.settings.session_idle_seconds,
             {"finished": finished, **changes},
-            progress,
+            call.store.progress(),
+            call.store.progress_params(session.user_name, session.id),
         )
         ready_at = row["ready_at"]
         due = ready_at is not None and ready_at <= call.now + NOOP_HORIZON
@@ -601,31 +602,14 @@ class Exchange:
         first) and their jobs, in one statement (two on PostgreSQL: the session is locked first)."""
         if not ticket:
             return None, [], {}
-        t_cols = [c.label(f"t_{c.name}") for c in transmissions.c]
-        j_cols = [c.label(f"j_{c.name}") for c in jobs.c]
-        query = (
-            call.sessions.by_ticket(ticket)
-            .add_columns(*t_cols, *j_cols)
-            .outerjoin(
-                transmissions,
-                and_(
-                    transmissions.c.session_id == wc_sessions.c.id,
-                    transmissions.c.received_at.is_(None),
-                ),
-            )
-            .outerjoin(jobs, jobs.c.id == transmissions.c.job_id)
-            .order_by(transmissions.c.id)
-        )
         # Two calls on one ticket at once take turns, the second seeing what the first did.
         call.sessions.lock(ticket)
-        rows = list(call.conn.execute(query).mappings())
+        rows = list(call.conn.execute(_open_requests(), Sessions.ticket_params(ticket)).mappings())
         session = call.sessions.from_row(rows[0] if rows else None)
         if session is None or rows[0]["t_id"] is None:
             return session, [], {}
-        sent = [
-            Transmission.from_row({c.name: r[f"t_{c.name}"] for c in transmissions.c}) for r in rows
-        ]
-        found = [Job.from_row({c.name: row[f"j_{c.name}"] for c in jobs.c}) for row in rows]
+        sent = [Transmission.from_row({c: r[t] for c, t in _T_LABELS}) for r in rows]
+        found = [Job.from_row({c: r[j] for c, j in _J_LABELS}) for r in rows]
         return session, sent, {job.id: job for job in found}
 
     def _touch(self, call: _Call, session: Session, **changes: object) -> None:
@@ -640,6 +624,30 @@ class Exchange:
             call.store.release_session(session_id, "session expired")
             call.sessions.end(session_id, "expired")
         call.store.rescue_expired()
+
+
+#: The columns of :func:`_open_requests`' transmissions and jobs, by name and label.
+_T_LABELS = [(c.name, f"t_{c.name}") for c in transmissions.c]
+_J_LABELS = [(c.name, f"j_{c.name}") for c in jobs.c]
+
+
+@cache
+def _open_requests() -> Select[Any]:
+    """The query of :meth:`Exchange._open_requests` (parameters: ``Sessions.ticket_params``)."""
+    return (
+        Sessions.by_ticket()
+        .add_columns(*(transmissions.c[c].label(t) for c, t in _T_LABELS))
+        .add_columns(*(jobs.c[c].label(j) for c, j in _J_LABELS))
+        .outerjoin(
+            transmissions,
+            and_(
+                transmissions.c.session_id == wc_sessions.c.id,
+                transmissions.c.received_at.is_(None),
+            ),
+        )
+        .outerjoin(jobs, jobs.c.id == transmissions.c.job_id)
+        .order_by(transmissions.c.id)
+    )
 
 
 def _request_count(planned: list[tuple[Job, Step]]) -> int:
