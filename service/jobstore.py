@@ -299,6 +299,7 @@ def _record_answers_statement(count: int) -> Update:
                 for name in _ANSWER_COLUMNS
             },
         )
+        .returning(transmissions.c.id)
     )
 
 
@@ -688,13 +689,14 @@ class JobStore:
         """Fill in the answer of a transmission (once: an answered transmission is kept as is)."""
         self.record_answers({transmission_id: answer})
 
-    def record_answers(self, answers: Mapping[int, Answer]) -> None:
-        """Fill in the answers of many transmissions, by id, in one statement (each once)."""
+    def record_answers(self, answers: Mapping[int, Answer]) -> set[int]:
+        """Fill in the answers of many transmissions, by id, in one statement (each once);
+        return the ids of those that had no answer yet (the others are kept as they are)."""
         if not answers:
-            return
+            return set()
         values = {tid: asdict(answer) for tid, answer in answers.items()}
         params = {"p_now": self.now, **_by_id_params(values, *_ANSWER_COLUMNS)}
-        self.conn.execute(_record_answers_statement(len(answers)), params)
+        return set(self.conn.execute(_record_answers_statement(len(answers)), params).scalars())
 
     # -- outcomes --------------------------------------------------------------------------
 

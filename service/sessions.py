@@ -127,12 +127,6 @@ def _find_statement() -> Select[Any]:
     return _by_ticket().with_for_update(of=wc_sessions)
 
 
-@cache
-def _lock_statement() -> Select[Any]:
-    query = select(wc_sessions.c.id).where(wc_sessions.c.ticket_hash == bindparam("p_ticket_hash"))
-    return query.with_for_update()
-
-
 def _touching(keys: tuple[str, ...]) -> dict[str, Any]:
     """The SET clause of a touch: activity now, expiry extended, and the columns ``keys``."""
     return {
@@ -290,18 +284,6 @@ class Sessions:
         query = _find_statement()
         row = self.conn.execute(query, self.ticket_params(ticket)).mappings().first()
         return self.from_row(row, include_ended=include_ended)
-
-    def lock(self, ticket: str) -> None:
-        """Wait for, then hold until the transaction ends, the row of ``ticket``'s session.
-
-        A separate statement on purpose: PostgreSQL re-reads only the locked row, not the rows
-        joined to it, when a lock it waited for is released, so a statement that locks and reads
-        the session's open requests at once would still see the requests the other call just
-        answered (and apply the answer twice). The statement after this one sees them answered.
-        SQLite runs one writer at a time already.
-        """
-        if self.conn.dialect.name == "postgresql":
-            self.conn.execute(_lock_statement(), self.ticket_params(ticket))
 
     @staticmethod
     def by_ticket() -> Select[Any]:
