@@ -26,13 +26,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Select, and_
 
 from service import __version__, metrics
 from service.db import Database
-from service.jobstore import Answer, Job, JobStore, SentRequest, Transmission
+from service.jobstore import Answer, Job, JobStore, SentRequest
 from service.kinds import (
     MAX_LOOKUP_VALUES,
     Context,
@@ -88,6 +88,14 @@ UNKNOWN_TICKET = (
 def utcnow() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
+
+
+class _Sent(NamedTuple):
+    """A request of the session that has no answer yet: its transmission, job and requestID."""
+
+    id: int
+    job_id: int
+    request_id: str
 
 
 @dataclass
@@ -486,7 +494,7 @@ class Exchange:
         self,
         call: _Call,
         session: Session,
-        sent: list[Transmission],
+        sent: list[_Sent],
         jobs: Mapping[int, Job],
         hresult: str,
         message: str,
@@ -568,7 +576,7 @@ class Exchange:
 
     def _open_requests(
         self, call: _Call, ticket: str
-    ) -> tuple[Session | None, list[Transmission], dict[int, Job]]:
+    ) -> tuple[Session | None, list[_Sent], dict[int, Job]]:
         """The live session of ``ticket``, the requests it sent that have no answer yet (oldest
         first) and their jobs, in one statement.
 
@@ -582,7 +590,7 @@ class Exchange:
         session = call.sessions.from_row(rows[0] if rows else None)
         if session is None or rows[0]["t_id"] is None:
             return session, [], {}
-        sent = [Transmission.from_row({c: r[t] for c, t in _T_LABELS}) for r in rows]
+        sent = [_Sent(r["t_id"], r["t_job_id"], r["t_request_id"]) for r in rows]
         found = [Job.from_row({c: r[j] for c, j in _J_LABELS}) for r in rows]
         return session, sent, {job.id: job for job in found}
 
@@ -601,7 +609,7 @@ class Exchange:
 
 
 def _read_answers(
-    sent: list[Transmission], response: str, hresult: str, message: str
+    sent: list[_Sent], response: str, hresult: str, message: str
 ) -> tuple[dict[int, Answer], dict[int, Response], str | None]:
     """What receiveResponseXML stores for each request ``sent``, by transmission id; QuickBooks'
     response to each (when the answer could be read); and why the answer could not be read."""
@@ -634,8 +642,7 @@ def _read_answers(
     return answers, responses, None
 
 
-#: The columns of :func:`_open_requests`' transmissions and jobs, by name and label.
-_T_LABELS = [(c.name, f"t_{c.name}") for c in transmissions.c]
+#: The columns of :func:`_open_requests`' jobs, by name and label.
 _J_LABELS = [(c.name, f"j_{c.name}") for c in jobs.c]
 
 
@@ -644,7 +651,11 @@ def _open_requests() -> Select[Any]:
     """The query of :meth:`Exchange._open_requests` (parameters: ``Sessions.ticket_params``)."""
     return (
         Sessions.by_ticket()
-        .add_columns(*(transmissions.c[c].label(t) for c, t in _T_LABELS))
+        .add_columns(
+            transmissions.c.id.label("t_id"),
+            transmissions.c.job_id.label("t_job_id"),
+            transmissions.c.request_id.label("t_request_id"),
+        )
         .add_columns(*(jobs.c[c].label(j) for c, j in _J_LABELS))
         .outerjoin(
             transmissions,

@@ -694,7 +694,7 @@ class JobStore:
         return the ids of those that had no answer yet (the others are kept as they are)."""
         if not answers:
             return set()
-        values = {tid: asdict(answer) for tid, answer in answers.items()}
+        values = {tid: vars(answer) for tid, answer in answers.items()}
         params = {"p_now": self.now, **_by_id_params(values, *_ANSWER_COLUMNS)}
         return set(self.conn.execute(_record_answers_statement(len(answers)), params).scalars())
 
