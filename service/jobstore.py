@@ -355,7 +355,8 @@ def _release_dependents_statement() -> Update:
     )
 
 
-_INSERT_TRANSMISSIONS = insert(transmissions).returning(transmissions.c.id)
+_INSERT_TRANSMISSIONS = insert(transmissions)
+_INSERT_TRANSMISSION_RETURNING = insert(transmissions).returning(transmissions.c.id)
 
 
 @cache
@@ -645,33 +646,39 @@ class JobStore:
         request_xml: str,
         state: dict[str, Any],
     ) -> int:
-        """Log a request about to be sent for ``job`` and save the job's step state with it."""
+        """Log a request about to be sent for ``job`` and save the job's step state with it;
+        return the transmission's id."""
         sent = SentRequest(job, request_id, request_xml, state)
-        return self.record_requests(session_id, [sent])[0]
+        self._save_states([sent])
+        row = self._transmission(session_id, sent)
+        return int(self.conn.execute(_INSERT_TRANSMISSION_RETURNING, row).scalar_one())
 
-    def record_requests(self, session_id: int, sent: Sequence[SentRequest]) -> list[int]:
-        """Log the requests of one message in one INSERT, and save the step states that changed
-        in one UPDATE; return the transmissions' ids (in no particular order)."""
+    def record_requests(self, session_id: int, sent: Sequence[SentRequest]) -> None:
+        """Log the requests of one message in one statement, and save the step states that
+        changed in one more."""
         if not sent:
-            return []
+            return
+        self._save_states(sent)
+        # Rows as parameters of one short INSERT, without RETURNING: the driver sends them
+        # together (psycopg: a pipeline of one prepared statement). A multi-row INSERT of 50
+        # rows would be too long for psycopg's cache and converted anew on every call.
+        rows = [self._transmission(session_id, s) for s in sent]
+        self.conn.execute(_INSERT_TRANSMISSIONS, rows)
+
+    def _save_states(self, sent: Sequence[SentRequest]) -> None:
         changed = {s.job.id: s.state for s in sent if s.state != s.job.state}
         if changed:
             params = {"p_now": self.now, **_by_id_params(changed, "state")}
             self.conn.execute(_save_states_statement(len(changed)), params)
-        rows = [
-            {
-                "job_id": s.job.id,
-                "session_id": session_id,
-                "request_id": s.request_id,
-                "request_xml": s.request_xml,
-                "sent_at": self.now,
-            }
-            for s in sent
-        ]
-        # Rows as parameters: SQLAlchemy sends them as one multi-row INSERT (insertmanyvalues)
-        # and compiles it once, where .values([...]) would be compiled anew each time.
-        inserted = self.conn.execute(_INSERT_TRANSMISSIONS, rows)
-        return [int(i) for i in inserted.scalars()]
+
+    def _transmission(self, session_id: int, sent: SentRequest) -> dict[str, Any]:
+        return {
+            "job_id": sent.job.id,
+            "session_id": session_id,
+            "request_id": sent.request_id,
+            "request_xml": sent.request_xml,
+            "sent_at": self.now,
+        }
 
     def open_transmissions(self, session_id: int) -> list[Transmission]:
         """Requests this session sent that have no answer yet, oldest first."""
