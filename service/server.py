@@ -78,9 +78,9 @@ def quiet_garbage_collector() -> None:
     full collection no longer walks a few hundred thousand objects that can never be garbage.
     A higher first threshold makes collections rarer; what a call leaves in reference cycles
     is collected when the call ends (:mod:`service.web`), and reference counting frees the rest
-    at once. spyne's own full
-    collection at the end of a call, once a second at most (``spyne.const.MIN_GC_INTERVAL``, to
-    close file handles sooner; atqb keeps none in a call), is turned off.
+    at once. spyne's own full collection at the end of a call, once a second at most
+    (``spyne.const.MIN_GC_INTERVAL``, to close file handles sooner; atqb keeps none in a call),
+    is turned off.
     """
     gc.collect()
     gc.freeze()
