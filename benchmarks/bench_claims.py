@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from throwaway import database_url, engines
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore, NewJob
 from service.migrate import upgrade
-from service.sessions import Sessions
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions
 
 
 def enqueue(database: Database, user: str, count: int) -> float:

@@ -87,27 +87,27 @@ def measure(database_url: str, workdir: Path, jobs: int, engine: str) -> None:
         line(engine, "idle after start-up", f"RSS {status_mb(pid, 'VmRSS'):6.1f} MB")
         reset_peak(pid)
         before = status_mb(pid, "VmRSS")
-        call(service.qbwc_url, "authenticate", [("strUserName", "bench"), ("strPassword", "pw")])
+        call(service.soap_url, "authenticate", [("strUserName", "bench"), ("strPassword", "pw")])
         line(
             engine,
             "one authenticate (Argon2id)",
             f"RSS {before:6.1f} MB, peak {status_mb(pid, 'VmHWM'):6.1f} MB",
         )
         enqueue_company_queries(database, "bench", jobs)
-        session(service.qbwc_url, CompanyFile(), jobs)
+        session(service.soap_url, CompanyFile(), jobs)
         line(engine, f"after a session of {jobs} jobs", f"RSS {status_mb(pid, 'VmRSS'):6.1f} MB")
         (job_id,) = enqueue_company_queries(database, "bench", 1)
         result = call(
-            service.qbwc_url, "authenticate", [("strUserName", "bench"), ("strPassword", "pw")]
+            service.soap_url, "authenticate", [("strUserName", "bench"), ("strPassword", "pw")]
         )
         assert isinstance(result, tuple) and result[0]
         ticket = result[0]
-        request = call(service.qbwc_url, "sendRequestXML", send_params(ticket))
+        request = call(service.soap_url, "sendRequestXML", send_params(ticket))
         assert isinstance(request, str) and f'requestID="{job_id}"' in request
         answer = BigAnswers().process(request)
         before = status_mb(pid, "VmRSS")
         reset_peak(pid)
-        percent = call(service.qbwc_url, "receiveResponseXML", receive_params(ticket, answer))
+        percent = call(service.soap_url, "receiveResponseXML", receive_params(ticket, answer))
         assert percent == 100, percent
         line(
             engine,

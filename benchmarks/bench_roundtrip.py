@@ -120,7 +120,7 @@ def atqb(
     enqueue_company_queries(database, "bench", jobs)
     database.dispose()
     with run_service(url, workdir, {"ATQB_BATCH_SIZE": str(batch)}) as service:
-        return drive(service.qbwc_url, jobs, batch)
+        return drive(service.soap_url, jobs, batch)
 
 
 def report(name: str, times: list[float], baseline: float | None = None) -> float:

@@ -93,7 +93,7 @@ def run(database_url: str, workdir: Path, pos: int, batch_size: int) -> None:
     with (
         run_service(database_url, workdir, {"ATQB_BATCH_SIZE": str(batch_size)}) as service,
         SimulatedWebConnector(
-            service.qbwc_url,
+            service.soap_url,
             qb,
             username="bench",
             password="pw",

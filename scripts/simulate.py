@@ -28,15 +28,15 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import Job, JobStore
 from service.migrate import is_current
-from service.sessions import Sessions, UserError, verify_password
 from service.settings import Settings, SettingsError, load_settings
 from service.simulators.quickbooks import HostInfo, SimulatedQuickBooks
 from service.simulators.webconnector import SessionReport, SimulatedWebConnector
 from service.sync.enqueue import enqueue_purchase_orders
 from service.sync.model import Company, Product, PurchaseOrder, PurchaseOrderLine, StockLevel
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions, UserError, verify_password
 
 ACME = Company(29683, "Acme Supply")
 CONTOSO = Company(30012, "Contoso Ltd")

@@ -18,15 +18,15 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from service import __version__, logsafe
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import Job, JobStore, JobStoreError
 from service.migrate import is_current, upgrade
 from service.models import JOB_STATUSES
-from service.qwc import QwcError, render_qwc
 from service.retention import prune
-from service.sessions import Sessions, User, UserError
 from service.settings import Settings, SettingsError, load_settings
 from service.sync.explain import job_story
+from service.webconnector.exchange import utcnow
+from service.webconnector.qwc_file import QwcError, render_qwc
+from service.webconnector.sessions import Sessions, User, UserError
 
 if TYPE_CHECKING:
     from service.autotask import AutotaskClient

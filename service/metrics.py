@@ -4,8 +4,8 @@ Two sources:
 
 * **This process** (counters and histograms kept in memory since it started): Web Connector
   calls with their outcome and duration, round trips, qbXML requests sent, QuickBooks status
-  codes and HRESULTs, session durations. :mod:`service.exchange` records them with one-line
-  calls (:func:`qbwc_call`, :func:`round_trip`, :func:`quickbooks_status`, :func:`hresult`,
+  codes and HRESULTs, session durations. :mod:`service.webconnector.exchange` records them with
+  one-line calls (:func:`qbwc_call`, :func:`round_trip`, :func:`quickbooks_status`, :func:`hresult`,
   :func:`session_ended`); :mod:`service.web` starts each call's clock (:func:`timing_call`).
   With several ``atqb serve`` processes, scrape each one.
 * **The database**, read at scrape time (the same figures whichever process answers): jobs by
@@ -110,7 +110,7 @@ _PROCESS_METRICS = (
 _call_started: ContextVar[float | None] = ContextVar("atqb_call_started", default=None)
 
 
-# -- recording (called by service.web and service.exchange) -----------------------------------
+# -- recording (called by service.web and service.webconnector.exchange) ----------------------
 
 
 @contextmanager

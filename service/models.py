@@ -2,7 +2,8 @@
 poll cycles.
 
 The migrations in ``migrations/versions`` must produce exactly this schema on PostgreSQL and on
-SQLite (a test compares them). Queries live in :mod:`service.jobstore` and :mod:`service.sessions`.
+SQLite (a test compares them). Queries live in :mod:`service.jobstore` and
+:mod:`service.webconnector.sessions`.
 """
 
 from __future__ import annotations
@@ -325,7 +326,7 @@ class QuickBooksMapping(Base):
 
 
 class LoginThrottle(Base):
-    """Failed Web Connector logins of one user name or one address (see :mod:`service.throttle`).
+    """Failed Web Connector logins of one user name or one address (:mod:`.webconnector.throttle`).
 
     In the database so every service process counts the same failures and honours the same lock.
     """

@@ -32,11 +32,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from service import __version__, metrics
 from service.admin import AdminApp
 from service.db import Database, describe_outage
-from service.exchange import Exchange, utcnow
 from service.migrate import is_current
-from service.qbwc import soap_application
-from service.sessions import Sessions
 from service.settings import Settings
+from service.webconnector.exchange import Exchange, utcnow
+from service.webconnector.sessions import Sessions
+from service.webconnector.soap import soap_application
 
 log = logging.getLogger("atqb.web")
 

@@ -23,10 +23,10 @@ import httpx
 from lxml import etree
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore, NewJob
-from service.sessions import Sessions
 from service.simulators.processor import HRESULT_PARSE_ERROR, QuickBooksHResultError
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions
 from service.xmlsafe import parse_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,7 +87,7 @@ class ServiceProcess:
     log_path: Path
 
     @property
-    def qbwc_url(self) -> str:
+    def soap_url(self) -> str:
         """The SOAP endpoint."""
         return self.url + "/qbwc"
 

@@ -13,9 +13,9 @@ from lxml import etree
 
 from service.cli import main
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore, NewJob
-from service.sessions import Sessions, verify_password
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions, verify_password
 
 CONTRACT_FIELDS = {
     "id",

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore, NewJob
-from service.sessions import Sessions, verify_password
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions, verify_password
 from tests.test_cli import run
 
 

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from service.db import Database
-from service.exchange import utcnow
-from service.sessions import Sessions, verify_password
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions, verify_password
 
 
 def _read_until(fd: int, text: bytes, timeout: float = 20) -> bytes:

@@ -297,11 +297,11 @@ def test_build_context_has_what_the_dockerfile_copies_and_nothing_secret() -> No
         for source in sources:
             assert (REPO / source).exists(), f"COPY {source}: no such file in the repository"
             assert not dockerignore_excludes(source), f"COPY {source} is excluded by .dockerignore"
-    for path in ("service/qwc.py", "migrations/env.py"):
+    for path in ("service/webconnector/qwc_file.py", "migrations/env.py"):
         assert not dockerignore_excludes(path), path
     for path in (".env", ".venv/bin/python", "atqb.db", ".git/config", "tests/test_qwc.py"):
         assert dockerignore_excludes(path), path
-    assert dockerignore_excludes("service/__pycache__/qwc.cpython-311.pyc")
+    assert dockerignore_excludes("service/webconnector/__pycache__/qwc_file.cpython-311.pyc")
 
 
 # --- .env.example ---------------------------------------------------------------------------

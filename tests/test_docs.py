@@ -128,10 +128,10 @@ def test_the_walkthrough_simulated_transfer_works(sqlite_database_url: str, tmp_
     """docs/first-transfer.md step 2, against a real `atqb serve` (step 1): what the page
     quotes is what the script prints."""
     with run_service(sqlite_database_url, tmp_path) as service:
-        first = simulate(service.qbwc_url, sqlite_database_url, tmp_path)
-        conflict = simulate(service.qbwc_url, sqlite_database_url, tmp_path, "--conflict")
+        first = simulate(service.soap_url, sqlite_database_url, tmp_path)
+        conflict = simulate(service.soap_url, sqlite_database_url, tmp_path, "--conflict")
         wrong = simulate(
-            service.qbwc_url, sqlite_database_url, tmp_path, "--user", "demo-1", "--password", "x"
+            service.soap_url, sqlite_database_url, tmp_path, "--user", "demo-1", "--password", "x"
         )
         log = service.log()
     assert first.returncode == 0, first.stdout + first.stderr

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.db import Database
-from service.exchange import NOOP, Exchange
 from service.jobstore import Job, JobStore, NewJob
 from service.settings import load_settings
+from service.webconnector.exchange import NOOP, Exchange
 from tests.support import CompanyFile, add_user, enqueue_company_queries
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from service.db import Database
 from service.jobstore import Answer, JobNotFound, JobStore, JobStoreError, NewJob
 from service.models import jobs
-from service.sessions import Sessions
+from service.webconnector.sessions import Sessions
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 USER = "office"

@@ -13,10 +13,10 @@ from psycopg.sql import Literal
 from sqlalchemy import event
 
 from service.db import Database
-from service.exchange import Exchange
 from service.jobstore import JobStore, NewJob
-from service.sessions import Sessions
 from service.settings import load_settings
+from service.webconnector.exchange import Exchange
+from service.webconnector.sessions import Sessions
 from tests.support import CompanyFile, add_user, enqueue_company_queries, fill_history
 
 pytestmark = pytest.mark.postgres

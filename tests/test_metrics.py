@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from service import metrics
 from service.db import Database
 from service.pollcycles import PollCycles
-from service.sessions import Sessions
 from service.simulators.quickbooks import HostInfo, SimulatedQuickBooks
 from service.simulators.webconnector import Faults, SimulatedWebConnector
+from service.webconnector.sessions import Sessions
 from tests.admin.helpers import T0, later, populate
 from tests.support import add_user, enqueue_company_queries, run_service, serve_in_thread
 
@@ -100,7 +100,7 @@ def test_a_session_shows_in_metrics_and_in_one_log_line_per_call(
         reports = []
         for faults in runs:
             with SimulatedWebConnector(
-                service.qbwc_url,
+                service.soap_url,
                 quickbooks,
                 username="office",
                 password=PASSWORD,
@@ -109,7 +109,7 @@ def test_a_session_shows_in_metrics_and_in_one_log_line_per_call(
             ) as connector:
                 reports.append(connector.run_session())
         with SimulatedWebConnector(
-            service.qbwc_url, quickbooks, username="office", password=WRONG_PASSWORD
+            service.soap_url, quickbooks, username="office", password=WRONG_PASSWORD
         ) as connector:
             reports.append(connector.run_session())
         samples = scrape(service.url)

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore
 from service.simulators.webconnector import Faults, SimulatedWebConnector
+from service.webconnector.exchange import utcnow
 from tests.support import (
     CompanyFile,
     RoundRobinTransport,
@@ -32,7 +32,7 @@ def test_complete_session_sends_batches_and_ends_with_every_job_done(
     with (
         run_service(postgres_database_url, tmp_path, {"ATQB_BATCH_SIZE": "2"}) as service,
         SimulatedWebConnector(
-            service.qbwc_url, company, username="office", password="s3cret", noop_wait=0
+            service.soap_url, company, username="office", password="s3cret", noop_wait=0
         ) as connector,
     ):
         (report,) = connector.run_until_idle(max_sessions=1)
@@ -68,7 +68,7 @@ def test_wrong_password_gets_nvu_and_touches_no_job(
     with run_service(postgres_database_url, tmp_path) as service:
         for user, password in (("office", "wrong"), ("nobody", "right"), ("", "")):
             with SimulatedWebConnector(
-                service.qbwc_url, CompanyFile(), username=user, password=password, noop_wait=0
+                service.soap_url, CompanyFile(), username=user, password=password, noop_wait=0
             ) as connector:
                 report = connector.run_session()
             assert report.authenticate_result == ("", "nvu")
@@ -89,7 +89,7 @@ def test_crash_after_quickbooks_processed_leaves_job_ready_and_marked(
     company = CompanyFile()
     with run_service(postgres_database_url, tmp_path) as service:
         with SimulatedWebConnector(
-            service.qbwc_url,
+            service.soap_url,
             company,
             username="office",
             password="pw",
@@ -100,7 +100,7 @@ def test_crash_after_quickbooks_processed_leaves_job_ready_and_marked(
         assert crashed.crashed
         # The next run is a new authenticate: it ends the crashed session and its lease.
         with SimulatedWebConnector(
-            service.qbwc_url, company, username="office", password="pw", noop_wait=0
+            service.soap_url, company, username="office", password="pw", noop_wait=0
         ) as healthy:
             report = healthy.run_session()
     assert report.percents[-1] == 100
@@ -129,7 +129,7 @@ def test_two_service_processes_serve_one_session_alternately(
         ports = [httpx.URL(first.url).port, httpx.URL(second.url).port]
         transport = RoundRobinTransport([p for p in ports if p is not None])
         with SimulatedWebConnector(
-            first.qbwc_url,
+            first.soap_url,
             company,
             username="office",
             password="pw",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from service.qwc import QwcError, check_app_url, default_support_url, render_qwc
+from service.webconnector.qwc_file import QwcError, check_app_url, default_support_url, render_qwc
 from service.xmlsafe import parse_text
 from tests.conftest import REFERENCE
 

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 
 from service.cli import main
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import Answer, JobStore, NewJob
 from service.models import jobs, transmissions, wc_sessions
 from service.retention import prune
-from service.sessions import Sessions
 from service.settings import SettingsError, load_settings
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions
 
 OLD = timedelta(days=100)
 

@@ -15,9 +15,9 @@ from lxml import etree
 from sqlalchemy import update
 
 from service.db import Database
-from service.exchange import UNKNOWN_TICKET, utcnow
 from service.jobstore import JobStore
 from service.models import wc_sessions
+from service.webconnector.exchange import UNKNOWN_TICKET, utcnow
 from tests.conftest import CAPTURE, REFERENCE
 from tests.support import CompanyFile, add_user, enqueue_company_queries, serve_in_thread
 

@@ -13,10 +13,10 @@ import pytest
 from lxml import etree
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore
 from service.simulators.quickbooks import HostInfo, SimulatedQuickBooks
 from service.simulators.webconnector import Faults, SimulatedWebConnector
+from service.webconnector.exchange import utcnow
 from tests.support import add_user, enqueue_company_queries, reference_schema, run_service
 
 pytestmark = pytest.mark.postgres
@@ -41,7 +41,7 @@ def test_jobs_end_as_the_simulated_company_file_says_through_locks_and_hresults(
     with (
         run_service(postgres_database_url, tmp_path, {"ATQB_BATCH_SIZE": "3"}) as service,
         SimulatedWebConnector(
-            service.qbwc_url,
+            service.soap_url,
             quickbooks,
             username="office",
             password="pw",

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import event
 
 from service.db import Database
-from service.exchange import Exchange
 from service.settings import load_settings
+from service.webconnector.exchange import Exchange
 from tests.support import CompanyFile, add_user, enqueue_company_queries
 
 #: sendRequestXML + receiveResponseXML (issue 13: at most 8, from 14). sendRequestXML: the

@@ -38,9 +38,9 @@ from service.db import Database, describe_outage
 from service.jobstore import JobNotFound, JobStore, JobStoreError
 from service.kinds import builtin_kinds
 from service.pollcycles import PollCycles
-from service.sessions import Sessions
 from service.settings import Settings
-from service.throttle import LoginThrottle
+from service.webconnector.sessions import Sessions
+from service.webconnector.throttle import LoginThrottle
 
 log = logging.getLogger("atqb.admin")
 
@@ -104,7 +104,8 @@ class AdminApp:
 
     def _signed_in(self, environ: Environ, password: str) -> bool:
         """Whether the request carries the admin credentials; failures are throttled like Web
-        Connector logins (:mod:`service.throttle`, counted as user ``/admin``) and logged."""
+        Connector logins (:mod:`service.webconnector.throttle`, counted as user ``/admin``) and
+        logged."""
         if not environ.get("HTTP_AUTHORIZATION"):
             return False  # the browser's first request, before it asks for credentials
         address = str(environ.get("REMOTE_ADDR") or "")

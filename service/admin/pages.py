@@ -21,7 +21,7 @@ from service.jobstore import Counts, Job, Transmission
 from service.models import JOB_STATUSES
 from service.pollcycles import PollCycle
 from service.qbxml.status import describe, describe_hresult
-from service.sessions import Session
+from service.webconnector.sessions import Session
 from service.xmlsafe import UnsafeXMLError, parse_text
 
 if TYPE_CHECKING:

@@ -83,14 +83,14 @@ from service.autotask import (
 )
 from service.autotask import filters as f
 from service.db import Database, describe_outage
-from service.exchange import utcnow
 from service.pollcycles import PollCycles, log_cycle
 from service.retry import RetryPolicy
-from service.sessions import Sessions
 from service.settings import Settings, TransferSelection
 from service.sync.common import po_ref_number
 from service.sync.enqueue import Enqueuer, EnqueueReport
 from service.sync.model import PurchaseOrder as SyncPurchaseOrder
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions
 
 from .reader import AutotaskReader, Statuses, WholeOrder
 from .state import CUTOFF, FULL_SYNC, MARKS, OrderState, PollerStore

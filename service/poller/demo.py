@@ -30,14 +30,14 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import Job, JobStore
 from service.migrate import upgrade
-from service.sessions import Sessions
 from service.settings import Settings, TransferSelection
 from service.simulators.autotask import COLLIDING_PRODUCT, DemoTenant, demo_tenant
 from service.simulators.quickbooks import SimulatedQuickBooks
 from service.simulators.webconnector import SimulatedWebConnector
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions
 
 from .core import CycleOutcome, Decision, Poller
 

@@ -45,7 +45,6 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import Job, JobStore, NewJob
 from service.kinds import MAX_LOOKUP_VALUES
 from service.models import jobs
@@ -68,6 +67,7 @@ from service.sync.model import (
     SyncInputError,
     on_hand_totals,
 )
+from service.webconnector.exchange import utcnow
 
 ACTIVE = ("pending", "waiting", "in_flight")
 PO_KINDS = ("purchase_order", "purchase_order_update")

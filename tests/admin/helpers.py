@@ -10,7 +10,7 @@ from lxml import html as lxml_html
 from service.db import Database
 from service.jobstore import Answer, JobStore, NewJob
 from service.qbxml import build
-from service.sessions import Sessions
+from service.webconnector.sessions import Sessions
 
 ADMIN = ("admin", "correct horse battery staple")
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

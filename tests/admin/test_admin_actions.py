@@ -9,8 +9,8 @@ import pytest
 
 from service.admin import security
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore
+from service.webconnector.exchange import utcnow
 from tests.admin.helpers import ADMIN, Jobs, doc
 
 

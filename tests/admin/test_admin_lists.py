@@ -9,7 +9,7 @@ from service.admin import pages
 from service.db import Database
 from service.jobstore import JobStore, NewJob
 from service.pollcycles import PollCycles
-from service.sessions import Sessions
+from service.webconnector.sessions import Sessions
 from tests.admin.helpers import T0, doc, job_ids, later
 
 

@@ -429,7 +429,7 @@ class FaultRun:
     def _session(self, faults: RoundFaults) -> SessionReport:
         assert self.service is not None
         with SimulatedWebConnector(
-            self.service.qbwc_url,
+            self.service.soap_url,
             self.qb,
             username=USER,
             password=PASSWORD,

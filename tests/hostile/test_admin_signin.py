@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from service.db import Database
-from service.throttle import Policy
+from service.webconnector.throttle import Policy
 from tests.support import free_port, serve_in_thread
 
 ADMIN = {"admin_user": "boss", "admin_password": "right-horse-battery"}

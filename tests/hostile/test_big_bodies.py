@@ -52,7 +52,7 @@ def test_big_unauthenticated_bodies_are_refused_before_they_are_read(
         before = _peak_rss_mb(service.process.pid)
 
         def send(_: int) -> httpx.Response:
-            return httpx.post(service.qbwc_url, content=body, headers=headers, timeout=120)
+            return httpx.post(service.soap_url, content=body, headers=headers, timeout=120)
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             answers = list(pool.map(send, range(CLIENTS)))
@@ -62,4 +62,4 @@ def test_big_unauthenticated_bodies_are_refused_before_they_are_read(
         assert b"Client.Authentication" in answers[0].content
         # A Web Connector is still served.
         small = build_envelope("serverVersion", [])
-        assert httpx.post(service.qbwc_url, content=small, headers=headers).status_code == 200
+        assert httpx.post(service.soap_url, content=small, headers=headers).status_code == 200

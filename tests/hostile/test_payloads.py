@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore
 from service.simulators.webconnector import build_envelope, request_headers
+from service.webconnector.exchange import utcnow
 from tests.hostile.wire import (
     http_request,
     judge,

@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 
 from service.db import Database
-from service.exchange import utcnow
 from service.models import jobs
-from service.sessions import Sessions
 from service.settings import load_settings
 from service.simulators.webconnector import build_envelope
 from service.web import AtqbApp, create_app
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions
 from tests.hostile.wire import (
     CAPTURED_TICKETS,
     call_wsgi,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from service.db import Database
-from service.throttle import ADDRESS
+from service.webconnector.throttle import ADDRESS
 from tests.hostile.test_auth import POLICY, Client, row, seed_failures
 from tests.support import add_user, run_service
 

@@ -28,11 +28,11 @@ import httpx
 from sqlalchemy import func, insert, select
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import JobStore
 from service.models import jobs, transmissions, wc_users
-from service.sessions import Sessions, format_guid
 from service.simulators.webconnector import SessionReport, SimulatedWebConnector
+from service.webconnector.exchange import utcnow
+from service.webconnector.sessions import Sessions, format_guid
 from tests.support import (
     CompanyFile,
     RoundRobinTransport,
@@ -156,7 +156,7 @@ def run_load(
             start.wait()
             try:
                 with SimulatedWebConnector(
-                    services[0].qbwc_url,
+                    services[0].soap_url,
                     connector.company,
                     username=connector.user,
                     password=PASSWORD,

@@ -11,9 +11,9 @@ import pytest
 
 from service.cli import main
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import Job, JobStore
 from service.simulators.autotask import SimulatedAutotask
+from service.webconnector.exchange import utcnow
 from tests.sync.helpers import Harness, harness
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from lxml import etree
 
 from service.db import Database
-from service.exchange import utcnow
 from service.jobstore import Job, JobStore
 from service.settings import load_settings
 from service.simulators.quickbooks import SimulatedQuickBooks
@@ -30,6 +29,7 @@ from service.sync.model import (
     PurchaseOrderLine,
     StockLevel,
 )
+from service.webconnector.exchange import utcnow
 from service.xmlsafe import parse_text
 from tests.support import add_user, reference_schema, serve_in_thread
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from service.db import Database
-from service.exchange import Exchange, utcnow
 from service.jobstore import JobStore
 from service.kinds import Lookup
 from service.settings import load_settings
@@ -14,6 +13,7 @@ from service.simulators.quickbooks import SimulatedQuickBooks
 from service.sync.enqueue import enqueue_purchase_orders
 from service.sync.mapping import Mappings
 from service.sync.model import Company
+from service.webconnector.exchange import Exchange, utcnow
 from service.xmlsafe import parse_text
 from tests.support import add_user
 from tests.sync.helpers import CABLE, PASSWORD, USER, harness, line, order

@@ -129,7 +129,7 @@ def test_crash_and_service_restart_with_real_processes(
         with (
             run_service(postgres_database_url, tmp_path) as service,
             SimulatedWebConnector(
-                service.qbwc_url,
+                service.soap_url,
                 qb,
                 username=USER,
                 password=PASSWORD,
@@ -142,7 +142,7 @@ def test_crash_and_service_restart_with_real_processes(
         with (
             run_service(postgres_database_url, tmp_path) as service,
             SimulatedWebConnector(
-                service.qbwc_url, qb, username=USER, password=PASSWORD, noop_wait=0
+                service.soap_url, qb, username=USER, password=PASSWORD, noop_wait=0
             ) as healthy,
         ):
             reports = healthy.run_until_idle()

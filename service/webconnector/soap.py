@@ -16,7 +16,7 @@ from spyne.server.wsgi import WsgiApplication
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.db import describe_outage
-from service.exchange import Exchange
+from service.webconnector.exchange import Exchange
 
 NAMESPACE = "http://developer.intuit.com/"
 ArrayOfString = Array(Unicode, type_name="ArrayOfString")
@@ -99,8 +99,8 @@ def soap_application(exchange: Exchange, *, max_body_bytes: int) -> WsgiApplicat
 
         @rpc(Unicode, Unicode, _returns=ArrayOfString)
         def authenticate(ctx: Any, strUserName: str | None, strPassword: str | None) -> list[str]:
-            # For the login throttle (service/throttle.py): the TCP peer, or the client the
-            # trusted proxy forwarded for (ATQB_TRUSTED_PROXY, service/server.py).
+            # For the login throttle (service/webconnector/throttle.py): the TCP peer, or the
+            # client the trusted proxy forwarded for (ATQB_TRUSTED_PROXY, service/server.py).
             address = str(ctx.transport.req_env.get("REMOTE_ADDR") or "")
             return exchange.authenticate(_text(strUserName), _text(strPassword), address)
 

@@ -1,9 +1,9 @@
 """The exchange between Web Connector sessions and the job store.
 
 Each method is one Web Connector call, carried out in one database transaction; the SOAP layer
-(:mod:`service.qbwc`) only translates the protocol into these calls. All state (tickets, leases,
-progress, the text getLastError answers) lives in the database, so any service process behind
-the same address can serve any call of a session.
+(:mod:`service.webconnector.soap`) only translates the protocol into these calls. All state
+(tickets, leases, progress, the text getLastError answers) lives in the database, so any service
+process behind the same address can serve any call of a session.
 
 One round trip: ``send_request_xml`` claims ready jobs (up to the batch size), asks each job's
 kind for its next request, records every request, and returns them together in one qbXML message
@@ -53,9 +53,9 @@ from service.qbxml.build import Request, message
 from service.qbxml.parse import QbXmlParseError, pair_responses, parse_response, raw_responses
 from service.qbxml.status import describe_hresult
 from service.qbxml.types import Response
-from service.sessions import Session, Sessions, short_ticket, verify_password
 from service.settings import Settings
-from service.throttle import LoginThrottle
+from service.webconnector.sessions import Session, Sessions, short_ticket, verify_password
+from service.webconnector.throttle import LoginThrottle
 
 log = logging.getLogger("atqb.qbwc")
 
@@ -159,7 +159,7 @@ class Exchange:
         """Ticket and company file; ``["", "nvu"]`` for bad credentials; "none" with no work.
 
         ``address`` is the caller's: with the user name, it is locked out after repeated
-        failures (:mod:`service.throttle`), and then gets "nvu" whatever the password.
+        failures (:mod:`service.webconnector.throttle`), and then gets "nvu" whatever the password.
         """
         with self.db.transaction() as conn:
             user = Sessions(conn, self.clock()).find_user(user_name)
