@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from throwaway import database_url, engines
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore, NewJob
 from service.migrate import upgrade
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions
 
 

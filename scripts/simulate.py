@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Job, JobStore
 from service.migrate import is_current
@@ -35,7 +36,6 @@ from service.simulators.quickbooks import HostInfo, SimulatedQuickBooks
 from service.simulators.webconnector import SessionReport, SimulatedWebConnector
 from service.sync.enqueue import enqueue_purchase_orders
 from service.sync.model import Company, Product, PurchaseOrder, PurchaseOrderLine, StockLevel
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions, UserError, verify_password
 
 ACME = Company(29683, "Acme Supply")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from service import __version__, logsafe
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Job, JobStore, JobStoreError
 from service.migrate import is_current, upgrade
@@ -24,7 +25,6 @@ from service.models import JOB_STATUSES
 from service.retention import prune
 from service.settings import Settings, SettingsError, load_settings
 from service.sync.explain import job_story
-from service.webconnector.exchange import utcnow
 from service.webconnector.qwc_file import QwcError, render_qwc
 from service.webconnector.sessions import Sessions, User, UserError
 

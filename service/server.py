@@ -12,12 +12,12 @@ import spyne.const
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from service.clock import utcnow
 from service.db import Database
 from service.migrate import is_current
 from service.retention import start_automatic
 from service.settings import Settings
 from service.web import create_app
-from service.webconnector.exchange import utcnow
 
 log = logging.getLogger("atqb.server")
 

@@ -31,10 +31,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service import __version__, metrics
 from service.admin import AdminApp
+from service.clock import utcnow
 from service.db import Database, describe_outage
 from service.migrate import is_current
 from service.settings import Settings
-from service.webconnector.exchange import Exchange, utcnow
+from service.webconnector.exchange import Exchange
 from service.webconnector.sessions import Sessions
 from service.webconnector.soap import soap_application
 

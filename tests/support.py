@@ -22,10 +22,10 @@ from xml.sax.saxutils import escape
 import httpx
 from lxml import etree
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore, NewJob
 from service.simulators.processor import HRESULT_PARSE_ERROR, QuickBooksHResultError
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions
 from service.xmlsafe import parse_text
 

@@ -12,9 +12,9 @@ import pytest
 from lxml import etree
 
 from service.cli import main
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore, NewJob
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions, verify_password
 
 CONTRACT_FIELDS = {

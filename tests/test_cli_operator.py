@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore, NewJob
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions, verify_password
 from tests.test_cli import run
 

@@ -11,8 +11,8 @@ import termios
 import time
 from pathlib import Path
 
+from service.clock import utcnow
 from service.db import Database
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions, verify_password
 
 

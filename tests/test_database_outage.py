@@ -12,13 +12,13 @@ import threading
 import pytest
 from sqlalchemy.engine import make_url
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
 from service.poller import Poller
 from service.settings import load_settings
 from service.simulators.autotask import SimulatedAutotask
 from service.simulators.webconnector import SimulatedWebConnector
-from service.webconnector.exchange import utcnow
 from tests.conftest import _admin_execute
 from tests.support import (
     CompanyFile,

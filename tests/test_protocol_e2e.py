@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
 from service.simulators.webconnector import Faults, SimulatedWebConnector
-from service.webconnector.exchange import utcnow
 from tests.support import (
     CompanyFile,
     RoundRobinTransport,

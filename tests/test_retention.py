@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from service.cli import main
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Answer, JobStore, NewJob
 from service.models import jobs, transmissions, wc_sessions
 from service.retention import prune
 from service.settings import SettingsError, load_settings
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions
 
 OLD = timedelta(days=100)

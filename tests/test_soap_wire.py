@@ -14,10 +14,11 @@ import pytest
 from lxml import etree
 from sqlalchemy import update
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
 from service.models import wc_sessions
-from service.webconnector.exchange import UNKNOWN_TICKET, utcnow
+from service.webconnector.exchange import UNKNOWN_TICKET
 from tests.conftest import CAPTURE, REFERENCE
 from tests.support import CompanyFile, add_user, enqueue_company_queries, serve_in_thread
 

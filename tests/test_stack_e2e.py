@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
 from service.simulators.quickbooks import HostInfo, SimulatedQuickBooks
 from service.simulators.webconnector import Faults, SimulatedWebConnector
-from service.webconnector.exchange import utcnow
 from tests.support import add_user, enqueue_company_queries, reference_schema, run_service
 
 pytestmark = pytest.mark.postgres

@@ -24,7 +24,7 @@ import hmac
 import logging
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.admin import pages, security
 from service.admin.markup import Html
 from service.admin.queries import FilterError, JobFilter, find_jobs
+from service.clock import utcnow
 from service.db import Database, describe_outage
 from service.jobstore import JobNotFound, JobStore, JobStoreError
 from service.kinds import builtin_kinds
@@ -66,11 +67,6 @@ DISABLED = (
     b"/admin is disabled: set ATQB_ADMIN_USER and ATQB_ADMIN_PASSWORD "
     b"(environment or .env) and restart atqb serve.\n"
 )
-
-
-def utcnow() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 class AdminApp:

@@ -82,6 +82,7 @@ from service.autotask import (
     TryLater,
 )
 from service.autotask import filters as f
+from service.clock import utcnow
 from service.db import Database, describe_outage
 from service.pollcycles import PollCycles, log_cycle
 from service.retry import RetryPolicy
@@ -89,7 +90,6 @@ from service.settings import Settings, TransferSelection
 from service.sync.common import po_ref_number
 from service.sync.enqueue import Enqueuer, EnqueueReport
 from service.sync.model import PurchaseOrder as SyncPurchaseOrder
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions
 
 from .reader import AutotaskReader, Statuses, WholeOrder

@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Job, JobStore
 from service.migrate import upgrade
@@ -36,7 +37,6 @@ from service.settings import Settings, TransferSelection
 from service.simulators.autotask import COLLIDING_PRODUCT, DemoTenant, demo_tenant
 from service.simulators.quickbooks import SimulatedQuickBooks
 from service.simulators.webconnector import SimulatedWebConnector
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions
 
 from .core import CycleOutcome, Decision, Poller

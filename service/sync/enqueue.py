@@ -44,6 +44,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Job, JobStore, NewJob
 from service.kinds import MAX_LOOKUP_VALUES
@@ -67,7 +68,6 @@ from service.sync.model import (
     SyncInputError,
     on_hand_totals,
 )
-from service.webconnector.exchange import utcnow
 
 ACTIVE = ("pending", "waiting", "in_flight")
 PO_KINDS = ("purchase_order", "purchase_order_update")

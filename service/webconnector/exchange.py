@@ -24,13 +24,14 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Select, and_
 
 from service import __version__, metrics
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Answer, Job, JobStore, SentRequest
 from service.kinds import (
@@ -83,11 +84,6 @@ UNKNOWN_TICKET = (
     "atqb: this session's ticket is unknown or has expired; the Web Connector will "
     "start a new session at its next run"
 )
-
-
-def utcnow() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 class _Sent(NamedTuple):

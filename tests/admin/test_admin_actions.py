@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from service.admin import security
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
-from service.webconnector.exchange import utcnow
 from tests.admin.helpers import ADMIN, Jobs, doc
 
 

@@ -25,9 +25,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
-from service.webconnector.exchange import utcnow
 from tests.admin.helpers import ADMIN, Jobs
 from tests.admin.png import read_png
 

@@ -19,11 +19,11 @@ import httpx
 import pytest
 from sqlalchemy import insert, select, update
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
 from service.models import login_throttle, transmissions, wc_sessions
 from service.simulators.webconnector import build_envelope, parse_answer, request_headers
-from service.webconnector.exchange import utcnow
 from service.webconnector.throttle import ADDRESS, USER, Policy, pair_subject, subject_of
 from tests.hostile.wire import receive_params, send_params
 from tests.support import CompanyFile, add_user, enqueue_company_queries, serve_in_thread

@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
 from service.simulators.webconnector import build_envelope, request_headers
-from service.webconnector.exchange import utcnow
 from tests.hostile.wire import (
     http_request,
     judge,

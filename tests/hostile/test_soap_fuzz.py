@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
+from service.clock import utcnow
 from service.db import Database
 from service.models import jobs
 from service.settings import load_settings
 from service.simulators.webconnector import build_envelope
 from service.web import AtqbApp, create_app
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions
 from tests.hostile.wire import (
     CAPTURED_TICKETS,

@@ -27,11 +27,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, insert, select
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
 from service.models import jobs, transmissions, wc_users
 from service.simulators.webconnector import SessionReport, SimulatedWebConnector
-from service.webconnector.exchange import utcnow
 from service.webconnector.sessions import Sessions, format_guid
 from tests.support import (
     CompanyFile,

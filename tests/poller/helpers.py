@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from service.cli import main
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Job, JobStore
 from service.simulators.autotask import SimulatedAutotask
-from service.webconnector.exchange import utcnow
 from tests.sync.helpers import Harness, harness
 
 

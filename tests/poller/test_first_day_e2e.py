@@ -15,11 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from service.clock import utcnow
 from service.db import Database
 from service.models import jobs, poll_cycles, poller_orders, poller_state
 from service.poller.state import PollerStore
 from service.simulators.autotask import SimulatedAutotask
-from service.webconnector.exchange import utcnow
 from tests.poller.helpers import World, all_jobs
 from tests.support import serve_in_thread
 from tests.sync.helpers import Harness, harness

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from service.autotask import AutotaskClient, RequestBudget
+from service.clock import utcnow
 from service.db import Database
 from service.pollcycles import PollCycles
 from service.poller import Poller, PollerError, resolve_qbwc_user
 from service.settings import load_settings
 from service.simulators.autotask import SimulatedAutotask
-from service.webconnector.exchange import utcnow
 from tests.poller.helpers import Shop, all_jobs, atqb, point_cli_at, populate
 from tests.support import add_user
 from tests.sync.helpers import harness

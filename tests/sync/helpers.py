@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Job, JobStore
 from service.settings import load_settings
@@ -29,7 +30,6 @@ from service.sync.model import (
     PurchaseOrderLine,
     StockLevel,
 )
-from service.webconnector.exchange import utcnow
 from service.xmlsafe import parse_text
 from tests.support import add_user, reference_schema, serve_in_thread
 

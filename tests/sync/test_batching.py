@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
 from service.kinds import Lookup
@@ -13,7 +14,7 @@ from service.simulators.quickbooks import SimulatedQuickBooks
 from service.sync.enqueue import enqueue_purchase_orders
 from service.sync.mapping import Mappings
 from service.sync.model import Company
-from service.webconnector.exchange import Exchange, utcnow
+from service.webconnector.exchange import Exchange
 from service.xmlsafe import parse_text
 from tests.support import add_user
 from tests.sync.helpers import CABLE, PASSWORD, USER, harness, line, order

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from service.clock import utcnow
 from service.db import Database
 from service.jobstore import Job, JobStore
 from service.settings import load_settings
 from service.sync.enqueue import EnqueueReport, enqueue_purchase_orders
 from service.sync.mapping import Mappings
 from service.sync.model import Company, Product, PurchaseOrder, Receiving
-from service.webconnector.exchange import utcnow
 from tests.sync.helpers import ACME, CABLE, MOUSE, SWITCH, USER, line, order, stock
 
 

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
+from service.clock import utcnow
 from service.jobstore import JobStore
 from service.sync.model import Product, Receiving
-from service.webconnector.exchange import utcnow
 from tests.sync.helpers import CABLE, SWITCH, Harness, line, order, stock
 
 pytestmark = pytest.mark.postgres
