@@ -3,7 +3,9 @@ poll cycles.
 
 The migrations in ``migrations/versions`` must produce exactly this schema on PostgreSQL and on
 SQLite (a test compares them). Queries live in :mod:`service.jobstore` and
-:mod:`service.webconnector.sessions`.
+:mod:`service.webconnector.sessions`, on the tables below (``jobs``, ``transmissions``, ...);
+the mapped classes end in ``Row`` so they are not mistaken for the job store's ``Job`` and
+``Transmission`` or the poll cycles' ``PollCycle``.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ ACTIVE_STATUSES = ("pending", "waiting", "in_flight")
 ACTIVE_PREDICATE = f"status IN ({', '.join(repr(s) for s in ACTIVE_STATUSES)})"
 
 
-class Job(Base):
+class JobRow(Base):
     """One piece of work for QuickBooks, carried out in one or more qbXML round trips."""
 
     __tablename__ = "jobs"
@@ -167,7 +169,7 @@ class Job(Base):
     updated_at: Mapped[datetime]
 
 
-class JobDependency(Base):
+class JobDependencyRow(Base):
     """``job_id`` may run only once ``depends_on_id`` is done."""
 
     __tablename__ = "job_dependencies"
@@ -181,7 +183,7 @@ class JobDependency(Base):
     )
 
 
-class Transmission(Base):
+class TransmissionRow(Base):
     """One qbXML request sent for a job and the answer to it (append-only; never rewritten).
 
     The row is written when the request is sent; the answer columns are filled once, when the
@@ -213,7 +215,7 @@ class Transmission(Base):
     received_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
-class WebConnectorUser(Base):
+class WebConnectorUserRow(Base):
     """A user name the Web Connector logs in with; one per company file (.qwc)."""
 
     __tablename__ = "wc_users"
@@ -228,7 +230,7 @@ class WebConnectorUser(Base):
     created_at: Mapped[datetime]
 
 
-class WebConnectorSession(Base):
+class WebConnectorSessionRow(Base):
     """One Web Connector update run, from authenticate to its end; identified by its ticket."""
 
     __tablename__ = "wc_sessions"
@@ -270,7 +272,7 @@ class WebConnectorSession(Base):
 POLL_OUTCOMES = ("running", "ok", "failed")
 
 
-class PollCycle(Base):
+class PollCycleRow(Base):
     """One cycle of the Autotask poller (``atqb poll``): what it asked Autotask, what it enqueued.
 
     Written by the poller (see :mod:`service.pollcycles`), read by ``/admin`` and ``/metrics``,
@@ -300,7 +302,7 @@ class PollCycle(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
 
 
-class QuickBooksMapping(Base):
+class QuickBooksMappingRow(Base):
     """What atqb knows about an Autotask record's counterpart in one company file.
 
     One row per Web Connector user (company file), ``kind`` and Autotask id: a vendor, customer
@@ -325,7 +327,7 @@ class QuickBooksMapping(Base):
     updated_at: Mapped[datetime]
 
 
-class LoginThrottle(Base):
+class LoginThrottleRow(Base):
     """Failed Web Connector logins of one user name or one address (:mod:`.webconnector.throttle`).
 
     In the database so every service process counts the same failures and honours the same lock.
@@ -348,7 +350,7 @@ class LoginThrottle(Base):
     lockouts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class PollerOrder(Base):
+class PollerOrderRow(Base):
     """What the Autotask poller knows of one purchase order (see :mod:`service.poller`).
 
     Autotask has no modified stamp on purchase orders: the poller keeps each PO's status and a
@@ -388,7 +390,7 @@ class PollerOrder(Base):
     updated_at: Mapped[datetime]
 
 
-class PollerState(Base):
+class PollerStateRow(Base):
     """The poller's watermarks, counts and requests (``full_inventory_sync``), one row each."""
 
     __tablename__ = "poller_state"
@@ -398,7 +400,7 @@ class PollerState(Base):
     updated_at: Mapped[datetime]
 
 
-class Installation(Base):
+class InstallationRow(Base):
     """Facts about this installation (for example the .qwc OwnerID), one row per key."""
 
     __tablename__ = "installation"
@@ -407,14 +409,14 @@ class Installation(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-jobs = cast(Table, Job.__table__)
-job_dependencies = cast(Table, JobDependency.__table__)
-transmissions = cast(Table, Transmission.__table__)
-wc_users = cast(Table, WebConnectorUser.__table__)
-wc_sessions = cast(Table, WebConnectorSession.__table__)
-installation = cast(Table, Installation.__table__)
-poll_cycles = cast(Table, PollCycle.__table__)
-qb_mappings = cast(Table, QuickBooksMapping.__table__)
-login_throttle = cast(Table, LoginThrottle.__table__)
-poller_orders = cast(Table, PollerOrder.__table__)
-poller_state = cast(Table, PollerState.__table__)
+jobs = cast(Table, JobRow.__table__)
+job_dependencies = cast(Table, JobDependencyRow.__table__)
+transmissions = cast(Table, TransmissionRow.__table__)
+wc_users = cast(Table, WebConnectorUserRow.__table__)
+wc_sessions = cast(Table, WebConnectorSessionRow.__table__)
+installation = cast(Table, InstallationRow.__table__)
+poll_cycles = cast(Table, PollCycleRow.__table__)
+qb_mappings = cast(Table, QuickBooksMappingRow.__table__)
+login_throttle = cast(Table, LoginThrottleRow.__table__)
+poller_orders = cast(Table, PollerOrderRow.__table__)
+poller_state = cast(Table, PollerStateRow.__table__)

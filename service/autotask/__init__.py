@@ -40,7 +40,7 @@ Usage
   integers differ between tenants.
 * **Retries.** Network errors, timeouts, 429, 5xx and the thread-threshold error
   (``Itgenatr005``) are retried up to 5 attempts with capped exponential backoff and jitter,
-  honouring ``Retry-After`` up to 120 s (:class:`RetryPolicy`). Permanent errors are not.
+  honouring ``Retry-After`` up to 120 s (:class:`RequestRetry`). Permanent errors are not.
 * **Budget.** :class:`RequestBudget` (default 3,000 per rolling hour of Autotask's 10,000
   shared by all integrations) counts every request. When it is used up the client waits if a
   slot frees within 30 s, else raises :class:`BudgetExhausted` (a :class:`TryLater`) before
@@ -103,7 +103,7 @@ from .records import (
     clean_text,
     on_hand_totals,
 )
-from .retry import RetryPolicy
+from .retry import RequestRetry
 from .zones import ZoneInfo
 
 __all__ = [
@@ -139,9 +139,9 @@ __all__ = [
     "RecordError",
     "RequestBudget",
     "RequestRejected",
+    "RequestRetry",
     "ResponseError",
     "ResponseSummary",
-    "RetryPolicy",
     "ServerError",
     "ThreadLimitExceeded",
     "ThresholdInfo",

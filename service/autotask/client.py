@@ -42,7 +42,7 @@ from .errors import (
 )
 from .picklists import FieldInfo, Picklist, parse_field_definitions, picklist_from
 from .records import PurchaseOrder, Record
-from .retry import RetryPolicy, parse_retry_after
+from .retry import RequestRetry, parse_retry_after
 from .zones import ZONE_CACHE_SECONDS, ZoneInfo, normalise_base_url, parse_zone_info
 
 __all__ = [
@@ -167,7 +167,7 @@ class AutotaskClient:
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         budget: RequestBudget | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RequestRetry | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
@@ -187,7 +187,7 @@ class AutotaskClient:
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or RequestRetry()
         self.budget = budget or RequestBudget(clock=clock, sleep=sleep)
         self._zone_ttl = zone_ttl
         self._zone: ZoneInfo | None = None

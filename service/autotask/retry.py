@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["RequestRetry", "parse_retry_after"]
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RequestRetry:
     """Limits for repeating a request; the defaults wait at most about 15 s in all."""
 
     #: Attempts per request, the first included.

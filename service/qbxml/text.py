@@ -321,11 +321,6 @@ def customer_name(value: str) -> CleanText:
     return list_name(value, CUSTOMER_NAME_MAX)
 
 
-def po_ref_number(value: str) -> CleanText:
-    """A purchase-order reference number (11 characters at most)."""
-    return ref_number(value, PO_REF_NUMBER_MAX)
-
-
 def name_key(name: str) -> str:
     """The key under which QuickBooks considers two names equal (it ignores case).
 

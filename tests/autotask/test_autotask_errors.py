@@ -18,8 +18,8 @@ from service.autotask import (
     PurchaseOrder,
     RateLimited,
     RequestRejected,
+    RequestRetry,
     ResponseError,
-    RetryPolicy,
     ServerError,
     ThreadLimitExceeded,
     TransportError,
@@ -137,7 +137,7 @@ def test_429_without_retry_after_backs_off_exponentially_then_gives_up(
 def test_backoff_is_capped(
     make_client: Callable[..., AutotaskClient], httpx_mock: HTTPXMock, fake_time: FakeTime
 ) -> None:
-    client = make_client(retry=RetryPolicy(max_attempts=6, base_delay=10, max_delay=30))
+    client = make_client(retry=RequestRetry(max_attempts=6, base_delay=10, max_delay=30))
     httpx_mock.add_response(status_code=503, is_reusable=True)
     with pytest.raises(ServerError):
         _orders(client)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from service.qbxml import text as t
+
+#: A purchase order's RefNumber as QuickBooks stores it (11 characters at most).
+PO_REF_NUMBER = partial(t.ref_number, limit=t.PO_REF_NUMBER_MAX)
 
 
 @pytest.mark.parametrize(
@@ -61,8 +66,8 @@ def test_a_cleaned_text_only_holds_characters_quickbooks_stores() -> None:
         (t.item_name, "x" * 30 + " tail", "x" * 30),
         (t.vendor_name, "V" * 41 + "-extra", "V" * 41),
         (t.customer_name, "Contoso~Project", "Contoso~Project"),
-        (t.po_ref_number, "PO:2024:0001", "PO:2024:000"),
-        (t.po_ref_number, " 4711 ", "4711"),
+        (PO_REF_NUMBER, "PO:2024:0001", "PO:2024:000"),
+        (PO_REF_NUMBER, " 4711 ", "4711"),
     ],
 )
 def test_names_follow_autotasks_limits_and_quickbooks_separators(
