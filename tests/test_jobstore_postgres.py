@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from service.db import Database
 from service.exchange import Exchange
-from service.jobstore import JobStore, NewJob
+from service.jobstore import Job, JobStore, NewJob, Ref
 from service.sessions import Sessions
 from service.settings import load_settings
 from tests.support import CompanyFile, add_user, enqueue_company_queries, fill_history
@@ -170,3 +170,78 @@ def test_per_call_queries_use_indexes_under_generic_plans(postgres_db: Database)
             assert f"Seq Scan on {table}" not in plan, f"{statement}\n{plan}"
     (claim,) = [p for s, p in plans.items() if s.startswith("WITH candidates")]
     assert "ix_jobs_claim" in claim, claim
+
+
+def _work(n: int) -> list[NewJob]:
+    """A vendor, and per PO the PO after it, an inventory sync keyed by the PO's id, and a note
+    without a key after the PO."""
+    entries = [NewJob(kind="vendor", qbwc_user="office", payload={}, idempotency_key="vendor:1")]
+    for po in range(n):
+        at = len(entries)
+        entries += [
+            NewJob(
+                kind="purchase_order",
+                qbwc_user="office",
+                payload={"po": po},
+                idempotency_key=f"po:{po}",
+                depends_on=(Ref(0),),
+            ),
+            NewJob(
+                kind="inventory_adjustment",
+                qbwc_user="office",
+                payload={},
+                idempotency_key=lambda ids: f"inventory:{ids}",
+                depends_on=(Ref(at),),
+            ),
+            NewJob(kind="note", qbwc_user="office", payload={}, depends_on=(Ref(at),)),
+        ]
+    return entries
+
+
+def test_enqueue_many_racing_the_same_work_makes_one_set_of_jobs(postgres_db: Database) -> None:
+    """B's INSERT meets A's uncommitted keys and waits; once A commits, every keyed entry of B
+    resolves to A's job, and B's new jobs depend on A's."""
+    entries = _work(5)
+    results: dict[str, list[tuple[Job, bool]]] = {}
+    waiting = threading.Event()
+
+    def enqueue_b() -> None:
+        with postgres_db.transaction() as conn:
+            waiting.set()
+            results["b"] = JobStore(conn, T0).enqueue_many(entries)
+
+    with postgres_db.transaction() as conn_a:
+        results["a"] = JobStore(conn_a, T0).enqueue_many(entries)
+        b = threading.Thread(target=enqueue_b)
+        b.start()
+        waiting.wait()
+        _until_a_lock_is_awaited(postgres_db)
+    b.join()
+    a_jobs, b_jobs = results["a"], results["b"]
+    assert all(created for _, created in a_jobs)
+    for (a_job, _), (b_job, b_created), entry in zip(a_jobs, b_jobs, entries, strict=True):
+        if entry.idempotency_key is not None:
+            assert (b_job.id, b_created) == (a_job.id, False)
+        else:
+            assert b_created
+    with postgres_db.transaction() as conn:
+        store = JobStore(conn, T0)
+        assert len(store.find()) == 1 + 5 * 4  # one vendor, per PO one PO and sync, two notes
+        b_note = b_jobs[3][0]
+        assert store.prerequisites(b_note.id) == [a_jobs[1][0].id]
+
+
+def _until_a_lock_is_awaited(db: Database) -> None:
+    """Return once a session of this database waits for a lock (B's INSERT for A's keys)."""
+    name = db.engine.url.database
+    for _ in range(3000):
+        with db.engine.connect() as conn:
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = %(name)s AND wait_event_type = 'Lock'",
+                {"name": name},
+            ).scalar_one()
+        if waiting:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("B never waited for A's keys")
