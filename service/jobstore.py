@@ -90,7 +90,8 @@ class NewJob:
     subject: str = ""
     #: Same key, same work: enqueueing it again while a job with this key is unfinished returns
     #: that job. Include a fingerprint of the data when a change of data should make new work.
-    idempotency_key: str | None = None
+    #: A :data:`KeyMaker` makes it from the prerequisites' ids, once they are known.
+    idempotency_key: str | KeyMaker | None = None
     #: Lower numbers are claimed first.
     priority: int = 0
     autotask_entity: str | None = None
@@ -485,12 +486,13 @@ class JobStore:
                 key = entry.idempotency_key
                 prerequisites: list[Job] = []
                 if not isinstance(key, str) or key not in owner:
-                    prerequisites = _unique(
+                    named = [
                         results[d.index][0] if isinstance(d, Ref) else known[d]
                         for d in entry.depends_on
-                    )
+                    ]
+                    prerequisites = _unique(named)
                     if callable(key):
-                        key = key(tuple(p.id for p in prerequisites))
+                        key = key(tuple(p.id for p in named))
                 if key is not None and key in owner:
                     same[index] = owner[key]
                     continue

@@ -247,3 +247,20 @@ class RoundRobinTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def until_a_lock_is_awaited(db: Database) -> None:
+    """Return once a session of this PostgreSQL database waits for a lock (another transaction's
+    uncommitted rows, say); fail after half a minute."""
+    name = db.engine.url.database
+    for _ in range(3000):
+        with db.engine.connect() as conn:
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = %(name)s AND wait_event_type = 'Lock'",
+                {"name": name},
+            ).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("no session waited for a lock")

@@ -17,7 +17,13 @@ from service.exchange import Exchange
 from service.jobstore import Job, JobStore, NewJob, Ref
 from service.sessions import Sessions
 from service.settings import load_settings
-from tests.support import CompanyFile, add_user, enqueue_company_queries, fill_history
+from tests.support import (
+    CompanyFile,
+    add_user,
+    enqueue_company_queries,
+    fill_history,
+    until_a_lock_is_awaited,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -215,7 +221,7 @@ def test_enqueue_many_racing_the_same_work_makes_one_set_of_jobs(postgres_db: Da
         b = threading.Thread(target=enqueue_b)
         b.start()
         waiting.wait()
-        _until_a_lock_is_awaited(postgres_db)
+        until_a_lock_is_awaited(postgres_db)
     b.join()
     a_jobs, b_jobs = results["a"], results["b"]
     assert all(created for _, created in a_jobs)
@@ -229,19 +235,3 @@ def test_enqueue_many_racing_the_same_work_makes_one_set_of_jobs(postgres_db: Da
         assert len(store.find()) == 1 + 5 * 4  # one vendor, per PO one PO and sync, two notes
         b_note = b_jobs[3][0]
         assert store.prerequisites(b_note.id) == [a_jobs[1][0].id]
-
-
-def _until_a_lock_is_awaited(db: Database) -> None:
-    """Return once a session of this database waits for a lock (B's INSERT for A's keys)."""
-    name = db.engine.url.database
-    for _ in range(3000):
-        with db.engine.connect() as conn:
-            waiting = conn.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = %(name)s AND wait_event_type = 'Lock'",
-                {"name": name},
-            ).scalar_one()
-        if waiting:
-            return
-        threading.Event().wait(0.01)
-    raise AssertionError("B never waited for A's keys")
