@@ -414,22 +414,38 @@ class JobStore:
         records: Mapping[str, Iterable[int]],
         keys: Iterable[str] = (),
     ) -> list[Job]:
-        """This user's unfinished jobs about these Autotask records (ids by entity), and the jobs
-        of any status holding these idempotency keys, oldest first: what an enqueue call reads
-        up front, in one statement (one more per :data:`IDS_PER_STATEMENT` ids)."""
-        unfinished = status_is(*UNFINISHED_STATUSES)
+        """This user's unfinished jobs about these Autotask records (ids by entity) or holding
+        these idempotency keys, oldest first: what an enqueue call reads up front, in one
+        statement (one more per :data:`IDS_PER_STATEMENT` ids). Both read an index (the key's
+        is partial: the status literals make it usable)."""
         groups = in_groups(jobs.c.autotask_entity, jobs.c.autotask_id, records)
-        conditions: list[ColumnElement[bool]] = [unfinished & c for c in groups]
         keyed = sorted(set(keys))
         if keyed:
             held = jobs.c.idempotency_key.in_(keyed)
-            conditions = [*conditions[:-1], or_(conditions[-1], held)] if conditions else [held]
+            groups = [*groups[:-1], or_(groups[-1], held)] if groups else [held]
         found: dict[int, Job] = {}
-        for condition in conditions:
-            query = select(jobs).where(jobs.c.qbwc_user == qbwc_user, condition)
+        for condition in groups:
+            query = select(jobs).where(
+                jobs.c.qbwc_user == qbwc_user, status_is(*UNFINISHED_STATUSES), condition
+            )
             for row in self.conn.execute(query).mappings():
                 found[row["id"]] = Job.from_row(row)
         return [found[job_id] for job_id in sorted(found)]
+
+    def done_keys(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of these idempotency keys a done job of this kind holds (through the index on
+        status and kind: the key's own index covers unfinished jobs only)."""
+        keyed = sorted(set(keys))
+        if not keyed:
+            return set()
+        # The kind as a literal too (see status_is): a generic plan guessing how many jobs have
+        # "some kind" reads the whole table.
+        query = select(jobs.c.idempotency_key).where(
+            status_is("done"),
+            jobs.c.kind == literal(kind, literal_execute=True),
+            jobs.c.idempotency_key.in_(keyed),
+        )
+        return {str(key) for key in self.conn.execute(query).scalars()}
 
     # -- enqueueing ------------------------------------------------------------------------
 

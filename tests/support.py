@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,10 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
 from lxml import etree
+from psycopg.sql import Literal
 
 from service.db import Database
 from service.exchange import utcnow
@@ -264,3 +267,26 @@ def until_a_lock_is_awaited(db: Database) -> None:
             return
         time.sleep(0.01)
     raise AssertionError("no session waited for a lock")
+
+
+def generic_plans(db: Database, statements: list[tuple[str, Any]]) -> dict[str, str]:
+    """The plan PostgreSQL gives each statement (with its parameters, as recorded by a
+    ``before_cursor_execute`` listener) once psycopg has prepared it and the plan is generic."""
+    plans = {}
+    with db.transaction() as conn:
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        raw = conn.connection.dbapi_connection
+        for number, (statement, parameters) in enumerate(statements):
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+            numbered = re.sub(
+                r"%\((\w+)\)s",
+                lambda m, names=names: f"${names.index(m.group(1)) + 1}",  # type: ignore[misc]
+                statement,
+            )
+            conn.exec_driver_sql(f"PREPARE q{number} AS {numbered}")
+            # Typed by the PREPARE: the values go in as literals (NULL included).
+            arguments = ", ".join(Literal(parameters[name]).as_string(raw) for name in names)
+            call = f"EXPLAIN EXECUTE q{number}" + (f"({arguments})" if names else "")
+            plans[statement] = "\n".join(row[0] for row in conn.exec_driver_sql(call))
+        conn.exec_driver_sql("DEALLOCATE ALL")
+    return plans

@@ -3,13 +3,11 @@ plans of per-call queries on a large database."""
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from psycopg.sql import Literal
 from sqlalchemy import event
 
 from service.db import Database
@@ -22,6 +20,7 @@ from tests.support import (
     add_user,
     enqueue_company_queries,
     fill_history,
+    generic_plans,
     until_a_lock_is_awaited,
 )
 
@@ -151,26 +150,7 @@ def test_per_call_queries_use_indexes_under_generic_plans(postgres_db: Database)
     finally:
         event.remove(postgres_db.engine, "before_cursor_execute", record)
     assert len(seen) >= 6
-    plans = {}
-    with postgres_db.transaction() as conn:
-        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-        for number, (statement, parameters) in enumerate(seen):
-            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
-            numbered = re.sub(
-                r"%\((\w+)\)s",
-                lambda m, names=names: f"${names.index(m.group(1)) + 1}",  # type: ignore[misc]
-                statement,
-            )
-            conn.exec_driver_sql(f"PREPARE q{number} AS {numbered}")
-            raw = conn.connection.dbapi_connection
-            # Typed by the PREPARE: the values go in as literals (NULL included).
-            arguments = ", ".join(Literal(parameters[name]).as_string(raw) for name in names)
-            call = (
-                f"EXPLAIN EXECUTE q{number}({arguments})" if names else f"EXPLAIN EXECUTE q{number}"
-            )
-            plan = "\n".join(row[0] for row in conn.exec_driver_sql(call))
-            plans[statement] = plan
-        conn.exec_driver_sql("DEALLOCATE ALL")
+    plans = generic_plans(postgres_db, seen)
     for statement, plan in plans.items():
         for table in ("jobs", "transmissions", "wc_sessions"):
             assert f"Seq Scan on {table}" not in plan, f"{statement}\n{plan}"

@@ -164,6 +164,7 @@ class Enqueuer:
         self.plan.load(
             records={"Products": stocked},
             keys=[self._account_check_key(), *(self._full_sync_key(part) for part in parts)],
+            done=("account_check", [self._account_check_key()]),
             mappings={"item": set(stocked) | set(totals)},
         )
         self._record_on_hand(totals)
@@ -205,6 +206,7 @@ class Enqueuer:
                 "Products": products,
             },
             keys=[self._account_check_key()],
+            done=("account_check", [self._account_check_key()]),
             mappings={
                 "purchase_order": [po.id for po in orders],
                 "po_line": [line.id for line in lines],
@@ -285,7 +287,7 @@ class Enqueuer:
         wait for: one per set of account settings, none once such a check is done."""
         names = configured_names(self.settings)
         key = self._account_check_key()
-        if self.plan.done(key):
+        if self.plan.done("account_check", key):
             return None
         return self._add(
             NewJob(

@@ -84,7 +84,7 @@ class Plan:
         self._keys: set[str] = set()
         self._about: dict[tuple[str, int], list[Handle]] = {}
         self._held: dict[str, Handle] = {}
-        self._done: set[str] = set()
+        self._done: dict[tuple[str, str], bool] = {}
         self._status: dict[int, str] = {}
         self._mapped: dict[MappingKind, dict[int, Mapping | None]] = {}
         self._data: dict[MappingKind, dict[int, dict[str, Any]]] = {}
@@ -98,16 +98,20 @@ class Plan:
         *,
         records: Map[str, Iterable[int]],
         keys: Iterable[str] = (),
+        done: tuple[str, Iterable[str]] | None = None,
         mappings: Map[MappingKind, Iterable[int]],
     ) -> None:
-        """Read the unfinished jobs about ``records`` (Autotask ids by entity), the jobs holding
-        ``keys`` (done ones too: see :meth:`done`) and the mappings of ``mappings``, in a few
-        statements. Whatever else is asked is read when asked."""
+        """Read the unfinished jobs about ``records`` (Autotask ids by entity) or holding
+        ``keys``, which of the keys of ``done`` (a kind and keys) a done job holds, and the
+        mappings of ``mappings``, in a few statements. Whatever else is asked is read when
+        asked."""
         self.flush()
         for entity, ids in records.items():
             self._records.setdefault(entity, set()).update(ids)
         self._keys.update(keys)
         self._load_jobs()
+        if done is not None:
+            self._read_done(*done)
         wanted: dict[MappingKind, Iterable[int]] = {
             kind: sorted(set(ids)) for kind, ids in mappings.items()
         }
@@ -131,12 +135,11 @@ class Plan:
             if job.kind in kinds and job.status in statuses
         ]
 
-    def done(self, key: str) -> bool:
-        """Whether a done job holds this key."""
-        if key not in self._keys:
-            self._keys.add(key)
-            self._load_jobs()
-        return key in self._done
+    def done(self, kind: str, key: str) -> bool:
+        """Whether a done job of this kind holds this key."""
+        if (kind, key) not in self._done:
+            self._read_done(kind, [key])
+        return self._done[(kind, key)]
 
     def mapping(self, kind: MappingKind, autotask_id: int) -> Mapping | None:
         """The mapping of one Autotask record (with the data put in this plan), or None."""
@@ -218,18 +221,19 @@ class Plan:
         assert len(self._results) == len(self._planned), "flush before reading jobs again"
         stored = self.store.unfinished_about(self.user, self._records, self._keys)
         self._about = {(e, i): [] for e, ids in self._records.items() for i in ids}
-        self._held, self._done = {}, set()
+        self._held = {}
         for job in stored:
             self._status[job.id] = job.status
-            if job.status == "done":
-                self._done.add(job.idempotency_key or "")
-            if job.status not in UNFINISHED_STATUSES:
-                continue  # a job holding one of the keys, finished
             if job.idempotency_key is not None:
                 self._held[job.idempotency_key] = job
             about = (job.autotask_entity or "", job.autotask_id or 0)
             if about in self._about:
                 self._about[about].append(job)
+
+    def _read_done(self, kind: str, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        found = self.store.done_keys(kind, keys)
+        self._done.update({(kind, key): key in found for key in keys})
 
     def _read_record(self, entity: str, autotask_id: int) -> None:
         if autotask_id in self._records.get(entity, ()):

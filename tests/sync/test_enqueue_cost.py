@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service.db import Database
 from service.jobstore import JobStore
@@ -20,7 +21,7 @@ from service.models import job_dependencies
 from service.settings import load_settings
 from service.sync.enqueue import Enqueuer, EnqueueReport, enqueue_purchase_orders
 from service.sync.model import Company, Product, PurchaseOrder, Receiving
-from tests.support import until_a_lock_is_awaited
+from tests.support import fill_history, generic_plans, until_a_lock_is_awaited
 from tests.sync.helpers import line, order, stock
 from tests.test_statements import counting
 
@@ -99,3 +100,27 @@ def test_two_enqueuers_racing_on_the_same_pos_make_one_set_of_jobs(postgres_db: 
         assert {job.id for job in JobStore(conn, T0).find()} == made
         dependencies = conn.execute(select(job_dependencies)).all()
     assert dependencies and all({job, on} <= made for job, on in dependencies)
+
+
+@pytest.mark.postgres
+def test_what_an_enqueue_reads_stays_on_indexes_under_generic_plans(
+    postgres_db: Database,
+) -> None:
+    """A poll runs the same statements every cycle, so psycopg prepares them and PostgreSQL may
+    plan them generically: each still reads an index, never the whole history of jobs."""
+    fill_history(postgres_db, transmissions=60_000, pending_jobs=20_000)
+    enqueue_purchase_orders(postgres_db, load_settings(), "office", _orders(10), now=T0)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(postgres_db.engine, "before_cursor_execute", record)
+    try:
+        enqueue_purchase_orders(postgres_db, load_settings(), "office", _orders(20, 5), now=T0)
+    finally:
+        event.remove(postgres_db.engine, "before_cursor_execute", record)
+    assert len(seen) >= 3
+    for statement, plan in generic_plans(postgres_db, seen).items():
+        assert "Seq Scan on jobs" not in plan, f"{statement}\n{plan}"

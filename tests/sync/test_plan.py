@@ -80,7 +80,8 @@ def test_what_was_not_loaded_is_read_when_asked(db: Database) -> None:
         assert plan.add(job("po:7:a", autotask_id=7)) == (stored, False)
         mapping = plan.mapping("purchase_order", 7)
         assert mapping is not None and mapping.qb_id == "7-1"
-        assert plan.done("check:1") and not plan.done("check:2")
+        assert plan.done("account_check", "check:1")
+        assert not plan.done("account_check", "check:2") and not plan.done("item", "check:1")
 
 
 def test_mapping_data_is_seen_at_once_and_written_at_the_flush(db: Database) -> None:
