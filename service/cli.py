@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import logging
+import shlex
 import sys
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -23,11 +24,12 @@ from service.migrate import is_current, upgrade
 from service.models import JOB_STATUSES
 from service.qwc import QwcError, render_qwc
 from service.retention import prune
-from service.sessions import Sessions, UserError
+from service.sessions import Sessions, User, UserError
 from service.settings import Settings, SettingsError, load_settings
 from service.sync.explain import job_story
 
 if TYPE_CHECKING:
+    from service.autotask import AutotaskClient
     from service.poller import Poller
 
 
@@ -36,10 +38,16 @@ class CommandError(Exception):
 
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+_Done = TypeVar("_Done")
+
+
+#: Databases the running command opened; :func:`main` closes their connections at the end.
+_opened: list[Database] = []
 
 
 def _database(settings: Settings, *, must_be_current: bool = True) -> Database:
     database = Database.from_url(settings.database_url)
+    _opened.append(database)
     if must_be_current:
         try:
             current = is_current(database)
@@ -84,16 +92,21 @@ def _days(value: str) -> int:
 
 
 def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
+    """The password of ``users add`` and ``users passwd``: the first line of standard input
+    with --password-stdin, else asked twice on the terminal (refused when there is none)."""
     if args.password_stdin:
         password = stdin.readline().rstrip("\r\n")
     else:
         if not stdin.isatty():
+            words = ["atqb", "users", args.users_command, args.name]
+            if args.users_command == "add":
+                words += ["--company-file", args.company_file]
+            command = shlex.join([*words, "--password-stdin"])
             raise CommandError(
                 "no terminal to ask for the password on: give it on the first line of standard "
-                "input with --password-stdin (e.g. `printf '%s\\n' \"$PW\" | atqb users ... "
-                "--password-stdin`)"
+                f"input with --password-stdin (e.g. `printf '%s\\n' \"$PW\" | {command}`)"
             )
-        password = getpass.getpass("Password for the Web Connector user: ")
+        password = getpass.getpass(f"Password for Web Connector user {args.name!r}: ")
         if getpass.getpass("Again: ") != password:
             raise CommandError("the two passwords differ")
     if not password:
@@ -101,15 +114,20 @@ def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
     return password
 
 
+def _change_users(settings: Settings, change: Callable[[Sessions], User]) -> User:
+    """Run ``change`` on the Web Connector users in one transaction; a :class:`UserError` it
+    raises becomes the command's error."""
+    try:
+        with _database(settings).transaction() as conn:
+            return change(Sessions(conn, utcnow()))
+    except UserError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add a Web Connector user."""
     password = _read_password(args, sys.stdin)
-    database = _database(settings)
-    try:
-        with database.transaction() as conn:
-            user = Sessions(conn, utcnow()).add_user(args.name, password, args.company_file)
-    except UserError as exc:
-        raise CommandError(str(exc)) from None
+    user = _change_users(settings, lambda s: s.add_user(args.name, password, args.company_file))
     company = user.company_file or "the company file open in QuickBooks"
     print(f"added Web Connector user {user.name!r} for {company}")
     print(f"next: atqb qwc {user.name} --url https://YOUR-HOST/qbwc > atqb.qwc")
@@ -119,15 +137,47 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_users_passwd(args: argparse.Namespace, settings: Settings) -> int:
     """Change a Web Connector user's password."""
     password = _read_password(args, sys.stdin)
-    database = _database(settings)
-    try:
-        with database.transaction() as conn:
-            user = Sessions(conn, utcnow()).set_password(args.name, password)
-    except UserError as exc:
-        raise CommandError(str(exc)) from None
+    user = _change_users(settings, lambda s: s.set_password(args.name, password))
     print(f"changed the password of Web Connector user {user.name!r}")
     print("next: type the same password in the Web Connector's Password column")
     return 0
+
+
+def cmd_users_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove a Web Connector user that has no unfinished job."""
+
+    def remove(sessions: Sessions) -> User:
+        user = sessions.existing_user(args.name)
+        unfinished = JobStore(sessions.conn, sessions.now).unfinished_of(user.name)
+        if unfinished:
+            raise CommandError(_unfinished_refusal(user.name, unfinished))
+        return sessions.remove_user(user.name)
+
+    user = _change_users(settings, remove)
+    print(f"removed Web Connector user {user.name!r}; its finished jobs stay in `atqb jobs list`")
+    print(
+        "next: remove its application from the Web Connector on the QuickBooks machine, and "
+        "restart a running `atqb poll`: it makes jobs for the user it started with"
+    )
+    if settings.qbwc_user == user.name:
+        print(f"note: ATQB_QBWC_USER is {user.name!r}: change it before `atqb poll` runs again")
+    return 0
+
+
+def _unfinished_refusal(name: str, unfinished: Sequence[tuple[int, str]]) -> str:
+    """Why ``users remove`` refuses: the user's unfinished jobs and what to do with them."""
+    by_status: dict[str, int] = {}
+    for _, status in unfinished:
+        by_status[status] = by_status.get(status, 0) + 1
+    counts = ", ".join(f"{number} {status}" for status, number in by_status.items())
+    shown = ", ".join(f"#{job_id}" for job_id, _ in unfinished[:10])
+    more = f" and {len(unfinished) - 10} more" if len(unfinished) > 10 else ""
+    return (
+        f"Web Connector user {name!r} still has {len(unfinished)} unfinished job(s) ({counts}: "
+        f"{shown}{more}); removing it would strand them: finish them (the Web Connector runs "
+        "the pending ones; `atqb jobs retry ID` a failed one) or cancel them (`atqb jobs "
+        "cancel ID`), then remove the user"
+    )
 
 
 def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,55 +236,51 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 # -- poller ----------------------------------------------------------------------------------
 
 
-class _Disposer:
-    """Closes a database's connections at the end of a ``with contextlib.closing(...)``."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    def close(self) -> None:
-        self.database.dispose()
+#: Longest wait, in seconds, between two checks of ``atqb poll`` waiting for its configuration.
+READY_CHECK_SECONDS = 60
 
 
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     """Poll Autotask: one cycle with --once, else every ATQB_POLL_INTERVAL seconds until
-    SIGTERM or Ctrl-C."""
+    SIGTERM or Ctrl-C. Without Autotask credentials or a Web Connector user, --once and
+    --dry-run fail; the loop waits for them, saying what is missing."""
     import signal
     import threading
 
-    from service.autotask import AutotaskClient, AutotaskError
-    from service.poller import Poller, PollerError
-
     database = _database(settings)
-    try:
-        client = AutotaskClient.from_settings(settings)
-    except AutotaskError as exc:
-        database.dispose()
-        raise CommandError(str(exc)) from None
-    with client, contextlib.closing(_Disposer(database)):
-        try:
-            poller = Poller(database, settings, client)
-        except PollerError as exc:
-            raise CommandError(str(exc)) from None
-        if args.dry_run:
-            _print_dry_run(poller, settings)
-            return 0
-        if args.once:
+    if args.dry_run or args.once:
+        client, poller = _ready_poller(database, settings)
+        with client:
+            if args.dry_run:
+                _print_dry_run(poller, settings)
+                return 0
             outcome = poller.run_cycle()
             print(outcome.line(), flush=True)
             if not outcome.ok:
                 raise CommandError(f"the poll cycle failed: {outcome.error}")
             return 0
-        stop = threading.Event()
+    stop = threading.Event()
 
-        def request_stop(signum: int, frame: object) -> None:
-            if stop.is_set():  # a second Ctrl-C: stop now
-                raise KeyboardInterrupt
-            print("atqb poll: stopping after this cycle", file=sys.stderr, flush=True)
-            stop.set()
+    def request_stop(signum: int, frame: object) -> None:
+        if stop.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        print("atqb poll: stopping after this cycle", file=sys.stderr, flush=True)
+        stop.set()
 
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    every = min(settings.poll_interval, READY_CHECK_SECONDS)
+    while True:
+        try:
+            client, poller = _ready_poller(database, settings)
+            break
+        except CommandError as exc:
+            # Exiting would make a container or service manager restart it in a loop.
+            print(f"atqb poll: waiting: {exc}; checking again in {every} s", flush=True)
+        if stop.wait(every):
+            print("atqb poll: stopped", flush=True)
+            return 0
+    with client:
         print(
             f"atqb poll: polling Autotask every {settings.poll_interval} s for Web Connector "
             f"user {poller.user!r}; Ctrl-C or SIGTERM stops it",
@@ -243,6 +289,33 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         poller.run(stop, out=lambda line: print(line, flush=True))
     print("atqb poll: stopped", flush=True)
     return 0
+
+
+def _ready_poller(database: Database, settings: Settings) -> tuple[AutotaskClient, Poller]:
+    """The Autotask client and the poller; :class:`CommandError` naming everything missing
+    (the Autotask credentials, the Web Connector user) and how to set it."""
+    from service.autotask import AutotaskClient, AutotaskError
+    from service.poller import Poller, PollerError, resolve_qbwc_user
+
+    missing = []
+    client: AutotaskClient | None = None
+    user: str | None = None
+    try:
+        client = AutotaskClient.from_settings(settings)
+    except AutotaskError as exc:
+        missing.append(
+            f"{exc} (set them in .env or the environment, then start atqb poll again; with "
+            "Docker Compose: docker compose up -d)"
+        )
+    try:
+        user = resolve_qbwc_user(database, settings)
+    except PollerError as exc:
+        missing.append(str(exc))
+    if client is None or user is None:
+        if client is not None:
+            client.close()
+        raise CommandError("; and ".join(missing))
+    return client, Poller(database, settings, client, qbwc_user=user)
 
 
 def _print_dry_run(poller: Poller, settings: Settings) -> None:
@@ -285,8 +358,7 @@ def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
     from service.poller import select_for_transfer
     from service.settings import TransferSelection
 
-    with contextlib.closing(_Disposer(_database(settings))) as disposer:
-        fresh = set(select_for_transfer(disposer.database, list(args.po_ids)))
+    fresh = set(select_for_transfer(_database(settings), list(args.po_ids)))
     for po_id in args.po_ids:
         state = "selected" if po_id in fresh else "already selected"
         print(f"PO {po_id}: {state}; the next poll cycle reads it")
@@ -294,7 +366,9 @@ def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
         print(
             "note: ATQB_TRANSFER_SELECTION is all, so every PO that is not Canceled and not "
             "older than the transfer cutoff is transferred anyway; the selection brings in "
-            "older POs, and every selected one once ATQB_TRANSFER_SELECTION is manual"
+            "older POs, adds a PO whose External P.O. # was set outside atqb when QuickBooks "
+            "has no PO with that number and vendor, and keeps every selected one once "
+            "ATQB_TRANSFER_SELECTION is manual"
         )
     return 0
 
@@ -303,8 +377,7 @@ def cmd_inventory_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Ask for a full inventory sync in the next poll cycle."""
     from service.poller import request_full_sync
 
-    with contextlib.closing(_Disposer(_database(settings))) as disposer:
-        asked = request_full_sync(disposer.database)
+    asked = request_full_sync(_database(settings))
     if asked:
         print("full inventory sync requested: the next poll cycle enqueues it")
     else:
@@ -313,10 +386,22 @@ def cmd_inventory_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """A complete simulated run on a temporary database."""
-    from service.poller.demo import run_demo
+    """A complete simulated run on a temporary database, or one kept in --keep DIR."""
+    from service.poller.demo import DATABASE_FILE, run_demo
 
-    return run_demo(lambda line: print(line, flush=True))
+    keep: Path | None = None
+    if args.keep is not None:
+        keep = Path(args.keep).expanduser().resolve()
+        if (keep / DATABASE_FILE).exists():
+            raise CommandError(
+                f"{keep / DATABASE_FILE} exists already (from an earlier demo?): remove it or "
+                "give --keep another folder"
+            )
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"cannot make the folder {keep}: {exc.strerror}") from None
+    return run_demo(lambda line: print(line, flush=True), keep=keep)
 
 
 # -- jobs ------------------------------------------------------------------------------------
@@ -338,6 +423,7 @@ def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
             str(job.id),
             job.status,
             job.kind,
+            _clip(job.qbwc_user, 20),
             str(job.attempts),
             job.updated_at.strftime("%Y-%m-%d %H:%M"),
             _clip(job.subject, 40),
@@ -345,7 +431,7 @@ def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
         )
         for job in jobs
     ]
-    _print_table(("ID", "STATUS", "KIND", "TRIES", "UPDATED", "SUBJECT", "ERROR"), rows)
+    _print_table(("ID", "STATUS", "KIND", "USER", "TRIES", "UPDATED", "SUBJECT", "ERROR"), rows)
     return 0
 
 
@@ -369,17 +455,13 @@ def _job_or_error(store: JobStore, job_id: int) -> Job:
 
 def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
     """One job with its transmission details."""
-    database = _database(settings)
-    try:
-        with database.transaction() as conn:
-            store = JobStore(conn, utcnow())
-            job = _job_or_error(store, args.id)
-            related = store.get_many([*store.prerequisites(job.id), *store.dependents(job.id)])
-            prerequisites = [related[i] for i in store.prerequisites(job.id)]
-            dependents = [related[i] for i in store.dependents(job.id)]
-            transmissions = store.transmissions(job.id)
-    finally:
-        database.dispose()
+    with _database(settings).transaction() as conn:
+        store = JobStore(conn, utcnow())
+        job = _job_or_error(store, args.id)
+        related = store.get_many([*store.prerequisites(job.id), *store.dependents(job.id)])
+        prerequisites = [related[i] for i in store.prerequisites(job.id)]
+        dependents = [related[i] for i in store.dependents(job.id)]
+        transmissions = store.transmissions(job.id)
     if args.json:
         data = job.summary()
         data.update(
@@ -397,27 +479,31 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _operator_action(args: argparse.Namespace, settings: Settings, action: str) -> int:
-    database = _database(settings)
+def _operator_action(
+    args: argparse.Namespace, settings: Settings, action: Callable[[JobStore, int], _Done]
+) -> _Done:
     try:
-        with database.transaction() as conn:
-            store = JobStore(conn, utcnow())
-            _job_or_error(store, args.id)
-            job = store.retry(args.id) if action == "retry" else store.cancel(args.id)
+        with _database(settings).transaction() as conn:
+            return action(JobStore(conn, utcnow()), args.id)
     except JobStoreError as exc:
         raise CommandError(str(exc)) from None
-    print(f"job #{job.id} is now {job.status}")
-    return 0
 
 
 def cmd_jobs_retry(args: argparse.Namespace, settings: Settings) -> int:
-    """Operator retry."""
-    return _operator_action(args, settings, "retry")
+    """Operator retry; names the other jobs it made run again."""
+    retried = _operator_action(args, settings, JobStore.retry)
+    print(f"job #{retried.job.id} is now {retried.job.status}")
+    if retried.requeued:
+        others = ", ".join(f"#{j.id} {j.kind} ({j.status})" for j in retried.requeued)
+        print(f"also re-queued {len(retried.requeued)} other job(s): {others}")
+    return 0
 
 
 def cmd_jobs_cancel(args: argparse.Namespace, settings: Settings) -> int:
     """Operator cancel."""
-    return _operator_action(args, settings, "cancel")
+    job = _operator_action(args, settings, JobStore.cancel)
+    print(f"job #{job.id} is now {job.status}")
+    return 0
 
 
 # -- parser ----------------------------------------------------------------------------------
@@ -431,6 +517,16 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
     return value
+
+
+def _password_stdin(parser: argparse.ArgumentParser) -> None:
+    """The ``--password-stdin`` option of a command that sets a password."""
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting "
+        "(needed where there is no terminal, e.g. in scripts and `docker compose run -T`)",
+    )
 
 
 def _port(text: str) -> int:
@@ -487,11 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help='full path of the QuickBooks company file (.QBW); "" means whichever file is open',
     )
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input instead of prompting",
-    )
+    _password_stdin(add)
     add.set_defaults(handler=cmd_users_add)
     user_commands.add_parser(
         "list", help="list the Web Connector users and their company files"
@@ -502,12 +594,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Change the password the Web Connector logs in with (prompts twice).",
     )
     passwd.add_argument("name", help="the user's name")
-    passwd.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input instead of prompting",
-    )
+    _password_stdin(passwd)
     passwd.set_defaults(handler=cmd_users_passwd)
+    remove = user_commands.add_parser(
+        "remove",
+        help="remove a Web Connector user that has no unfinished job",
+        description=(
+            "Remove a Web Connector user and its sessions. Refused (exit 1, naming the jobs) "
+            "while jobs for its company file are pending, waiting, in flight or failed: let "
+            "the Web Connector finish them, or cancel them with `atqb jobs cancel ID`. Its "
+            "finished jobs stay in `atqb jobs list`, and what atqb learnt of its company "
+            "file's records stays under its name: add a user of the same name again only for "
+            "the same company file."
+        ),
+    )
+    remove.add_argument("name", help="the user's name")
+    remove.set_defaults(handler=cmd_users_remove)
 
     serve = commands.add_parser("serve", help="serve the Web Connector SOAP endpoint")
     serve.add_argument(
@@ -521,8 +623,20 @@ def build_parser() -> argparse.ArgumentParser:
     qwc.add_argument("--url", required=True, help="public URL of /qbwc, e.g. https://host/qbwc")
     qwc.set_defaults(handler=cmd_qwc)
 
-    poll = commands.add_parser("poll", help="poll Autotask and enqueue jobs")
-    poll.add_argument("--once", action="store_true", help="run one cycle and exit")
+    poll = commands.add_parser(
+        "poll",
+        help="poll Autotask and enqueue jobs",
+        description=(
+            "Poll Autotask every ATQB_POLL_INTERVAL seconds until SIGTERM or Ctrl-C, one line "
+            "per cycle. Until the Autotask credentials are set and a Web Connector user exists "
+            "(the one ATQB_QBWC_USER names, when there are several), it waits, printing what "
+            "is missing and how to set it once a minute (or every ATQB_POLL_INTERVAL seconds, "
+            "if shorter)."
+        ),
+    )
+    poll.add_argument(
+        "--once", action="store_true", help="run one cycle and exit (1 if it failed or cannot run)"
+    )
     poll.add_argument(
         "--dry-run",
         action="store_true",
@@ -536,25 +650,66 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("inventory-sync", help="ask for a full inventory sync")
     sync.add_argument("--full", action="store_true", required=True)
     sync.set_defaults(handler=cmd_inventory_sync)
-    commands.add_parser("demo", help="a complete simulated run").set_defaults(handler=cmd_demo)
+    demo = commands.add_parser(
+        "demo",
+        help="a complete simulated run",
+        description=(
+            "A complete run against a simulated Autotask, Web Connector and QuickBooks on a "
+            "fresh SQLite database, with a summary: what was created, matched and adjusted, "
+            "what QuickBooks refused, which POs the poller held back and why. Nothing needs to "
+            "be configured (.env and ATQB_* variables do not change it), and nothing outside "
+            "the database is touched."
+        ),
+    )
+    demo.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="leave the database in DIR/demo.db (DIR is made if missing) and print the "
+        "commands that open it; default: a temporary database, removed at the end",
+    )
+    demo.set_defaults(handler=cmd_demo)
 
     jobs = commands.add_parser("jobs", help="the job table and operator actions")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
-    listing = job_commands.add_parser("list", help="list jobs, newest first")
-    listing.add_argument("--status", choices=JOB_STATUSES)
-    listing.add_argument("--limit", type=_positive_int, default=None)
-    listing.add_argument("--json", action="store_true", help="a JSON array, for scripts")
+    listing = job_commands.add_parser(
+        "list",
+        help="list jobs, newest first",
+        description=(
+            "The job table, newest first: number, status, kind, the Web Connector user (company "
+            "file) the job is for, attempts, last change, what it is about, the last error."
+        ),
+    )
+    listing.add_argument("--status", choices=JOB_STATUSES, help="only jobs with this status")
+    listing.add_argument("--limit", type=_positive_int, default=None, help="at most this many jobs")
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="a JSON array, for scripts: the fields of the contract, and qbwc_user and run_after",
+    )
     listing.set_defaults(handler=cmd_jobs_list)
     show = job_commands.add_parser("show", help="one job with its transmission details")
-    show.add_argument("id", type=_positive_int)
-    show.add_argument("--json", action="store_true")
+    show.add_argument("id", type=_positive_int, help="the job's number (atqb jobs list)")
+    show.add_argument("--json", action="store_true", help="a JSON object, for scripts")
     show.set_defaults(handler=cmd_jobs_show)
-    for name, handler, text in (
-        ("retry", cmd_jobs_retry, "make a failed or cancelled job run again"),
-        ("cancel", cmd_jobs_cancel, "cancel a job (jobs waiting on it fail)"),
+    for name, handler, text, description in (
+        (
+            "retry",
+            cmd_jobs_retry,
+            "make a failed or cancelled job run again",
+            "Make a failed or cancelled job run again with fresh attempts. If it failed because "
+            "a job it waits for failed, that job is retried and this one waits for it again; "
+            "every other job made to run again is named, by number, kind and status.",
+        ),
+        (
+            "cancel",
+            cmd_jobs_cancel,
+            "cancel a job (jobs waiting on it fail)",
+            "Cancel a job that is not done: it will not run, and the jobs waiting for it fail, "
+            "naming it.",
+        ),
     ):
-        action = job_commands.add_parser(name, help=text)
-        action.add_argument("id", type=_positive_int)
+        action = job_commands.add_parser(name, help=text, description=description)
+        action.add_argument("id", type=_positive_int, help="the job's number (atqb jobs list)")
         action.set_defaults(handler=handler)
     return parser
 
@@ -584,6 +739,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        while _opened:
+            _opened.pop().dispose()
 
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ WAL mode so readers never block the writer.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 #: How long a SQLite writer waits for the lock before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -46,8 +47,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _prepare_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "checkout", _check_alive)
+    return engine
+
+
+def _check_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Give a pooled PostgreSQL connection out only if the server has not closed it.
+
+    Instead of a ping, which costs a round trip to the server on every call: an idle
+    connection has nothing to read, so anything there (the server's goodbye when it restarts
+    or ends the session, or the end of the stream) means it is gone. The pool then opens a new
+    connection (SQLAlchemy's answer to :class:`~sqlalchemy.exc.DisconnectionError`).
+    """
+    if dbapi_connection.closed or _has_input(dbapi_connection.fileno()):
+        raise DisconnectionError("the database server closed the connection")
+
+
+def _has_input(fd: int) -> bool:
+    """Whether the socket ``fd`` has something to read, or was closed, without waiting."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])  # Windows: no poll()
 
 
 class Database:

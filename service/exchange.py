@@ -25,13 +25,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_
+from sqlalchemy import Connection, Select, and_
 
 from service import __version__, metrics
 from service.db import Database
-from service.jobstore import Answer, Job, JobStore, SentRequest, Transmission
+from service.jobstore import Answer, Job, JobStore, SentRequest
 from service.kinds import (
     MAX_LOOKUP_VALUES,
     Context,
@@ -76,6 +77,8 @@ _CARRIED = ("_solo", "_internal_error")
 HOUSEKEEPING_INTERVAL = 10.0
 #: The raw answer kept on each transmission when QuickBooks' answer cannot be read.
 UNREADABLE_KEPT = 100_000
+#: Kept on a transmission whose answer holds no response for its request.
+NO_RESPONSE = "QuickBooks' answer has no response for this request"
 UNKNOWN_TICKET = (
     "atqb: this session's ticket is unknown or has expired; the Web Connector will "
     "start a new session at its next run"
@@ -85,6 +88,14 @@ UNKNOWN_TICKET = (
 def utcnow() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
+
+
+class _Sent(NamedTuple):
+    """A request of the session that has no answer yet: its transmission, job and requestID."""
+
+    id: int
+    job_id: int
+    request_id: str
 
 
 @dataclass
@@ -97,17 +108,14 @@ class _Call:
     sessions: Sessions
     #: Jobs this call brought to an end (added to the session's count when the call ends).
     finished: int = 0
-    #: Answers and finished jobs not written yet: written together, set-based (:meth:`flush`).
-    answers: dict[int, Answer] = field(default_factory=dict)
+    #: Finished jobs not written yet: written together, set-based (:meth:`flush`).
     done: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def flush(self) -> None:
-        """Write the answers and the finished jobs gathered so far, one statement each (and one
-        that releases their dependents: it must run after the jobs are done, so that it sees a
-        dependent another process enqueued meanwhile)."""
-        self.store.record_answers(self.answers)
+        """Write the jobs finished so far in one statement (and one that releases their
+        dependents: it must run after the jobs are done, so that it sees a dependent another
+        process enqueued meanwhile)."""
         self.store.complete_many(self.done)
-        self.answers.clear()
         self.done.clear()
 
 
@@ -418,49 +426,39 @@ class Exchange:
             if session is None:
                 self._unknown_ticket("receiveResponseXML", ticket)
                 return -1
+            answers, responses, unreadable = _read_answers(sent, response, hresult, message)
+            # Each request is answered once: a request that another call on the same ticket
+            # answered while this one waited for the session is not this call's to apply.
+            recorded = call.store.record_answers(answers)
+            answered = [t for t in sent if t.id in recorded]
             error: str | None = None
-            if not sent:
-                # Nothing of ours is in flight (its lease ended meanwhile, or the Web Connector
-                # posts an answer to a request it never got from us): nothing to apply.
+            if not answered:
+                # Nothing of ours is in flight (its lease ended meanwhile, another call answered
+                # it, or the Web Connector posts an answer to a request it never got from us).
                 log.warning("receiveResponseXML with no request in flight; answer ignored")
             elif hresult and not response:
-                self._apply_hresult(call, session, sent, owners, hresult, message)
+                self._apply_hresult(call, session, answered, owners, hresult, message)
                 error = f"QuickBooks could not process the request: {hresult} {message}".strip()
+            elif unreadable is not None:
+                error = unreadable
+                for transmission in answered:
+                    self._finish(call, session, owners[transmission.job_id], RetryLater(error))
             else:
-                try:
-                    answers = parse_response(response, huge_tree=True)
-                    paired = pair_responses([t.request_id for t in sent], answers)
-                except QbXmlParseError as exc:
-                    error = f"atqb could not read QuickBooks' answer: {exc}"
-                    for transmission in sent:
-                        kept = response[:UNREADABLE_KEPT]
-                        call.answers[transmission.id] = Answer(response_xml=kept, message=error)
-                        self._finish(call, session, owners[transmission.job_id], RetryLater(error))
-                else:
-                    texts = dict(
-                        zip((a.request_id for a in answers), raw_responses(response), strict=False)
-                    )
-                    for transmission, answer in zip(sent, paired, strict=True):
-                        self._apply_answer(
-                            call,
-                            session,
-                            transmission,
-                            owners[transmission.job_id],
-                            answer,
-                            texts.get(answer.request_id),
-                        )
+                for transmission in answered:
+                    job = owners[transmission.job_id]
+                    self._apply_answer(call, session, job, responses[transmission.id])
             call.flush()
-            if sent:
+            if answered:
                 metrics.round_trip(error)
             percent = self._touch_and_percent(
                 call, session, last_error=error, round_trips=session.round_trips + 1
             )
-        said = "error" if error else "ok" if sent else "nothing-sent"
+        said = "error" if error else "ok" if answered else "nothing-sent"
         log.info(
             "receiveResponseXML user=%s ticket=%s answered=%d percent=%d outcome=%s ms=%d%s",
             session.user_name,
             short_ticket(ticket),
-            len(sent),
+            len(answered),
             percent if error is None else -1,
             said,
             metrics.qbwc_call("receiveResponseXML", said),
@@ -468,26 +466,10 @@ class Exchange:
         )
         return -1 if error is not None else percent
 
-    def _apply_answer(
-        self,
-        call: _Call,
-        session: Session,
-        transmission: Transmission,
-        job: Job,
-        answer: Response,
-        answer_xml: str | None,
-    ) -> None:
+    def _apply_answer(self, call: _Call, session: Session, job: Job, answer: Response) -> None:
         if answer.status_code is None:
-            note = "QuickBooks' answer has no response for this request"
-            call.answers[transmission.id] = Answer(message=note)
-            self._finish(call, session, job, RetryLater(note))
+            self._finish(call, session, job, RetryLater(NO_RESPONSE))
             return
-        call.answers[transmission.id] = Answer(
-            response_xml=answer_xml,
-            status_code=answer.status_code,
-            status_severity=answer.status_severity,
-            status_message=answer.status_message,
-        )
         metrics.quickbooks_status(answer.status_code, answer.status_severity)
         if job.status != "in_flight" or job.lease_session_id != session.id:
             return  # cancelled by an operator, or its lease expired meanwhile: answer kept only
@@ -512,7 +494,7 @@ class Exchange:
         self,
         call: _Call,
         session: Session,
-        sent: list[Transmission],
+        sent: list[_Sent],
         jobs: Mapping[int, Job],
         hresult: str,
         message: str,
@@ -523,8 +505,6 @@ class Exchange:
         text = f"QuickBooks HRESULT {info.hresult}: {message or info.meaning} — {info.action}"
         for transmission in sent:
             job = jobs[transmission.job_id]
-            # An HRESULT is 10 characters; whatever else is posted is cut to the column.
-            call.answers[transmission.id] = Answer(hresult=hresult[:32], message=message)
             if job.status != "in_flight" or job.lease_session_id != session.id:
                 continue
             decision: Decision
@@ -572,12 +552,12 @@ class Exchange:
         """:meth:`_touch`, reading the progress in the same statement: the share of the
         session's work finished, 100 when nothing more will come this run."""
         finished = session.finished + call.finished
-        progress = call.store.progress(session.user_name, session.id)
         row = call.sessions.touch_and_read(
             session,
             self.settings.session_idle_seconds,
             {"finished": finished, **changes},
-            progress,
+            call.store.progress(),
+            call.store.progress_params(session.user_name, session.id),
         )
         ready_at = row["ready_at"]
         due = ready_at is not None and ready_at <= call.now + NOOP_HORIZON
@@ -596,36 +576,22 @@ class Exchange:
 
     def _open_requests(
         self, call: _Call, ticket: str
-    ) -> tuple[Session | None, list[Transmission], dict[int, Job]]:
+    ) -> tuple[Session | None, list[_Sent], dict[int, Job]]:
         """The live session of ``ticket``, the requests it sent that have no answer yet (oldest
-        first) and their jobs, in one statement (two on PostgreSQL: the session is locked first)."""
+        first) and their jobs, in one statement.
+
+        The session's row stays locked until the call's transaction ends: two calls on one
+        ticket at once take turns. PostgreSQL re-reads only that row once the lock is free, not
+        the requests joined to it, so the second call may still see requests the first one
+        answered: recording the answers tells (:meth:`JobStore.record_answers`)."""
         if not ticket:
             return None, [], {}
-        t_cols = [c.label(f"t_{c.name}") for c in transmissions.c]
-        j_cols = [c.label(f"j_{c.name}") for c in jobs.c]
-        query = (
-            call.sessions.by_ticket(ticket)
-            .add_columns(*t_cols, *j_cols)
-            .outerjoin(
-                transmissions,
-                and_(
-                    transmissions.c.session_id == wc_sessions.c.id,
-                    transmissions.c.received_at.is_(None),
-                ),
-            )
-            .outerjoin(jobs, jobs.c.id == transmissions.c.job_id)
-            .order_by(transmissions.c.id)
-        )
-        # Two calls on one ticket at once take turns, the second seeing what the first did.
-        call.sessions.lock(ticket)
-        rows = list(call.conn.execute(query).mappings())
+        rows = list(call.conn.execute(_open_requests(), Sessions.ticket_params(ticket)).mappings())
         session = call.sessions.from_row(rows[0] if rows else None)
         if session is None or rows[0]["t_id"] is None:
             return session, [], {}
-        sent = [
-            Transmission.from_row({c.name: r[f"t_{c.name}"] for c in transmissions.c}) for r in rows
-        ]
-        found = [Job.from_row({c.name: row[f"j_{c.name}"] for c in jobs.c}) for row in rows]
+        sent = [_Sent(r["t_id"], r["t_job_id"], r["t_request_id"]) for r in rows]
+        found = [Job.from_row({c: r[j] for c, j in _J_LABELS}) for r in rows]
         return session, sent, {job.id: job for job in found}
 
     def _touch(self, call: _Call, session: Session, **changes: object) -> None:
@@ -640,6 +606,68 @@ class Exchange:
             call.store.release_session(session_id, "session expired")
             call.sessions.end(session_id, "expired")
         call.store.rescue_expired()
+
+
+def _read_answers(
+    sent: list[_Sent], response: str, hresult: str, message: str
+) -> tuple[dict[int, Answer], dict[int, Response], str | None]:
+    """What receiveResponseXML stores for each request ``sent``, by transmission id; QuickBooks'
+    response to each (when the answer could be read); and why the answer could not be read."""
+    if not sent:
+        return {}, {}, None
+    if hresult and not response:
+        # No requestID comes back: the HRESULT belongs to every request of the message. An
+        # HRESULT is 10 characters; whatever else is posted is cut to the column.
+        return {t.id: Answer(hresult=hresult[:32], message=message) for t in sent}, {}, None
+    try:
+        parsed = parse_response(response, huge_tree=True)
+        paired = pair_responses([t.request_id for t in sent], parsed)
+    except QbXmlParseError as exc:
+        error = f"atqb could not read QuickBooks' answer: {exc}"
+        kept = response[:UNREADABLE_KEPT]
+        return {t.id: Answer(response_xml=kept, message=error) for t in sent}, {}, error
+    texts = dict(zip((a.request_id for a in parsed), raw_responses(response), strict=False))
+    responses = {t.id: answer for t, answer in zip(sent, paired, strict=True)}
+    answers = {
+        tid: Answer(message=NO_RESPONSE)
+        if answer.status_code is None
+        else Answer(
+            response_xml=texts.get(answer.request_id),
+            status_code=answer.status_code,
+            status_severity=answer.status_severity,
+            status_message=answer.status_message,
+        )
+        for tid, answer in responses.items()
+    }
+    return answers, responses, None
+
+
+#: The columns of :func:`_open_requests`' jobs, by name and label.
+_J_LABELS = [(c.name, f"j_{c.name}") for c in jobs.c]
+
+
+@cache
+def _open_requests() -> Select[Any]:
+    """The query of :meth:`Exchange._open_requests` (parameters: ``Sessions.ticket_params``)."""
+    return (
+        Sessions.by_ticket()
+        .add_columns(
+            transmissions.c.id.label("t_id"),
+            transmissions.c.job_id.label("t_job_id"),
+            transmissions.c.request_id.label("t_request_id"),
+        )
+        .add_columns(*(jobs.c[c].label(j) for c, j in _J_LABELS))
+        .outerjoin(
+            transmissions,
+            and_(
+                transmissions.c.session_id == wc_sessions.c.id,
+                transmissions.c.received_at.is_(None),
+            ),
+        )
+        .outerjoin(jobs, jobs.c.id == transmissions.c.job_id)
+        .order_by(transmissions.c.id)
+        .with_for_update(of=wc_sessions)
+    )
 
 
 def _request_count(planned: list[tuple[Job, Step]]) -> int:

@@ -24,14 +24,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Label,
     RowMapping,
-    ScalarSelect,
+    Update,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -155,6 +158,15 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Retried:
+    """What an operator retry changed: the job asked for, and the other jobs it made run
+    again (the prerequisite whose failure failed the job, the jobs that failure had failed)."""
+
+    job: Job
+    requeued: list[Job]
+
+
+@dataclass(frozen=True)
 class Transmission:
     """One request sent for a job, and its answer once there is one."""
 
@@ -250,11 +262,161 @@ def in_groups(
     return conditions
 
 
-def _by_id(column: Any, values: Mapping[int, Any], key: Any) -> Any:
-    """``CASE key WHEN id THEN value … END`` typed as ``column``: one statement sets a different
-    value on each of many rows (on both engines)."""
-    return case(
-        {job_id: literal(value, column.type) for job_id, value in values.items()}, value=key
+def _by_id(column: Any, count: int, key: Any) -> Any:
+    """``CASE key WHEN :id_0 THEN :<column>_0 … END`` over ``count`` rows, typed as ``column``:
+    one statement sets a different value on each of many rows (on both engines). The values
+    are bound as ``p_id_N`` and ``p_<column>_N`` (:func:`_by_id_params`)."""
+    whens = {
+        bindparam(f"p_id_{n}", type_=key.type): bindparam(f"p_{column.name}_{n}", type_=column.type)
+        for n in range(count)
+    }
+    return case(whens, value=key)
+
+
+def _ids(key: Any, count: int) -> Any:
+    """``key IN (:p_id_0, …)``: the rows of :func:`_by_id`."""
+    return key.in_([bindparam(f"p_id_{n}", type_=key.type) for n in range(count)])
+
+
+def _by_id_params(values: Mapping[int, Any], *columns: str) -> dict[str, Any]:
+    """The parameters of :func:`_by_id` and :func:`_ids`: ``values`` maps each row's id to its
+    value (one column) or to a mapping of the ``columns``' values."""
+    params: dict[str, Any] = {}
+    for n, (row_id, value) in enumerate(values.items()):
+        params[f"p_id_{n}"] = row_id
+        if len(columns) == 1:
+            params[f"p_{columns[0]}_{n}"] = value
+        else:
+            for name in columns:
+                params[f"p_{name}_{n}"] = value[name]
+    return params
+
+
+# Statements of the round trip, built once (by row count where it varies): SQLAlchemy's work of
+# building a statement and computing its cache key then happens once, not on every call.
+_NOW = bindparam("p_now", type_=jobs.c.updated_at.type)
+_ANSWER_COLUMNS = (
+    "response_xml",
+    "status_code",
+    "status_severity",
+    "status_message",
+    "hresult",
+    "message",
+)
+
+
+@cache
+def _claim_statement() -> Update:
+    candidates = (
+        select(jobs.c.id)
+        .where(
+            jobs.c.qbwc_user == bindparam("p_user"),
+            status_is("pending"),
+            jobs.c.run_after <= _NOW,
+        )
+        .order_by(jobs.c.priority, jobs.c.id)
+        .limit(bindparam("p_limit", type_=jobs.c.id.type))
+        .with_for_update(skip_locked=True)
+        .cte("candidates")
+    )
+    # The candidates are locked (PostgreSQL; SQLite has one writer), so still pending: no
+    # status test here, which would let PostgreSQL plan the UPDATE as a scan of every pending job
+    # of every user (it did, 10 times slower for 50 of 1,500, while the statistics were stale).
+    return (
+        update(jobs)
+        .where(jobs.c.id.in_(select(candidates.c.id)))
+        .values(
+            status="in_flight",
+            attempts=jobs.c.attempts + 1,
+            lease_session_id=bindparam("p_session_id", type_=jobs.c.lease_session_id.type),
+            leased_at=_NOW,
+            lease_expires_at=bindparam("p_expires", type_=jobs.c.lease_expires_at.type),
+            updated_at=_NOW,
+        )
+        .returning(*jobs.c)
+    )
+
+
+@cache
+def _record_answers_statement(count: int) -> Update:
+    return (
+        update(transmissions)
+        .where(_ids(transmissions.c.id, count), transmissions.c.received_at.is_(None))
+        .values(
+            received_at=_NOW,
+            **{
+                name: _by_id(transmissions.c[name], count, transmissions.c.id)
+                for name in _ANSWER_COLUMNS
+            },
+        )
+        .returning(transmissions.c.id)
+    )
+
+
+@cache
+def _complete_statement(count: int) -> Update:
+    return (
+        update(jobs)
+        .where(_ids(jobs.c.id, count))
+        .values(
+            status="done",
+            result=_by_id(jobs.c.result, count, jobs.c.id),
+            error=None,
+            failed_by=None,
+            lease_session_id=None,
+            leased_at=None,
+            lease_expires_at=None,
+            updated_at=_NOW,
+        )
+    )
+
+
+@cache
+def _save_states_statement(count: int) -> Update:
+    return (
+        update(jobs)
+        .where(_ids(jobs.c.id, count))
+        .values(state=_by_id(jobs.c.state, count, jobs.c.id), updated_at=_NOW)
+    )
+
+
+@cache
+def _release_dependents_statement() -> Update:
+    prerequisite = job_dependencies.alias("prerequisite")
+    p_jobs = jobs.alias("p_jobs")
+    blocked = exists(
+        select(prerequisite.c.depends_on_id)
+        .select_from(prerequisite.join(p_jobs, prerequisite.c.depends_on_id == p_jobs.c.id))
+        .where(prerequisite.c.job_id == jobs.c.id, p_jobs.c.status != "done")
+    )
+    return (
+        update(jobs)
+        .where(
+            jobs.c.status == "waiting",
+            jobs.c.id.in_(
+                select(job_dependencies.c.job_id).where(
+                    job_dependencies.c.depends_on_id.in_(bindparam("p_ids", expanding=True))
+                )
+            ),
+            ~blocked,
+        )
+        .values(status="pending", run_after=_NOW, updated_at=_NOW)
+        .returning(jobs.c.id)
+    )
+
+
+_INSERT_TRANSMISSIONS = insert(transmissions)
+_INSERT_TRANSMISSION_RETURNING = insert(transmissions).returning(transmissions.c.id)
+
+
+@cache
+def _progress() -> tuple[Label[Any], ...]:
+    user = bindparam("p_progress_user", type_=jobs.c.qbwc_user.type)
+    session_id = bindparam("p_progress_session", type_=jobs.c.lease_session_id.type)
+    return (
+        JobStore._unfinished(user).scalar_subquery().label("remaining"),
+        JobStore._next_ready(user).scalar_subquery().label("ready_at"),
+        JobStore._elsewhere(user, session_id).scalar_subquery().label("elsewhere"),
     )
 
 
@@ -363,6 +525,16 @@ class JobStore:
         """Jobs of this user that still have work to do (not counting failed ones)."""
         return int(self.conn.execute(self._unfinished(qbwc_user)).scalar_one())
 
+    def unfinished_of(self, qbwc_user: str) -> list[tuple[int, str]]:
+        """(id, status) of this user's jobs that are not done or cancelled, failed ones
+        included, oldest first."""
+        query = (
+            select(jobs.c.id, jobs.c.status)
+            .where(jobs.c.qbwc_user == qbwc_user, status_is(*UNFINISHED_STATUSES))
+            .order_by(jobs.c.id)
+        )
+        return [(int(row.id), str(row.status)) for row in self.conn.execute(query)]
+
     def next_ready_at(self, qbwc_user: str) -> datetime | None:
         """When this user's earliest pending job may run, or None when nothing is pending."""
         value = self.conn.execute(self._next_ready(qbwc_user)).scalar_one()
@@ -377,15 +549,18 @@ class JobStore:
         """Jobs of this user held by another session (their answers may free more work)."""
         return int(self.conn.execute(self._elsewhere(qbwc_user, session_id)).scalar_one())
 
-    def progress(self, qbwc_user: Any, session_id: Any) -> list[ScalarSelect[Any]]:
+    @staticmethod
+    def progress() -> tuple[Label[Any], ...]:
         """:meth:`unfinished_count`, :meth:`next_ready_at` and :meth:`in_flight_elsewhere` as
         subqueries (labelled ``remaining``, ``ready_at``, ``elsewhere``), for a statement that
-        reads them together with other things (the session's touch)."""
-        return [
-            self._unfinished(qbwc_user).scalar_subquery().label("remaining"),
-            self._next_ready(qbwc_user).scalar_subquery().label("ready_at"),
-            self._elsewhere(qbwc_user, session_id).scalar_subquery().label("elsewhere"),
-        ]
+        reads them together with other things (the session's touch); its parameters are
+        :meth:`progress_params`."""
+        return _progress()
+
+    @staticmethod
+    def progress_params(qbwc_user: str, session_id: int) -> dict[str, Any]:
+        """The parameters of :meth:`progress` for this user and session."""
+        return {"p_progress_user": qbwc_user, "p_progress_session": session_id}
 
     # Each reads the partial index ix_jobs_active: a user's active jobs only.
     @staticmethod
@@ -646,32 +821,16 @@ class JobStore:
         at once get different jobs and neither waits. SQLite has one writer, and every
         transaction begins IMMEDIATE (service/db.py), so claims there are serialised.
         """
-        candidates = (
-            select(jobs.c.id)
-            .where(
-                jobs.c.qbwc_user == qbwc_user,
-                status_is("pending"),
-                jobs.c.run_after <= self.now,
-            )
-            .order_by(jobs.c.priority, jobs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("candidates")
-        )
-        statement = (
-            update(jobs)
-            .where(jobs.c.id.in_(select(candidates.c.id)), status_is("pending"))
-            .values(
-                status="in_flight",
-                attempts=jobs.c.attempts + 1,
-                lease_session_id=session_id,
-                leased_at=self.now,
-                lease_expires_at=self.now + timedelta(seconds=lease_seconds),
-                updated_at=self.now,
-            )
-            .returning(*jobs.c)
-        )
-        claimed = [Job.from_row(row) for row in self.conn.execute(statement).mappings()]
+        params = {
+            "p_user": qbwc_user,
+            "p_now": self.now,
+            "p_limit": limit,
+            "p_session_id": session_id,
+            "p_expires": self.now + timedelta(seconds=lease_seconds),
+        }
+        statement = _claim_statement()
+        rows = self.conn.execute(statement, params).mappings()
+        claimed = [Job.from_row(row) for row in rows]
         return sorted(claimed, key=lambda job: (job.priority, job.id))
 
     def unclaim(self, job_ids: Sequence[int]) -> None:
@@ -704,36 +863,39 @@ class JobStore:
         request_xml: str,
         state: dict[str, Any],
     ) -> int:
-        """Log a request about to be sent for ``job`` and save the job's step state with it."""
+        """Log a request about to be sent for ``job`` and save the job's step state with it;
+        return the transmission's id."""
         sent = SentRequest(job, request_id, request_xml, state)
-        return self.record_requests(session_id, [sent])[0]
+        self._save_states([sent])
+        row = self._transmission(session_id, sent)
+        return int(self.conn.execute(_INSERT_TRANSMISSION_RETURNING, row).scalar_one())
 
-    def record_requests(self, session_id: int, sent: Sequence[SentRequest]) -> list[int]:
-        """Log the requests of one message in one INSERT, and save the step states that changed
-        in one UPDATE; return the transmissions' ids (in no particular order)."""
+    def record_requests(self, session_id: int, sent: Sequence[SentRequest]) -> None:
+        """Log the requests of one message in one statement, and save the step states that
+        changed in one more."""
         if not sent:
-            return []
+            return
+        self._save_states(sent)
+        # Rows as parameters of one short INSERT, without RETURNING: the driver sends them
+        # together (psycopg: a pipeline of one prepared statement). A multi-row INSERT of 50
+        # rows would be too long for psycopg's cache and converted anew on every call.
+        rows = [self._transmission(session_id, s) for s in sent]
+        self.conn.execute(_INSERT_TRANSMISSIONS, rows)
+
+    def _save_states(self, sent: Sequence[SentRequest]) -> None:
         changed = {s.job.id: s.state for s in sent if s.state != s.job.state}
         if changed:
-            self.conn.execute(
-                update(jobs)
-                .where(jobs.c.id.in_(list(changed)))
-                .values(state=_by_id(jobs.c.state, changed, jobs.c.id), updated_at=self.now)
-            )
-        rows = [
-            {
-                "job_id": s.job.id,
-                "session_id": session_id,
-                "request_id": s.request_id,
-                "request_xml": s.request_xml,
-                "sent_at": self.now,
-            }
-            for s in sent
-        ]
-        # Rows as parameters: SQLAlchemy sends them as one multi-row INSERT (insertmanyvalues)
-        # and compiles it once, where .values([...]) would be compiled anew each time.
-        inserted = self.conn.execute(insert(transmissions).returning(transmissions.c.id), rows)
-        return [int(i) for i in inserted.scalars()]
+            params = {"p_now": self.now, **_by_id_params(changed, "state")}
+            self.conn.execute(_save_states_statement(len(changed)), params)
+
+    def _transmission(self, session_id: int, sent: SentRequest) -> dict[str, Any]:
+        return {
+            "job_id": sent.job.id,
+            "session_id": session_id,
+            "request_id": sent.request_id,
+            "request_xml": sent.request_xml,
+            "sent_at": self.now,
+        }
 
     def open_transmissions(self, session_id: int) -> list[Transmission]:
         """Requests this session sent that have no answer yet, oldest first."""
@@ -751,24 +913,14 @@ class JobStore:
         """Fill in the answer of a transmission (once: an answered transmission is kept as is)."""
         self.record_answers({transmission_id: answer})
 
-    def record_answers(self, answers: Mapping[int, Answer]) -> None:
-        """Fill in the answers of many transmissions, by id, in one statement (each once)."""
+    def record_answers(self, answers: Mapping[int, Answer]) -> set[int]:
+        """Fill in the answers of many transmissions, by id, in one statement (each once);
+        return the ids of those that had no answer yet (the others are kept as they are)."""
         if not answers:
-            return
-        columns = ("response_xml", "status_code", "status_severity", "status_message")
-        values = {
-            name: _by_id(
-                transmissions.c[name],
-                {tid: getattr(answer, name) for tid, answer in answers.items()},
-                transmissions.c.id,
-            )
-            for name in (*columns, "hresult", "message")
-        }
-        self.conn.execute(
-            update(transmissions)
-            .where(transmissions.c.id.in_(list(answers)), transmissions.c.received_at.is_(None))
-            .values(received_at=self.now, **values)
-        )
+            return set()
+        values = {tid: vars(answer) for tid, answer in answers.items()}
+        params = {"p_now": self.now, **_by_id_params(values, *_ANSWER_COLUMNS)}
+        return set(self.conn.execute(_record_answers_statement(len(answers)), params).scalars())
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -781,17 +933,8 @@ class JobStore:
         one more; return the dependents that became ready."""
         if not results:
             return []
-        self.conn.execute(
-            update(jobs)
-            .where(jobs.c.id.in_(list(results)))
-            .values(
-                status="done",
-                result=_by_id(jobs.c.result, results, jobs.c.id),
-                error=None,
-                failed_by=None,
-                **self._no_lease(),
-            )
-        )
+        params = {"p_now": self.now, **_by_id_params(results, "result")}
+        self.conn.execute(_complete_statement(len(results)), params)
         return self._release_dependents(list(results))
 
     def advance(self, job_id: int, state: dict[str, Any]) -> None:
@@ -881,28 +1024,8 @@ class JobStore:
         return f"prerequisite {_describe(prerequisite)} {verb}{reason}"
 
     def _release_dependents(self, job_ids: Sequence[int]) -> list[int]:
-        prerequisite = job_dependencies.alias("prerequisite")
-        p_jobs = jobs.alias("p_jobs")
-        blocked = exists(
-            select(prerequisite.c.depends_on_id)
-            .select_from(prerequisite.join(p_jobs, prerequisite.c.depends_on_id == p_jobs.c.id))
-            .where(prerequisite.c.job_id == jobs.c.id, p_jobs.c.status != "done")
-        )
-        statement = (
-            update(jobs)
-            .where(
-                jobs.c.status == "waiting",
-                jobs.c.id.in_(
-                    select(job_dependencies.c.job_id).where(
-                        job_dependencies.c.depends_on_id.in_(job_ids)
-                    )
-                ),
-                ~blocked,
-            )
-            .values(status="pending", run_after=self.now, updated_at=self.now)
-            .returning(jobs.c.id)
-        )
-        return sorted(self.conn.execute(statement).scalars())
+        params = {"p_ids": list(job_ids), "p_now": self.now}
+        return sorted(self.conn.execute(_release_dependents_statement(), params).scalars())
 
     def _no_lease(self) -> dict[str, Any]:
         return {
@@ -946,7 +1069,7 @@ class JobStore:
 
     # -- operator actions ------------------------------------------------------------------
 
-    def retry(self, job_id: int) -> Job:
+    def retry(self, job_id: int) -> Retried:
         """Operator retry of a failed or cancelled job (or of the prerequisite that failed it).
 
         The job that actually failed is made ready again with fresh attempts, and the jobs its
@@ -987,20 +1110,25 @@ class JobStore:
                 **self._no_lease(),
             )
         )
-        self._rewait_dependents(root.id)
-        return self.get(job_id)
+        others = {root.id, *self._rewait_dependents(root.id)} - {job_id}
+        requeued = self.get_many(others)
+        return Retried(self.get(job_id), [requeued[i] for i in sorted(requeued)])
 
-    def _rewait_dependents(self, root_id: int) -> None:
-        frontier = [root_id]
+    def _rewait_dependents(self, root_id: int) -> list[int]:
+        """Make the jobs ``root_id``'s failure failed wait for it again; return their ids."""
+        frontier, revived = [root_id], []
         while frontier:
             current = frontier.pop()
-            revived = self.conn.execute(
+            found = self.conn.execute(
                 update(jobs)
                 .where(jobs.c.failed_by == current, jobs.c.status == "failed")
                 .values(status="waiting", error=None, failed_by=None, updated_at=self.now)
                 .returning(jobs.c.id)
             ).scalars()
-            frontier.extend(revived)
+            ids = [int(i) for i in found]
+            frontier.extend(ids)
+            revived.extend(ids)
+        return revived
 
     def cancel(self, job_id: int) -> Job:
         """Operator cancel: the job will not run; the jobs waiting on it fail, naming it."""

@@ -362,8 +362,11 @@ class PollerOrder(Base):
     po_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     #: The Autotask status picklist value last read (None: selected, not read yet).
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    #: Received Full or Canceled: re-read only when a receipt, line or count says so.
+    #: Received Full or Canceled: re-read only when a receipt, line or count says so, or by the
+    #: rolling check for a while after ``final_at``.
     final: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: When the poller saw the PO become final (None: first seen final, or not final).
+    final_at: Mapped[datetime | None] = mapped_column(nullable=True)
     #: Digest of the Autotask data last handed to the sync (None: never handed over).
     fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: When the poller last read the whole PO (lines and receipts too).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,7 +23,9 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     Select,
-    and_,
+    Update,
+    bindparam,
+    delete,
     insert,
     select,
     update,
@@ -105,6 +107,61 @@ def verify_password(user: User | None, password: str) -> bool:
         return False
 
 
+# Statements of the round trip, built once (by the columns they change): SQLAlchemy's work of
+# building a statement and computing its cache key then happens once, not on every call.
+_NOW = bindparam("p_now", type_=wc_sessions.c.last_seen_at.type)
+
+
+@cache
+def _by_ticket() -> Select[Any]:
+    return (
+        select(wc_sessions, wc_users.c.name.label("user_name"))
+        .join(wc_users, wc_users.c.id == wc_sessions.c.user_id)
+        .where(wc_sessions.c.ticket_hash == bindparam("p_ticket_hash"))
+    )
+
+
+@cache
+def _find_statement() -> Select[Any]:
+    # The session's row stays locked until the call's transaction ends: two calls on one
+    # ticket at once take turns (PostgreSQL; SQLite runs one writer at a time anyway).
+    return _by_ticket().with_for_update(of=wc_sessions)
+
+
+def _touching(keys: tuple[str, ...]) -> dict[str, Any]:
+    """The SET clause of a touch: activity now, expiry extended, and the columns ``keys``."""
+    return {
+        "last_seen_at": _NOW,
+        "expires_at": bindparam("p_expires", type_=wc_sessions.c.expires_at.type),
+        **{key: bindparam(f"p_{key}", type_=wc_sessions.c[key].type) for key in keys},
+    }
+
+
+@cache
+def _find_and_touch_statement(keys: tuple[str, ...]) -> Update:
+    user_name = select(wc_users.c.name).where(wc_users.c.id == wc_sessions.c.user_id)
+    return (
+        update(wc_sessions)
+        .where(
+            wc_sessions.c.ticket_hash == bindparam("p_ticket_hash"),
+            wc_sessions.c.ended_at.is_(None),
+            wc_sessions.c.expires_at > _NOW,
+        )
+        .values(_touching(keys))
+        .returning(*wc_sessions.c, user_name.scalar_subquery().label("user_name"))
+    )
+
+
+@cache
+def _touch_statement(keys: tuple[str, ...], reading: tuple[ColumnElement[Any], ...]) -> Update:
+    statement = (
+        update(wc_sessions)
+        .where(wc_sessions.c.id == bindparam("p_session_id"))
+        .values(_touching(keys))
+    )
+    return statement.returning(*reading) if reading else statement
+
+
 def format_guid(value: uuid.UUID) -> str:
     """A GUID the way the Web Connector writes them: upper case, in braces."""
     return "{" + str(value).upper() + "}"
@@ -147,10 +204,7 @@ class Sessions:
         """Give user ``name`` a new password; :class:`UserError` when unknown or empty."""
         if not password:
             raise UserError("the password must not be empty")
-        if self.find_user(name) is None:
-            raise UserError(
-                f"no Web Connector user {name!r} (`atqb users list` shows the users there are)"
-            )
+        self.existing_user(name)
         self.conn.execute(
             update(wc_users)
             .where(wc_users.c.name == name)
@@ -158,6 +212,24 @@ class Sessions:
         )
         user = self.find_user(name)
         assert user is not None
+        return user
+
+    def existing_user(self, name: str) -> User:
+        """The user with this name; :class:`UserError` naming the way to list users when none."""
+        user = self.find_user(name)
+        if user is None:
+            raise UserError(
+                f"no Web Connector user {name!r} (`atqb users list` shows the users there are)"
+            )
+        return user
+
+    def remove_user(self, name: str) -> User:
+        """Remove user ``name`` and its sessions; :class:`UserError` when there is none.
+
+        The caller checks first that no unfinished job is for the user (``atqb users remove``).
+        """
+        user = self.existing_user(name)
+        self.conn.execute(delete(wc_users).where(wc_users.c.id == user.id))
         return user
 
     def find_user(self, name: str) -> User | None:
@@ -210,13 +282,6 @@ class Sessions:
             wc_users, wc_users.c.id == wc_sessions.c.user_id
         )
 
-    def _live(self, ticket: str) -> ColumnElement[bool]:
-        return and_(
-            wc_sessions.c.ticket_hash == hash_ticket(ticket),
-            wc_sessions.c.ended_at.is_(None),
-            wc_sessions.c.expires_at > self.now,
-        )
-
     @staticmethod
     def _session(row: RowMapping) -> Session:
         return Session(**{name: row[name] for name in Session.__dataclass_fields__})
@@ -232,26 +297,20 @@ class Sessions:
         # The session's row stays locked until the call's transaction ends: two calls on one
         # ticket at once (two receiveResponseXML with the same answer) take turns, so the
         # second sees what the first did (PostgreSQL; SQLite runs one writer at a time anyway).
-        query = self.by_ticket(ticket).with_for_update(of=wc_sessions)
-        row = self.conn.execute(query).mappings().first()
+        query = _find_statement()
+        row = self.conn.execute(query, self.ticket_params(ticket)).mappings().first()
         return self.from_row(row, include_ended=include_ended)
 
-    def lock(self, ticket: str) -> None:
-        """Wait for, then hold until the transaction ends, the row of ``ticket``'s session.
+    @staticmethod
+    def by_ticket() -> Select[Any]:
+        """The query of :meth:`find` (without its lock), for callers that read more in the same
+        statement; its parameters are :meth:`ticket_params`."""
+        return _by_ticket()
 
-        A separate statement on purpose: PostgreSQL re-reads only the locked row, not the rows
-        joined to it, when a lock it waited for is released, so a statement that locks and reads
-        the session's open requests at once would still see the requests the other call just
-        answered (and apply the answer twice). The statement after this one sees them answered.
-        SQLite runs one writer at a time already.
-        """
-        if self.conn.dialect.name == "postgresql":
-            query = select(wc_sessions.c.id).where(wc_sessions.c.ticket_hash == hash_ticket(ticket))
-            self.conn.execute(query.with_for_update())
-
-    def by_ticket(self, ticket: str) -> Select[Any]:
-        """The query of :meth:`find`, for callers that read more in the same statement."""
-        return self._query().where(wc_sessions.c.ticket_hash == hash_ticket(ticket))
+    @staticmethod
+    def ticket_params(ticket: str) -> dict[str, Any]:
+        """The parameters of :meth:`by_ticket` for ``ticket``."""
+        return {"p_ticket_hash": hash_ticket(ticket)}
 
     def from_row(self, row: RowMapping | None, *, include_ended: bool = False) -> Session | None:
         """The session of a row of :meth:`by_ticket`, as :meth:`find` answers it."""
@@ -266,21 +325,9 @@ class Sessions:
         its activity recorded with ``changes``; None (and nothing changed) when there is none."""
         if not ticket:
             return None
-        user_name = select(wc_users.c.name).where(wc_users.c.id == wc_sessions.c.user_id)
-        row = (
-            self.conn.execute(
-                update(wc_sessions)
-                .where(self._live(ticket))
-                .values(
-                    last_seen_at=self.now,
-                    expires_at=self.now + timedelta(seconds=idle_seconds),
-                    **changes,
-                )
-                .returning(*wc_sessions.c, user_name.scalar_subquery().label("user_name"))
-            )
-            .mappings()
-            .first()
-        )
+        statement = _find_and_touch_statement(tuple(changes))
+        params = {**self._touch_params(idle_seconds, changes), **self.ticket_params(ticket)}
+        row = self.conn.execute(statement, params).mappings().first()
         return self._session(row) if row is not None else None
 
     def get(self, session_id: int) -> Session:
@@ -295,30 +342,34 @@ class Sessions:
 
     def touch(self, session: Session, idle_seconds: int, **changes: object) -> None:
         """Record activity on a live session (extending its expiry) and any other changes."""
-        self.conn.execute(self._touch(session, idle_seconds, changes))
+        statement = _touch_statement(tuple(changes), ())
+        params = {**self._touch_params(idle_seconds, changes), "p_session_id": session.id}
+        self.conn.execute(statement, params)
 
     def touch_and_read(
         self,
         session: Session,
         idle_seconds: int,
         changes: Mapping[str, object],
-        reading: Sequence[ColumnElement[Any]],
+        reading: tuple[ColumnElement[Any], ...],
+        reading_params: Mapping[str, object],
     ) -> RowMapping:
-        """:meth:`touch`, reading ``reading`` (e.g. the progress of its jobs) in the same
-        statement."""
-        statement = self._touch(session, idle_seconds, changes).returning(*reading)
-        return self.conn.execute(statement).mappings().one()
+        """:meth:`touch`, reading ``reading`` (e.g. the progress of its jobs, whose parameters
+        are ``reading_params``) in the same statement."""
+        statement = _touch_statement(tuple(changes), reading)
+        params = {
+            **self._touch_params(idle_seconds, changes),
+            **reading_params,
+            "p_session_id": session.id,
+        }
+        return self.conn.execute(statement, params).mappings().one()
 
-    def _touch(self, session: Session, idle_seconds: int, changes: Mapping[str, object]) -> Any:
-        return (
-            update(wc_sessions)
-            .where(wc_sessions.c.id == session.id)
-            .values(
-                last_seen_at=self.now,
-                expires_at=self.now + timedelta(seconds=idle_seconds),
-                **changes,
-            )
-        )
+    def _touch_params(self, idle_seconds: int, changes: Mapping[str, object]) -> dict[str, Any]:
+        return {
+            "p_now": self.now,
+            "p_expires": self.now + timedelta(seconds=idle_seconds),
+            **{f"p_{name}": value for name, value in changes.items()},
+        }
 
     def end(self, session_id: int, reason: str, last_error: str | None = None) -> None:
         """End a session (its leases are released by the caller)."""

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from service.db import Database
 from service.migrate import upgrade
+from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 # Reference data the tests read, kept in the repository (origins, licences: tests/data/README.md).
@@ -38,6 +39,25 @@ POSTGRES_ADMIN_URL = os.environ.get(
 for _name in [name for name in os.environ if name.startswith("ATQB_")]:
     if not _name.startswith("ATQB_TEST_"):
         del os.environ[_name]
+
+#: The file the program reads settings from (relative to its working directory), as shipped.
+PRODUCT_ENV_FILE = Settings.model_config.get("env_file")
+
+
+@pytest.fixture(autouse=True)
+def _no_dotenv_of_the_developer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings made in the test process ignore any ``.env``: the developer's, in the working
+    directory pytest runs in, must not change a test's outcome (tests/test_isolation.py).
+    Programs the tests start run in a temporary directory of their own."""
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+
+
+@pytest.fixture
+def dotenv_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty working directory whose ``.env`` the settings read as the program does."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(Settings.model_config, "env_file", PRODUCT_ENV_FILE)
+    return tmp_path
 
 
 def _admin_execute(*statements: str) -> None:

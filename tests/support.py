@@ -276,7 +276,9 @@ def generic_plans(db: Database, statements: list[tuple[str, Any]]) -> dict[str, 
     with db.transaction() as conn:
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
         raw = conn.connection.dbapi_connection
-        for number, (statement, parameters) in enumerate(statements):
+        for number, (statement, given) in enumerate(statements):
+            # A statement run for many rows (a multi-row INSERT) is planned as for one.
+            parameters = given[0] if isinstance(given, list) else given
             names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
             numbered = re.sub(
                 r"%\((\w+)\)s",

@@ -179,7 +179,16 @@ def test_jobs_list_table_is_readable(cli_db: Database, capsys: pytest.CaptureFix
     code, out, _err = run(["jobs", "list"], capsys)
     assert code == 0
     header, *rows = out.splitlines()
-    assert header.split() == ["ID", "STATUS", "KIND", "TRIES", "UPDATED", "SUBJECT", "ERROR"]
+    assert header.split() == [
+        "ID",
+        "STATUS",
+        "KIND",
+        "USER",
+        "TRIES",
+        "UPDATED",
+        "SUBJECT",
+        "ERROR",
+    ]
     assert any("PO 1234" in row and "failed" in row for row in rows)
 
 

@@ -107,7 +107,7 @@ def test_without_a_terminal_or_password_stdin_it_says_how_to_give_the_password(
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
-    assert "--password-stdin" in done.stderr
+    assert "| atqb users add office --company-file '' --password-stdin`" in done.stderr
     database = Database.from_url(database_url)
     try:
         with database.transaction() as conn:

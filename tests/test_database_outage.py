@@ -1,7 +1,8 @@
 """While the database cannot be reached: a Web Connector call gets a SOAP fault that says so (and
 nothing about the database's address), the log gets one line instead of a traceback, and the
-`atqb poll` loop reports the outage and goes on. Recovery after a real PostgreSQL crash is part
-of the fault-injection run (tests/faults)."""
+`atqb poll` loop reports the outage and goes on. Once PostgreSQL has closed the service's pooled
+connections (as a restart does), the next call opens new ones instead of failing. Recovery after a
+real PostgreSQL crash is part of the fault-injection run (tests/faults)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,23 @@ import logging
 import threading
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from service.db import Database
+from service.exchange import utcnow
+from service.jobstore import JobStore
 from service.poller import Poller
 from service.settings import load_settings
 from service.simulators.autotask import SimulatedAutotask
 from service.simulators.webconnector import SimulatedWebConnector
-from tests.support import CompanyFile, free_port, serve_in_thread
+from tests.conftest import _admin_execute
+from tests.support import (
+    CompanyFile,
+    add_user,
+    enqueue_company_queries,
+    free_port,
+    serve_in_thread,
+)
 
 
 def _nowhere() -> str:
@@ -68,3 +79,28 @@ def test_the_poll_loop_reports_an_outage_in_one_line_and_goes_on(
         assert line.startswith("poll cycle failed: the database is unavailable (")
         assert "Connection refused" in line and "next try in 0.01 s" in line
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+@pytest.mark.postgres
+def test_after_postgres_ends_the_services_connections_the_next_session_works(
+    postgres_db: Database, postgres_database_url: str
+) -> None:
+    # As a PostgreSQL restart does: every pooled connection of the service is closed by the
+    # server while idle; the next call must open a new one, not fail on the dead one.
+    add_user(postgres_db, "office", "pw")
+    name = make_url(postgres_database_url).database
+    with serve_in_thread(postgres_database_url) as url:
+        for _ in range(2):
+            (job,) = enqueue_company_queries(postgres_db, "office", 1)
+            with SimulatedWebConnector(
+                url + "/qbwc", CompanyFile(), username="office", password="pw", noop_wait=0
+            ) as connector:
+                report = connector.run_session()
+            assert (report.outcome, report.errors) == ("done", ())
+            with postgres_db.transaction() as conn:
+                assert JobStore(conn, utcnow()).get(job).status == "done"
+            postgres_db.dispose()  # the test's own connection is ended below too
+            _admin_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )

@@ -10,6 +10,8 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -352,6 +354,48 @@ def test_every_example_value_is_accepted_by_atqb(
     settings = load_env(tmp_path, monkeypatch, every)
     assert settings.autotask_username == "api-user@example.com"
     assert settings.max_body_bytes == 64 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_env_example_serves_a_plain_install_as_the_docs_say(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """docs/install-linux.md (plain) and docs/install-windows.md: copy .env.example to the
+    working directory as .env, point ATQB_DATABASE_URL at PostgreSQL on this machine (or delete
+    it for SQLite), set ATQB_TRUSTED_PROXY=127.0.0.1; the real program then reads it."""
+    if database == "postgres":
+        url: str = request.getfixturevalue("postgres_database_url")
+        replacement = [f"ATQB_DATABASE_URL={url}"]
+    else:
+        replacement = []
+    lines = []
+    for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.startswith("ATQB_DATABASE_URL="):
+            lines += replacement
+        elif line == "# ATQB_TRUSTED_PROXY=127.0.0.1":
+            lines.append("ATQB_TRUSTED_PROXY=127.0.0.1")
+        else:
+            lines.append(line)
+    assert "ATQB_TRUSTED_PROXY=127.0.0.1" in lines
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    for command, expected in (
+        ("db upgrade", "database is at the newest schema"),
+        ("users list", "no Web Connector users"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "service", *command.split()],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stdout
+    assert (tmp_path / "atqb.db").exists() == (database == "sqlite")
 
 
 def test_proxy_starts_once_the_service_is_healthy() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from service.settings import ENV_PREFIX, Settings
 from tests.support import run_service
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,3 +160,18 @@ def test_the_walkthrough_says_when_atqb_is_not_running(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "nothing answers at http://127.0.0.1:9" in run.stdout
     assert "scripts/serve" in run.stdout
+
+
+def test_the_readme_configuration_table_names_every_setting_and_no_other() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    table = {
+        m
+        for row in section.splitlines()
+        if row.startswith("| `")
+        for m in re.findall(r"`(ATQB_[A-Z_]+)`", row.split(" | ")[0])
+    }
+    settings = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    assert table == settings
+    named = set(re.findall(r"\bATQB_[A-Z][A-Z_]*[A-Z]\b", readme))
+    assert named - {"ATQB_TEST_POSTGRES_URL"} <= settings, named - settings

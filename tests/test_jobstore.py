@@ -172,8 +172,9 @@ def test_cancel_fails_dependents_and_retry_of_root_revives_them(db: Database) ->
         po, _ = s.enqueue(new("po", depends_on=(item.id,)))
         s.cancel(item.id)
         assert "was cancelled" in (s.get(po.id).error or "")
-        # Retrying the dependent retries the job that actually failed.
-        s.retry(po.id)
+        # Retrying the dependent retries the job that actually failed, and says so.
+        retried = s.retry(po.id)
+        assert (retried.job.id, [j.id for j in retried.requeued]) == (po.id, [item.id])
         assert s.get(item.id).status == "pending"
         assert s.get(po.id).status == "waiting"
         assert s.get(po.id).error is None

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from service.db import Database
-from service.migrate import current_revision, head_revision, is_current, upgrade
+from service.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    is_current,
+    upgrade,
+)
 from service.models import Base
 
 
-def test_migrated_schema_matches_models(db: Database) -> None:
+def _differences(db: Database) -> list[object]:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, Base.metadata)
-    assert differences == []
+        return list(compare_metadata(context, Base.metadata))
+
+
+def test_migrated_schema_matches_models(db: Database) -> None:
+    assert _differences(db) == []
 
 
 def test_partial_unique_index_is_created(db: Database) -> None:
@@ -36,3 +46,17 @@ def test_fresh_database_is_not_current(tmp_path) -> None:
     upgrade(database)
     assert is_current(database)
     database.dispose()
+
+
+def test_the_newest_migration_can_be_undone_and_redone(db: Database) -> None:
+    """Downgrading the head (poller_orders.final_at) to 0009 and upgrading again leaves the
+    schema the models describe."""
+    config = alembic_config(db)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+    assert current_revision(db) == "0009"
+    assert "final_at" not in {c["name"] for c in inspect(db.engine).get_columns("poller_orders")}
+    upgrade(db)
+    assert is_current(db)
+    assert _differences(db) == []

@@ -28,9 +28,8 @@ def test_defaults_are_those_of_the_contract(
     assert settings.transfer_since is None and settings.timezone is None
 
 
-def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / ".env").write_text("ATQB_TRANSFER_MODE=unreceived\nATQB_POLL_INTERVAL=60\n")
+def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, dotenv_dir: Path) -> None:
+    (dotenv_dir / ".env").write_text("ATQB_TRANSFER_MODE=unreceived\nATQB_POLL_INTERVAL=60\n")
     monkeypatch.setenv("ATQB_POLL_INTERVAL", "120")  # the environment wins over .env
     settings = load_settings()
     assert settings.transfer_mode is TransferMode.UNRECEIVED

@@ -20,9 +20,10 @@ number of POs, and re-reads whole only the POs they point at:
    deleted or moved without a new receipt) makes it re-read the statuses of known POs (one
    request per 500) and read whole those that moved.
 5. **Rolling check**: each cycle also re-reads whole the ``sweep_size`` (500) POs that can still
-   change (New, Submitted, Received Partial) that were read least recently: 3 requests. This
-   catches what no count shows — an edited quantity, cost, product or memo, a changed header —
-   within ``ceil(open POs / 500)`` cycles.
+   change (New, Submitted, Received Partial, and those that became Received Full or Canceled in
+   the last 30 days, :data:`~.state.FINAL_SWEEP`) that were read least recently: 3 requests.
+   This catches what no count shows — an edited quantity, cost, product or memo, a changed
+   header, a correction made after the PO was closed — within ``ceil(swept POs / 500)`` cycles.
 
 A PO read whole is fingerprinted (header without the External P.O. #, lines, receiving rows); only
 a PO whose fingerprint differs from the one handed to the sync is built into the sync's model
@@ -30,8 +31,17 @@ a PO whose fingerprint differs from the one handed to the sync is built into the
 cycle therefore costs 1 + 2 + 2 + 4 + 3 = 12 requests whatever the number of POs (more only when
 a page of the rolling check is full of lines). The first cycle reads every PO.
 
-Blind spots, all documented for operators: a header or line edit on a Received Full PO (lines
-cannot be edited then, 7.2) is seen only when a receipt, a line or a count touches it; a status
+External P.O. #. atqb records each number it writes back (``poller_orders.written_back``). A PO
+whose External P.O. # is anything else (and not atqb's own ``AT<id>``) was put into QuickBooks by
+someone else: the sync links it to the QuickBooks PO with that number and vendor instead of adding
+it (``linked_number``; :mod:`service.sync.purchase_orders`), or, when there is none, reports it
+and leaves it for ``atqb transfer`` (which adds it). Its number is never written over. That number
+and the selection count in the PO's fingerprint, so correcting it or selecting the PO makes new
+work.
+
+Blind spots, all documented for operators: a header edit on a PO that became Received Full more
+than 30 days ago (lines cannot be edited then, 7.2) is seen only when a receipt, a line or a
+count touches it; a status
 move balanced by the opposite move of another PO in the same cycle is seen by the rolling check
 (open POs) or not at all (Received Full); renamed products or companies reach QuickBooks with
 the next change of a PO that uses them; edits of open POs wait for the rolling check.
@@ -51,11 +61,12 @@ changes again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -77,7 +88,9 @@ from service.pollcycles import PollCycles, log_cycle
 from service.retry import RetryPolicy
 from service.sessions import Sessions
 from service.settings import Settings, TransferSelection
+from service.sync.common import po_ref_number
 from service.sync.enqueue import Enqueuer, EnqueueReport
+from service.sync.model import PurchaseOrder as SyncPurchaseOrder
 
 from .reader import AutotaskReader, Statuses, WholeOrder
 from .state import CUTOFF, FULL_SYNC, MARKS, OrderState, PollerStore
@@ -444,6 +457,8 @@ class Poller:
         if first:
             self._first_marks(cycle)
 
+        foreign = self._foreign_numbers(cycle)
+        prints = {i: self._fingerprint(cycle, whole, foreign) for i, whole in cycle.read.items()}
         changed = []
         for po_id, whole in sorted(cycle.read.items()):
             known = cycle.known.get(po_id)
@@ -452,7 +467,7 @@ class Poller:
             )
             if why is not None:
                 outcome.decisions.append(_decision(whole, "out", why))
-            elif whole.fingerprint() != (known.fingerprint if known else None):
+            elif prints[po_id] != (known.fingerprint if known else None):
                 changed.append(whole)
         outcome.new = sum(1 for w in changed if w.id in new_ids or w.id not in cycle.known)
         outcome.changed = len(changed) - outcome.new
@@ -468,6 +483,17 @@ class Poller:
                 outcome.decisions.append(_decision(whole, "out", why))
             else:
                 why = "changed since its transfer" if known and known.fingerprint else "new"
+                if whole.id in foreign:
+                    selected = _selected(cycle, whole.id)
+                    why += (
+                        f" (External P.O. # {foreign[whole.id]!r} set outside atqb: linked to "
+                        "the QuickBooks PO with that number and vendor; without one, "
+                        + (
+                            "added, as `atqb transfer` selected it)"
+                            if selected
+                            else "reported and left for `atqb transfer`)"
+                        )
+                    )
                 outcome.decisions.append(_decision(whole, "in", why))
         products, stock = [], []
         if full_sync:
@@ -475,17 +501,18 @@ class Poller:
             products = self.reader.products({row.product_id for row in stock})
             outcome.full_sync = True
 
+        orders = [self._with_twin(po, cycle, foreign) for po in built.orders]
         report = EnqueueReport()
         try:
             with self.database.transaction() as conn:
                 now = self.now()
                 enqueuer = Enqueuer(conn, now, self.settings, self.user)
-                if built.orders:
-                    report = enqueuer.purchase_orders(built.orders, built.stock)
+                if orders:
+                    report = enqueuer.purchase_orders(orders, built.stock)
                 if full_sync:
                     report = enqueuer.full_inventory_sync(products, stock)
                 store = PollerStore(conn, now)
-                fingerprints = {w.id: w.fingerprint() for w in changed if w.id not in built.skipped}
+                fingerprints = {w.id: prints[w.id] for w in changed if w.id not in built.skipped}
                 for po_id in cycle.read:
                     status = cycle.status_now[po_id]
                     store.verified(
@@ -494,12 +521,15 @@ class Poller:
                         statuses.final(status),
                         fingerprints.get(po_id),
                         built.skipped.get(po_id),
+                        history=first,
                     )
                 for po_id, status in cycle.status_now.items():
                     if po_id not in cycle.read:
-                        store.saw(po_id, status, statuses.final(status))
+                        store.saw(po_id, status, statuses.final(status), history=first)
                 for po_id in cycle.gone:
                     store.gone(po_id)
+                for po_id in foreign:
+                    store.written_back(po_id, "")  # never overwrite a number atqb did not write
                 store.set_mark(MARKS, marks)
                 if full_sync:
                     store.set_mark(FULL_SYNC, None)
@@ -515,6 +545,36 @@ class Poller:
             log.warning("transfer cutoff recorded: %s", outcome.cutoff_note())
         if not dry_run:
             self._write_back(outcome)
+
+    def _foreign_numbers(self, cycle: _Cycle) -> dict[int, str]:
+        """External P.O. #s of POs read this cycle that atqb did not write (by hand, Autotask's
+        own extension): such a PO is already in QuickBooks, and its number stays."""
+        found: dict[int, str] = {}
+        for po_id, whole in cycle.read.items():
+            number = whole.header.get("externalPONumber")
+            if not isinstance(number, str) or not number.strip():
+                continue
+            state = cycle.known.get(po_id)
+            mine = state is not None and state.written_back == number
+            if not mine and number != po_ref_number(po_id):
+                found[po_id] = number.strip()
+        return found
+
+    def _fingerprint(self, cycle: _Cycle, whole: WholeOrder, foreign: dict[int, str]) -> str:
+        """The PO's fingerprint; with a foreign External P.O. #, that number and whether the PO
+        is selected count too (a corrected number or `atqb transfer` makes new work)."""
+        if whole.id not in foreign:
+            return whole.fingerprint()
+        extra = f"{whole.fingerprint()}|{foreign[whole.id]}|{_selected(cycle, whole.id)}"
+        return hashlib.sha256(extra.encode()).hexdigest()[:32]
+
+    def _with_twin(
+        self, po: SyncPurchaseOrder, cycle: _Cycle, foreign: dict[int, str]
+    ) -> SyncPurchaseOrder:
+        """The PO with the External P.O. # to link to, when someone else set it."""
+        if po.id not in foreign:
+            return po
+        return replace(po, linked_number=foreign[po.id], add_if_unlinked=_selected(cycle, po.id))
 
     def _read(self, cycle: _Cycle, po_ids: set[int]) -> None:
         """Read these POs whole; note those Autotask no longer has."""
@@ -647,6 +707,12 @@ class Poller:
                 continue
             out(outcome.line())
             stop.wait(max(every, outcome.retry_after or 0.0))
+
+
+def _selected(cycle: _Cycle, po_id: int) -> bool:
+    """Whether `atqb transfer` selected the PO."""
+    state = cycle.known.get(po_id)
+    return state is not None and state.selected_at is not None
 
 
 def _decision(whole: WholeOrder, verdict: str, why: str) -> Decision:

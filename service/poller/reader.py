@@ -349,7 +349,7 @@ class AutotaskReader:
                     self.calendar(r.receive_date) if r.receive_date else None,
                 )
                 for r in sorted(receipts, key=lambda r: r.id)
-                if r.purchase_order_item_id in line_ids and r.quantity_now_receiving > 0
+                if r.purchase_order_item_id in line_ids and r.quantity_now_receiving != 0
             ),
         )
 

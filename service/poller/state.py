@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
 from service.models import jobs, poller_orders, poller_state
 
@@ -25,6 +25,11 @@ FULL_SYNC = "full_inventory_sync"
 CUTOFF = "transfer_since"
 
 
+#: How long the rolling check keeps reading a PO after it became Received Full or Canceled:
+#: corrections made after the fact (a memo, a cancelled receipt seen by no count) still arrive.
+FINAL_SWEEP = timedelta(days=30)
+
+
 @dataclass(frozen=True)
 class OrderState:
     """What the poller knows of one Autotask purchase order."""
@@ -32,6 +37,7 @@ class OrderState:
     po_id: int
     status: int | None
     final: bool
+    final_at: datetime | None
     fingerprint: str | None
     verified_at: datetime | None
     selected_at: datetime | None
@@ -97,11 +103,15 @@ class PollerStore:
         return {int(status): int(count) for status, count in rows}
 
     def sweep(self, limit: int, exclude: Iterable[int]) -> list[int]:
-        """Up to ``limit`` POs that can still change, least recently read first."""
+        """Up to ``limit`` POs that can still change (or became final within
+        :data:`FINAL_SWEEP`), least recently read first."""
         query = (
             select(poller_orders.c.po_id)
             .where(
-                poller_orders.c.final.is_(False),
+                or_(
+                    poller_orders.c.final.is_(False),
+                    poller_orders.c.final_at >= self.now - FINAL_SWEEP,
+                ),
                 poller_orders.c.status.is_not(None),
                 poller_orders.c.fingerprint.is_not(None),
             )
@@ -126,9 +136,27 @@ class PollerStore:
             }
             self.conn.execute(insert(poller_orders).values(**row))
 
-    def saw(self, po_id: int, status: int, final: bool) -> None:
-        """Record a PO's status as just read (its header only)."""
-        self._upsert(po_id, {"status": status, "final": final})
+    def _status(self, po_id: int, values: dict[str, Any], *, history: bool) -> None:
+        """Upsert a PO's status (``values`` has ``status`` and ``final``), noting when it became
+        final: now, when it was known and not final (or is new since the first cycle, which
+        reads the tenant's history); unchanged while it stays final; cleared when it is not."""
+        if not values["final"]:
+            self._upsert(po_id, {**values, "final_at": None})
+            return
+        became = and_(poller_orders.c.final.is_(False), poller_orders.c.status.is_not(None))
+        changed = {**values, "final_at": case((became, self.now), else_=poller_orders.c.final_at)}
+        done = self.conn.execute(
+            update(poller_orders)
+            .where(poller_orders.c.po_id == po_id)
+            .values(**changed, updated_at=self.now)
+        )
+        if done.rowcount == 0:
+            self._upsert(po_id, {**values, "final_at": None if history else self.now})
+
+    def saw(self, po_id: int, status: int, final: bool, *, history: bool = False) -> None:
+        """Record a PO's status as just read (its header only); ``history``: in the first
+        cycle."""
+        self._status(po_id, {"status": status, "final": final}, history=history)
 
     def verified(
         self,
@@ -137,10 +165,13 @@ class PollerStore:
         final: bool,
         fingerprint: str | None,
         skipped: str | None = None,
+        *,
+        history: bool = False,
     ) -> None:
         """Record a PO read whole; ``fingerprint`` is what the sync now has (None: unchanged).
         ``skipped``: why it could not be handed to the sync; it is read again in the next
-        cycle, and the time of the first such cycle is kept while it stays skipped."""
+        cycle, and the time of the first such cycle is kept while it stays skipped.
+        ``history``: in the first cycle."""
         values: dict[str, Any] = {
             "status": status,
             "final": final,
@@ -156,7 +187,7 @@ class PollerStore:
             known = self.order(po_id)
             if known is None or known.skipped is None:
                 values["skipped_at"] = self.now
-        self._upsert(po_id, values)
+        self._status(po_id, values, history=history)
 
     def order(self, po_id: int) -> OrderState | None:
         """One PO's state, or None."""

@@ -49,6 +49,7 @@ from service.qbxml.types import (
     InventoryAdjustment,
     InventoryItem,
     ItemReceipt,
+    ItemReceiptChange,
     IteratorMode,
     NameFilter,
     Number,
@@ -61,6 +62,8 @@ from service.qbxml.types import (
 
 #: qbXML version atqb speaks: every US QuickBooks Desktop 2014+ accepts it (reference/qbxml.md 10).
 QBXML_VERSION = "13.0"
+#: The transactions atqb deletes (``TxnDelType`` allows more; XSD qbxml130.xsd).
+TXN_DEL_TYPES = ("ItemReceipt",)
 #: ``requestID`` is limited to 50 characters at run time (status 1060, reference/qbxml.md 2).
 REQUEST_ID_MAX = 50
 ON_ERROR_VALUES = ("continueOnError", "stopOnError")
@@ -702,6 +705,37 @@ def item_receipt_add(request_id: str, receipt: ItemReceipt) -> Request:
         link = etree.SubElement(line, "LinkToTxn")
         w.ident(link, "TxnID", src.po_txn_id)
         w.ident(link, "TxnLineID", src.po_txn_line_id)
+    return _finish(root, request_id, w)
+
+
+def item_receipt_mod(request_id: str, change: ItemReceiptChange) -> Request:
+    """``ItemReceiptModRq`` changing line quantities (lines not listed are deleted)."""
+    root = _start("ItemReceiptModRq", request_id)
+    w = _Writer()
+    mod = etree.SubElement(root, "ItemReceiptMod")
+    w.ident(mod, "TxnID", change.txn_id)
+    w.ident(mod, "EditSequence", change.edit_sequence, _EDIT_SEQUENCE_MAX)
+    seen: set[str] = set()
+    for src in change.lines:
+        if src.txn_line_id in seen:
+            raise ValueError(f"TxnLineID {src.txn_line_id!r} is listed twice")
+        seen.add(src.txn_line_id)
+        line = etree.SubElement(mod, "ItemLineMod")
+        w.ident(line, "TxnLineID", src.txn_line_id)
+        w.ref(line, "ItemRef", src.item, _ITEM_REF_MAX)
+        w.number(line, "Quantity", src.quantity)
+    return _finish(root, request_id, w)
+
+
+def txn_del(request_id: str, txn_type: str, txn_id: str) -> Request:
+    """``TxnDelRq``: delete a transaction (``txn_type`` is a ``TxnDelType``, e.g.
+    ``ItemReceipt``) with all its lines."""
+    if txn_type not in TXN_DEL_TYPES:
+        raise ValueError(f"cannot delete a {txn_type!r}: TxnDelType is one of {TXN_DEL_TYPES}")
+    root = _start("TxnDelRq", request_id)
+    w = _Writer()
+    w.put(root, "TxnDelType", txn_type)
+    w.ident(root, "TxnID", txn_id)
     return _finish(root, request_id, w)
 
 

@@ -237,6 +237,35 @@ class ItemReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemReceiptLineMod:
+    """A line in an ``ItemReceiptMod``: an existing line by ``txn_line_id``; ``quantity`` None
+    leaves it unchanged. A Mod cannot link a line (reference/qbxml.md 4.11)."""
+
+    txn_line_id: str
+    item: Ref | None = None
+    quantity: Number | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemReceiptChange:
+    """A change to the lines of an existing item receipt (``ItemReceiptMod``).
+
+    As in every transaction Mod, QuickBooks **deletes every existing line not listed**
+    (reference/qbxml.md 4.9): list each line to keep.
+    """
+
+    txn_id: str
+    edit_sequence: str
+    lines: tuple[ItemReceiptLineMod, ...]
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            raise ValueError(
+                "an item receipt Mod without lines changes nothing; delete the receipt instead"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class InventoryAdjustmentLine:
     """Set an item's quantity on hand (``new_quantity``) or move it (``quantity_difference``)."""
 

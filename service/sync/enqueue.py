@@ -6,6 +6,8 @@ what QuickBooks must learn and enqueues it, in the caller's transaction::
     vendor ─┐
     customer├─► purchase_order ─► item_receipt ─► inventory_adjustment
     item ───┘   (or _update)       (per line or receiving row)
+                      ▲
+    item_receipt_correction (per line; before the update that lowers the line)
 
 * Vendors, customers and items are ensured once per name: a record the mappings already know
   under the same name needs no job; an unfinished job for the same record and name is shared by
@@ -15,7 +17,12 @@ what QuickBooks must learn and enqueues it, in the caller's transaction::
   A Canceled PO is never transferred; one canceled after its transfer gets an update that closes
   it (see :mod:`service.sync.purchase_orders`).
 * Receipts: in *received* mode one per line up to its quantity, in *unreceived* mode one per
-  Autotask receiving row not yet received in QuickBooks.
+  Autotask receiving row not yet received in QuickBooks. When QuickBooks holds more received on a
+  line than that (a quantity lowered after its receipt, a receipt cancelled in Autotask by
+  deleting its row or by a negative row), a correction (:mod:`service.sync.corrections`); the PO
+  update that lowers the line waits for it.
+* A PO with a ``linked_number`` (an External P.O. # set outside atqb) gets a transfer job that
+  links to the QuickBooks PO with that number, then an update that brings it in line.
 * After a transfer, update or receipt, an inventory sync of the PO's products that Autotask
   stocks; the Autotask total of each product (all locations) is recorded when enqueued and read
   when the sync runs.
@@ -67,6 +74,7 @@ from service.sync.plan import Handle, Plan, order
 
 ACTIVE = ("pending", "waiting", "in_flight")
 PO_KINDS = ("purchase_order", "purchase_order_update")
+LINE_KINDS = ("item_receipt", "item_receipt_correction")
 _NAME_LIMITS = {
     "vendor": qtext.VENDOR_NAME_MAX,
     "customer": qtext.CUSTOMER_NAME_MAX,
@@ -330,18 +338,25 @@ class Enqueuer:
         payload = self._payload(po)
         if po.canceled:
             assert mapping is not None
-            if mapping.data.get("canceled") and not active:
-                return  # already closed in QuickBooks
+            latest = (
+                active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
+            )
+            if mapping.data.get("canceled") and latest == payload["fingerprint"]:
+                return  # already closed in QuickBooks, as it is now
             self._add_update(po, payload, active, [])
             return
         prerequisites = self._prerequisites(po)
         po_job: Handle | None
         planned_before = self._planned
+        corrections = self._corrections(po, pending_rows=False) if transferred else []
+        prerequisites += [j.id for j in corrections]
         if not transferred:
             transfer = next((j for j in active if j.kind == "purchase_order"), None)
             if transfer is None:
                 self._supersede(po.id, payload["fingerprint"])
                 po_job = self._po_job("purchase_order", "PO", po, payload, prerequisites)
+                if po.linked_number:  # the twin found is then brought in line with Autotask
+                    po_job = self._add_update(po, payload, [po_job], prerequisites)
             elif transfer.payload["fingerprint"] != payload["fingerprint"]:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
@@ -357,10 +372,12 @@ class Enqueuer:
                 po_job = self._reuse(active[-1]) if active else None
         changed = self._planned > planned_before
         receipts = self._receipts(po, po_job)
+        if transferred:
+            corrections += self._corrections(po, pending_rows=True)
         arrived = self._arrivals_changed(po, mapping, transferred)
         stocked = sorted(p.id for p in po.products() if p.id in totals)
-        if stocked and (changed or receipts or arrived):
-            depends = [j.id for j in [po_job, *receipts] if j is not None]
+        if stocked and (changed or receipts or corrections or arrived):
+            depends = [j.id for j in [po_job, *receipts, *corrections] if j is not None]
             self._add(
                 NewJob(
                     kind="inventory_adjustment",
@@ -408,7 +425,7 @@ class Enqueuer:
                 return None
             return {"id": c.id, "qb_name": self._qb_name(kind, c.name, _source(kind, c.id))}
 
-        data = {
+        data: dict[str, Any] = {
             "id": po.id,
             "label": po.label,
             "ref_number": po_ref_number(po.id),
@@ -434,6 +451,8 @@ class Enqueuer:
                 for line in po.lines
             ],
         }
+        if po.linked_number:
+            data["link"] = {"ref_number": po.linked_number, "or_add": po.add_if_unlinked}
         return {"po": data, "fingerprint": fingerprint(data)}
 
     def _add_update(
@@ -497,16 +516,19 @@ class Enqueuer:
         if self.settings.transfer_mode is TransferMode.RECEIVED:
             for line in po.lines:
                 target = Decimal(build.format_quantity(line.quantity))
-                known = mapped.get(line.id)
-                received = Decimal(str((known.data if known else {}).get("received", "0")))
+                received = self._received_after_pending(line.id, mapped.get(line.id))
                 if target <= received:
                     continue
+                # The same target can come back after a correction: what was received counts.
+                mark = f"line:{line.id}:{quantity_text(target)}" + (
+                    f":{quantity_text(received)}" if received else ""
+                )
                 job = self._receipt(
                     po,
                     line.id,
                     {"target": quantity_text(target)},
-                    key=f"line:{line.id}:{quantity_text(target)}",
-                    guid=external_guid("receipt", f"line:{line.id}:{quantity_text(target)}"),
+                    key=mark,
+                    guid=external_guid("receipt", mark),
                     ref=receipt_ref_number(line_id=line.id),
                     after=after,
                     date=po.order_date.isoformat() if po.order_date else None,
@@ -515,8 +537,8 @@ class Enqueuer:
         else:
             done = self.plan.mappings_of("receiving", [r.id for r in po.receivings])
             for receiving in po.receivings:
-                if receiving.id in done and done[receiving.id].qb_id:
-                    continue
+                if receiving.quantity < 0 or (receiving.id in done and done[receiving.id].qb_id):
+                    continue  # a negative row lowers receipts: see _corrections
                 quantity = quantity_text(Decimal(build.format_quantity(receiving.quantity)))
                 job = self._receipt(
                     po,
@@ -531,6 +553,76 @@ class Enqueuer:
                 made.append(job)
         return [job for job in made if job.status != "done"]
 
+    def _corrections(self, po: PurchaseOrder, *, pending_rows: bool) -> list[Handle]:
+        """Corrections of lines whose QuickBooks receipts hold more than Autotask says
+        (:mod:`service.sync.corrections`), unfinished.
+
+        In received mode the target is the line's quantity; the PO update that lowers the line
+        waits for them. In unreceived mode it is the net of the line's receiving rows; a line
+        with rows not yet received in QuickBooks is corrected after those receipts
+        (``pending_rows`` True), the others before the update (False).
+        """
+        received_mode = self.settings.transfer_mode is TransferMode.RECEIVED
+        mapped = self.plan.mappings_of("po_line", [line.id for line in po.lines])
+        done = self.plan.mappings_of("receiving", [r.id for r in po.receivings])
+        made: list[Handle] = []
+        for line in po.lines:
+            known = mapped.get(line.id)
+            if known is None or not known.qb_id:
+                continue
+            how: dict[str, Any]
+            if received_mode:  # Autotask's rows make no receipts here
+                target = Decimal(build.format_quantity(line.quantity))
+                how = {"target": quantity_text(target)}
+                if pending_rows or self._received_after_pending(line.id, known) <= target:
+                    continue
+            else:
+                received = Decimal(str(known.data.get("received", "0")))
+                rows = [r for r in po.receivings if r.line_id == line.id]
+                present = sorted(r.id for r in rows if r.quantity > 0)
+                pending = sum(
+                    (
+                        Decimal(build.format_quantity(r.quantity))
+                        for r in rows
+                        if r.quantity > 0 and not (r.id in done and done[r.id].qb_id)
+                    ),
+                    Decimal(0),
+                )
+                target = sum((Decimal(build.format_quantity(r.quantity)) for r in rows), Decimal(0))
+                how = {"target": quantity_text(max(target, Decimal(0))), "present": present}
+                gone = any(
+                    entry.get("receiving") not in present
+                    for entry in known.data.get("receipts") or []
+                )
+                if (pending > 0) != pending_rows or (not gone and received + pending <= target):
+                    continue
+            job = self._line_job(
+                "item_receipt_correction",
+                po,
+                line.id,
+                how,
+                subject=f"Correct receipts PO {po.label} · {line.product.name} to "
+                f"{how['target']} received",
+                key=f"{line.id}:{fingerprint(how)}",
+            )
+            if job.status != "done":
+                made.append(job)
+        return made
+
+    def _received_after_pending(self, line_id: int, known: Mapping | None) -> Decimal:
+        """Received mode: what QuickBooks will hold as received on the line once its unfinished
+        receipts (up to their target) and corrections (down to theirs) have run, in order."""
+        received = Decimal(str((known.data if known else {}).get("received", "0")))
+        for job in self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE):
+            target = job.payload.get("target")
+            if target is None:
+                continue
+            if job.kind == "item_receipt":
+                received = max(received, Decimal(str(target)))
+            else:
+                received = min(received, Decimal(str(target)))
+        return received
+
     def _receipt(
         self,
         po: PurchaseOrder,
@@ -543,12 +635,36 @@ class Enqueuer:
         after: list[int | Ref],
         date: str | None,
     ) -> Handle:
-        line = next(line for line in po.lines if line.id == line_id)
-        earlier = self._jobs_about("PurchaseOrderItems", line_id, ("item_receipt",), ACTIVE)
         amount = how.get("target") or how.get("quantity")
+        line = next(line for line in po.lines if line.id == line_id)
+        return self._line_job(
+            "item_receipt",
+            po,
+            line_id,
+            {"ref_number": ref, "guid": guid, "date": date, **how},
+            subject=f"Receipt PO {po.label} · {line.product.name} x {amount}",
+            key=key,
+            after=after,
+        )
+
+    def _line_job(
+        self,
+        kind: str,
+        po: PurchaseOrder,
+        line_id: int,
+        extra: dict[str, Any],
+        *,
+        subject: str,
+        key: str,
+        after: Sequence[int | Ref] = (),
+    ) -> Handle:
+        """A job about one PO line (a receipt or a correction), after ``after`` and the line's
+        unfinished receipts and corrections."""
+        line = next(line for line in po.lines if line.id == line_id)
+        earlier = self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE)
         return self._add(
             NewJob(
-                kind="item_receipt",
+                kind=kind,
                 qbwc_user=self.user,
                 payload={
                     "po_id": po.id,
@@ -556,13 +672,10 @@ class Enqueuer:
                     "line_id": line_id,
                     "product_id": line.product.id,
                     "item": line.product.name,
-                    "ref_number": ref,
-                    "guid": guid,
-                    "date": date,
-                    **how,
+                    **extra,
                 },
-                subject=f"Receipt PO {po.label} · {line.product.name} x {amount}",
-                idempotency_key=f"{self.user}:item_receipt:{key}",
+                subject=subject,
+                idempotency_key=f"{self.user}:{kind}:{key}",
                 autotask_entity="PurchaseOrderItems",
                 autotask_id=line_id,
                 depends_on=tuple(sorted({*after, *(j.id for j in earlier)}, key=order)),

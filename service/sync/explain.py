@@ -32,6 +32,8 @@ ACTIONS: dict[str, str] = {
     "PurchaseOrderModRq": "change the purchase order",
     "ItemReceiptAddRq": "receive against the purchase order",
     "ItemReceiptQueryRq": "look for the item receipt",
+    "ItemReceiptModRq": "lower the item receipt",
+    "TxnDelRq": "delete the item receipt",
     "InventoryAdjustmentAddRq": "set On Hand (inventory adjustment)",
     "CompanyQueryRq": "read the company name",
 }

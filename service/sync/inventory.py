@@ -48,6 +48,7 @@ from service.qbxml.types import (
     Response,
 )
 from service.sync.common import decimal, quantity_text
+from service.sync.enqueue import LINE_KINDS
 from service.sync.mapping import Mappings
 
 
@@ -64,7 +65,8 @@ def _targets(job: Job, ctx: Context) -> dict[str, tuple[int, str, str]]:
 
 
 def _receiving(ctx: Context, user: str, product_ids: list[int]) -> set[int]:
-    """The products another PO's receipt will still raise (an unfinished receipt job).
+    """The products another PO's receipt will still raise or lower (an unfinished receipt or
+    correction job).
 
     Autotask's count already includes what they will receive: adjusting now would be undone by
     the receipt. The sync that follows that receipt adjusts the item instead.
@@ -74,7 +76,7 @@ def _receiving(ctx: Context, user: str, product_ids: list[int]) -> set[int]:
         select(product)
         .where(
             jobs.c.qbwc_user == user,
-            jobs.c.kind == "item_receipt",
+            jobs.c.kind.in_(LINE_KINDS),
             jobs.c.status.in_(("pending", "waiting", "in_flight")),
             product.in_(product_ids),
         )

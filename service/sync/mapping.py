@@ -10,7 +10,8 @@ kind               autotask_id           qb_id / qb_name     data
 ``item``           product id            ListID / FullName   ``on_hand`` (Autotask total)
 ``purchase_order`` PO id                 TxnID / RefNumber   ``fingerprint``, ``vendor``,
                                                              ``canceled``
-``po_line``        PO line id            TxnLineID           ``po``, ``received``
+``po_line``        PO line id            TxnLineID           ``po``, ``received``,
+                                                             ``receipts`` (atqb's)
 ``receiving``      receiving row id      ItemReceipt TxnID
 =================  ====================  ==================  ===============================
 

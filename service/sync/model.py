@@ -105,7 +105,8 @@ class PurchaseOrderLine:
 
 @dataclass(frozen=True)
 class Receiving:
-    """One receipt transaction on a PO line (``PurchaseOrderItemReceiving``)."""
+    """One receipt transaction on a PO line (``PurchaseOrderItemReceiving``). A negative
+    quantity takes a receipt back (un-receiving): the line's QuickBooks receipts are lowered."""
 
     id: int
     line_id: int
@@ -115,12 +116,8 @@ class Receiving:
     def __post_init__(self) -> None:
         _id(self.id, "receiving id")
         _id(self.line_id, f"receiving {self.id} line id")
-        if _number(self.quantity, f"receiving {self.id} quantity") <= 0:
-            raise SyncInputError(
-                f"receiving {self.id} quantity: {self.quantity} is not positive (QuickBooks "
-                "item receipts cannot take items back; correct on-hand counts follow through "
-                "the inventory sync)"
-            )
+        if _number(self.quantity, f"receiving {self.id} quantity") == 0:
+            raise SyncInputError(f"receiving {self.id} quantity: 0 received nothing")
 
 
 @dataclass(frozen=True)
@@ -130,6 +127,12 @@ class PurchaseOrder:
     ``status`` is the status *label* (the poller resolves the picklist value); a Canceled PO is
     never transferred, and one canceled after its transfer is closed in QuickBooks.
     ``ship_to`` is the organization the PO is purchased for. ``memo`` is the general memo.
+
+    ``linked_number``: the External P.O. # someone other than atqb set (by hand, or Autotask's
+    own extension): the PO is already in QuickBooks under that number. Its transfer links to the
+    QuickBooks PO with that number and vendor instead of adding one; when there is none, the
+    transfer fails and says so, unless ``add_if_unlinked`` (the PO was selected with
+    ``atqb transfer``): then it is added as usual.
     """
 
     id: int
@@ -141,9 +144,15 @@ class PurchaseOrder:
     memo: str | None = None
     order_date: date | None = None
     receivings: tuple[Receiving, ...] = ()
+    linked_number: str | None = None
+    add_if_unlinked: bool = False
 
     def __post_init__(self) -> None:
         _id(self.id, "PO id")
+        if self.linked_number is not None and not (
+            isinstance(self.linked_number, str) and self.linked_number.strip()
+        ):
+            raise SyncInputError(f"PO {self.id}: linked_number must be a non-empty string or None")
         if not isinstance(self.vendor, Company):
             raise SyncInputError(f"PO {self.id}: vendor must be a Company")
         if self.ship_to is not None and not isinstance(self.ship_to, Company):

@@ -19,6 +19,12 @@ Transfer (kind ``purchase_order``):
   ``ATQB_REACTIVATE_INACTIVE=true`` is made active (its Mod) before the PO is sent again.
 * Done: the TxnID, RefNumber and EditSequence of the PO and the TxnLineID of each line are
   remembered (mappings ``purchase_order`` and ``po_line``).
+* ``link`` (the PO's External P.O. # was set outside atqb: it is in QuickBooks already): the PO
+  with that RefNumber and the PO's vendor is looked up and adopted instead of adding one; its
+  lines are matched to Autotask's by item, with what was received on them. None: the job fails
+  and says to run ``atqb transfer`` (``or_add``: then it is added); two, or one already linked
+  to another Autotask PO: the job fails naming them. The update that follows makes it match
+  Autotask (lines QuickBooks lacks are added).
 
 Update (kind ``purchase_order_update``): Autotask is the master (the seeds: "all updates will
 need to come from Autotask").
@@ -48,6 +54,7 @@ Nothing more is received against it. If Autotask reopens it, the update reopens 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -227,6 +234,16 @@ def remember_po(
     }
 
 
+def _twin_number(external: str) -> str | None:
+    """The External P.O. # as QuickBooks would store it as a PO number (Latin-1, one line), or
+    None when no QuickBooks PO can have it (empty once cleaned, longer than 11 characters)."""
+    try:
+        cleaned = qtext.normalize_name(external, colons=False).text
+    except ValueError:
+        return None
+    return cleaned if len(cleaned) <= qtext.PO_REF_NUMBER_MAX else None
+
+
 def _answered_po(response: Response, did: str, dated: str | None) -> PurchaseOrderRecord | Decision:
     """The PO an Add or Mod answered with, or the decision for an answer without one."""
     trouble = failure(response, dated=dated)
@@ -269,9 +286,20 @@ class TransferPurchaseOrder:
     name = "purchase_order"
 
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
-        """Add the PO; look it up first when an earlier add may have been carried out."""
+        """Add the PO; look it up first when an earlier add may have been carried out, or
+        find its QuickBooks twin when it has one (``link``)."""
         po = job.payload["po"]
         state = job.state
+        link = po.get("link")
+        if link and not state.get("unlinked") and was_sent(job) is None:
+            number = _twin_number(link["ref_number"])
+            if number is None:
+                missing = self._no_twin(job, "QuickBooks cannot hold such a PO number")
+                if missing is not None:
+                    return missing
+            else:
+                lookup = Lookup("purchase_order", "ref_numbers", (number,))
+                return Step.of_lookup(lookup, request_id, {"phase": "link"})
         if was_sent(job) == "add":
             lookup = Lookup("purchase_order", "ref_numbers", (po["ref_number"],))
             return Step.of_lookup(lookup, request_id, {"phase": "find"})
@@ -328,12 +356,92 @@ class TransferPurchaseOrder:
             if left:
                 return Next({k: v for k, v in state.items() if k != "sent"} | {"inactive": left})
             return Next({"verified": True, "reactivated": state["named"]})
+        if state.get("phase") == "link":
+            return self._linked(job, response, ctx)
         if response.outcome is Outcome.INVALID_REFERENCE and not state.get("verified"):
             return self._verify(job, response)
         added = _answered_po(response, "added", po.get("txn_date"))
         if not isinstance(added, PurchaseOrderRecord):
             return added
         return Done({**remember_po(ctx, job, added, line_ids), "how": "added"})
+
+    def _no_twin(self, job: Job, why: str) -> Fail | None:
+        """No QuickBooks PO to link to: fail and say what to do, or (selected with
+        ``atqb transfer``) None, and the PO is added."""
+        po = job.payload["po"]
+        if po["link"].get("or_add"):
+            return None
+        return Fail(
+            f"Autotask PO {po['label']} has the External P.O. # {po['link']['ref_number']!r}, "
+            f"set outside atqb, but QuickBooks has no purchase order with that number for the "
+            f"vendor {po['vendor']['qb_name']} ({why}). atqb does not add it, to avoid a "
+            f"duplicate: if it is not in QuickBooks, run `atqb transfer {po['id']}` to add it "
+            "(its External P.O. # is left as it is); if it is there under another number, "
+            "correct the External P.O. # in Autotask"
+        )
+
+    def _linked(self, job: Job, response: Response, ctx: Context) -> Decision:
+        """Adopt the QuickBooks PO with the External P.O. # and the PO's vendor."""
+        po = job.payload["po"]
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
+        vendor = Refs(mappings, po).vendor(po)
+        number = qtext.name_key(_twin_number(po["link"]["ref_number"]) or "")
+        twins = [
+            r
+            for r in response.records_of(PurchaseOrderRecord)
+            if qtext.name_key(r.ref_number or "") == number and _same_ref(vendor, r.vendor)
+        ]
+        if not twins:
+            missing = self._no_twin(job, "QuickBooks has none")
+            return missing if missing is not None else Next({"unlinked": True})
+        if len(twins) > 1:
+            return Fail(
+                f"QuickBooks has {len(twins)} purchase orders numbered "
+                f"{po['link']['ref_number']!r} for the vendor {po['vendor']['qb_name']} (TxnIDs "
+                f"{', '.join(t.txn_id for t in twins)}): atqb cannot tell which one is Autotask "
+                f"PO {po['label']}; renumber the others in QuickBooks, then retry this job"
+            )
+        twin = twins[0]
+        taken = [
+            m.autotask_id
+            for m in mappings.holders("purchase_order", twin.ref_number or "")
+            if m.qb_id == twin.txn_id and m.autotask_id != po["id"]
+        ]
+        if taken:
+            return Fail(
+                f"the QuickBooks purchase order {twin.ref_number} (External P.O. # of Autotask "
+                f"PO {po['label']}) is already linked to Autotask PO {taken[0]}: correct the "
+                "External P.O. # of one of them in Autotask"
+            )
+        refs = Refs(mappings, po)
+        free = list(twin.lines)
+        line_ids: list[int] = []
+        matched = []
+        for line in po["lines"]:
+            wanted = refs.item(line)
+            qb_line = next((q for q in free if _same_ref(wanted, q.item)), None)
+            if qb_line is None:
+                continue
+            free.remove(qb_line)
+            line_ids.append(line["id"])
+            matched.append(qb_line)
+        linked = replace(twin, lines=tuple(matched))  # the lines in Autotask's order
+        result = remember_po(ctx, job, linked, line_ids)
+        for line_id, qb_line in zip(line_ids, matched, strict=True):
+            received = qb_line.received_quantity or Decimal(0)
+            mappings.put("po_line", line_id, data={"received": quantity_text(received)})
+        unmatched = [line["id"] for line in po["lines"] if line["id"] not in line_ids]
+        return Done(
+            {
+                **result,
+                "how": "linked to the QuickBooks PO with its External P.O. #",
+                "linked": True,
+                "lines_not_in_quickbooks": unmatched,
+            }
+        )
 
     def _verify(self, job: Job, response: Response) -> Decision:
         match = _REFERENCE.search(response.status_message or "")

@@ -156,9 +156,9 @@ class ReceivePurchaseOrderLine:
                 qb_name=record.ref_number,
                 data={"line": payload["line_id"], "quantity": quantity_text(quantity)},
             )
-        line = mappings.get("po_line", payload["line_id"])
-        received = decimal((line.data if line else {}).get("received", "0")) + quantity
-        mappings.put("po_line", payload["line_id"], data={"received": quantity_text(received)})
+        record_receipt(
+            mappings, payload["line_id"], record.txn_id, quantity, payload.get("receiving_id")
+        )
         return {
             "txn_id": record.txn_id,
             "ref_number": record.ref_number,
@@ -174,6 +174,39 @@ def _item_ref(mappings: Mappings, line_data: dict[str, Any], product_id: int) ->
         return Ref(list_id=line_data["item"])
     item = mappings.get("item", product_id)
     return Ref(list_id=item.qb_id) if item is not None and item.qb_id else None
+
+
+def line_receipts(mappings: Mappings, line_id: int) -> list[dict[str, Any]]:
+    """atqb's receipts of one PO line, oldest first: ``{"txn_id", "quantity", "receiving"}``
+    (``receiving`` is the Autotask row in unreceived mode, else None)."""
+    line = mappings.get("po_line", line_id)
+    return list((line.data if line else {}).get("receipts") or [])
+
+
+def record_receipt(
+    mappings: Mappings,
+    line_id: int,
+    txn_id: str,
+    quantity: Decimal,
+    receiving_id: int | None = None,
+) -> None:
+    """Set what one of the line's receipts holds (``quantity`` 0: it is gone) and the line's
+    received total. A receipt not yet recorded is added after the others."""
+    receipts = line_receipts(mappings, line_id)
+    line = mappings.get("po_line", line_id)
+    received = decimal((line.data if line else {}).get("received", "0"))
+    entry = next((r for r in receipts if r["txn_id"] == txn_id), None)
+    if entry is None:
+        entry = {"txn_id": txn_id, "quantity": "0", "receiving": receiving_id}
+        receipts.append(entry)
+    received += quantity - decimal(entry["quantity"])
+    entry["quantity"] = quantity_text(quantity)
+    receipts = [r for r in receipts if decimal(r["quantity"]) > 0]
+    mappings.put(
+        "po_line",
+        line_id,
+        data={"received": quantity_text(max(received, Decimal(0))), "receipts": receipts},
+    )
 
 
 def _kept(job: Job) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 
@@ -11,6 +14,7 @@ from service.db import Database
 from service.exchange import utcnow
 from service.jobstore import Job, JobStore
 from service.simulators.autotask import SimulatedAutotask
+from tests.sync.helpers import Harness, harness
 
 
 @dataclass
@@ -73,3 +77,51 @@ def all_jobs(db: Database) -> list[Job]:
     """Every job, oldest first."""
     with db.transaction() as conn:
         return sorted(JobStore(conn, utcnow()).find(), key=lambda j: j.id)
+
+
+def po_lines(h: Harness, ref: str) -> list[tuple[str, Decimal | None, Decimal]]:
+    """(item, quantity, received) of each line of the QuickBooks PO numbered ``ref``."""
+    (po,) = h.qb.purchase_orders(ref)
+    return [
+        (ln.item.full_name if ln.item else "", ln.quantity, ln.received_quantity) for ln in po.lines
+    ]
+
+
+@dataclass
+class World:
+    """A tenant, a PostgreSQL database and the CLI pointed at both, for one test."""
+
+    tenant: SimulatedAutotask
+    database_url: str
+    db: Database
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def settings(self, **more: str) -> None:
+        """Point `atqb` at the tenant and the database, with these settings too."""
+        point_cli_at(self.monkeypatch, self.tenant, self.database_url, **more)
+
+    @contextmanager
+    def connected(self, mode: str) -> Iterator[Harness]:
+        """`atqb` pointed at the tenant in this transfer mode, and the QuickBooks side."""
+        self.settings(ATQB_TRANSFER_MODE=mode)
+        with harness(self.database_url, self.db, transfer_mode=mode) as h:
+            yield h
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        """Run an `atqb` command: (exit status, stdout, stderr)."""
+        return atqb(self.capsys, *argv)
+
+    def atqb(self, *argv: str) -> str:
+        """Run an `atqb` command that must succeed; its output."""
+        status, out, err = self.run(*argv)
+        assert status == 0, (argv, out, err)
+        return out
+
+    def poll(self) -> str:
+        """One poll cycle (`atqb poll --once`); its output."""
+        return self.atqb("poll", "--once")
+
+    def jobs(self) -> list[Job]:
+        """Every job, oldest first."""
+        return all_jobs(self.db)

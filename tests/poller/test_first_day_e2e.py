@@ -7,10 +7,7 @@ holds back the others."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +20,7 @@ from service.exchange import utcnow
 from service.models import jobs, poll_cycles, poller_orders, poller_state
 from service.poller.state import PollerStore
 from service.simulators.autotask import SimulatedAutotask
-from tests.poller.helpers import all_jobs, atqb, point_cli_at
+from tests.poller.helpers import World, all_jobs
 from tests.support import serve_in_thread
 from tests.sync.helpers import Harness, harness
 
@@ -32,44 +29,6 @@ pytestmark = pytest.mark.postgres
 LONG_AGO = datetime(2023, 5, 17, 15, 0, tzinfo=UTC)
 ADMIN = ("admin", "admin-password-1")
 CHICAGO = ZoneInfo("America/Chicago")
-
-
-@pytest.fixture
-def tenant() -> Iterator[SimulatedAutotask]:
-    with SimulatedAutotask() as made:
-        yield made
-
-
-@dataclass
-class Day:
-    """One test's PostgreSQL database, simulated tenant and `atqb` command line."""
-
-    url: str
-    db: Database
-    tenant: SimulatedAutotask
-    env: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
-
-    def settings(self, **more: str) -> None:
-        """Point `atqb` at the tenant and the database, with these settings too."""
-        point_cli_at(self.env, self.tenant, self.url, **more)
-
-    def atqb(self, *argv: str) -> tuple[int, str, str]:
-        """Run `atqb`: (exit status, stdout, stderr)."""
-        return atqb(self.capsys, *argv)
-
-
-@pytest.fixture
-def day(
-    postgres_database_url: str,
-    postgres_db: Database,
-    tenant: SimulatedAutotask,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> Day:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    return Day(postgres_database_url, postgres_db, tenant, monkeypatch, capsys)
 
 
 class History:
@@ -137,15 +96,15 @@ def _metric(base: str, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
-def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(day: Day) -> None:
-    tenant = day.tenant
+def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(world: World) -> None:
+    tenant = world.tenant
     shop = History(tenant)
-    day.settings(ATQB_TIMEZONE="UTC")
+    world.settings(ATQB_TIMEZONE="UTC")
     today = utcnow().date()
-    with harness(day.url, day.db) as h:
+    with harness(world.database_url, world.db) as h:
         # See before you send: every old PO is listed, out, with why; nothing changes.
-        before = _rows(day.db)
-        status, out, err = day.atqb("poll", "--dry-run")
+        before = _rows(world.db)
+        status, out, err = world.run("poll", "--dry-run")
         assert status == 0, err
         assert f"transfer cutoff: {today} (not set: the first real poll cycle records" in out
         for po in shop.old:
@@ -156,21 +115,21 @@ def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(da
             ) in out
         assert f"(id {shop.old_canceled}): out: Canceled and never transferred" in out
         assert "would enqueue nothing" in out
-        assert _rows(day.db) == before
+        assert _rows(world.db) == before
         assert not any(r.method == "PATCH" for r in tenant.requests)
 
         # The first real cycle records its date as the cutoff and says so.
-        status, out, err = day.atqb("poll", "--once")
+        status, out, err = world.run("poll", "--once")
         assert status == 0, err
         assert "transfer cutoff recorded: POs submitted (created, when never submitted) " in out
         assert f"before {today} are left alone" in out and "ATQB_TRANSFER_SINCE" in out
-        assert all_jobs(day.db) == []
-        with day.db.transaction() as conn:
+        assert all_jobs(world.db) == []
+        with world.db.transaction() as conn:
             assert PollerStore(conn, utcnow()).mark("transfer_since") == {"date": today.isoformat()}
 
         # A PO made afterwards goes to QuickBooks; the old ones never do.
         fresh = shop.fresh_po(2)
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert "transfer cutoff recorded" not in out and "purchase_order 1" in out
         h.run()
         h.assert_all_done()
@@ -178,11 +137,11 @@ def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(da
         # A new receipt on an old PO does not bring it in either.
         (line,) = tenant.find("PurchaseOrderItems", orderID=shop.old_submitted)
         tenant.receive(line["id"], 1, receive_date=LONG_AGO + timedelta(days=30))
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert "enqueued nothing new" in out
         # Asked for by name, an old PO goes, as old as it is.
-        status, out, _ = day.atqb("transfer", str(shop.old_received))
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("transfer", str(shop.old_received))
+        status, out, _ = world.run("poll", "--once")
         assert "purchase_order 1" in out
         h.run()
         h.assert_all_done()
@@ -190,38 +149,40 @@ def test_a_fresh_database_leaves_history_alone_and_transfers_what_comes_after(da
         (old,) = h.qb.purchase_orders(f"AT{shop.old_received}")
         assert old.txn_date == date(2023, 5, 17)
 
-        with serve_in_thread(day.url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base:
+        with serve_in_thread(
+            world.database_url, admin_user=ADMIN[0], admin_password=ADMIN[1]
+        ) as base:
             page = _admin(base)
             assert f"before <strong>{today}</strong> are not transferred automatically" in page
             assert "the first poll cycle recorded its date" in page
 
 
-def test_transfer_since_set_earlier_brings_history_in(day: Day) -> None:
-    tenant = day.tenant
+def test_transfer_since_set_earlier_brings_history_in(world: World) -> None:
+    tenant = world.tenant
     shop = History(tenant)
-    with harness(day.url, day.db) as h:
+    with harness(world.database_url, world.db) as h:
         # A first cycle without it leaves history out; setting it afterwards brings it in.
-        day.settings(ATQB_TIMEZONE="UTC")
-        status, out, _ = day.atqb("poll", "--once")
+        world.settings(ATQB_TIMEZONE="UTC")
+        status, out, _ = world.run("poll", "--once")
         assert status == 0 and "transfer cutoff recorded" in out and "enqueued nothing" in out
-        day.settings(ATQB_TRANSFER_SINCE="2023-05-17", ATQB_TIMEZONE="UTC")
-        status, out, _ = day.atqb("poll", "--dry-run")
+        world.settings(ATQB_TRANSFER_SINCE="2023-05-17", ATQB_TIMEZONE="UTC")
+        status, out, _ = world.run("poll", "--dry-run")
         assert "transfer cutoff: 2023-05-17 (ATQB_TRANSFER_SINCE)" in out
         for po in shop.old:
             assert f"(id {po}): in: new" in out
         assert "would enqueue" in out and "purchase_order 3" in out
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert status == 0 and "purchase_order 3" in out and "cutoff recorded" not in out
         h.run()
         h.assert_all_done()
         assert _po_refs(h) == sorted(f"AT{po}" for po in shop.old)
         # The POs that were left out are transferred once, not again.
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert "enqueued nothing new" in out
 
 
-def test_an_evening_po_keeps_its_date_in_a_us_time_zone(day: Day) -> None:
-    tenant = day.tenant
+def test_an_evening_po_keeps_its_date_in_a_us_time_zone(world: World) -> None:
+    tenant = world.tenant
     shop = History(tenant)
     # 21:30 in Chicago on 9 March 2026 (CDT, UTC-5) is 02:30 UTC on the 10th.
     evening = datetime(2026, 3, 10, 2, 30, tzinfo=UTC)
@@ -230,15 +191,15 @@ def test_an_evening_po_keeps_its_date_in_a_us_time_zone(day: Day) -> None:
     tenant.receive(line["id"], 2, receive_date=datetime(2026, 3, 11, 1, 0, tzinfo=UTC))
     chicago = {"ATQB_TIMEZONE": "America/Chicago", "ATQB_TRANSFER_MODE": "unreceived"}
 
-    with harness(day.url, day.db, transfer_mode="unreceived") as h:
+    with harness(world.database_url, world.db, transfer_mode="unreceived") as h:
         # The cutoff is a Chicago date too: on the 10th, this PO of the 9th is out.
-        day.settings(ATQB_TRANSFER_SINCE="2026-03-10", **chicago)
-        status, out, err = day.atqb("poll", "--dry-run")
+        world.settings(ATQB_TRANSFER_SINCE="2026-03-10", **chicago)
+        status, out, err = world.run("poll", "--dry-run")
         assert status == 0, err
         assert f"(id {po}): out: submitted 2026-03-09, before the transfer cutoff 2026-03-10" in out
 
-        day.settings(ATQB_TRANSFER_SINCE="2026-03-09", **chicago)
-        status, out, _ = day.atqb("poll", "--once")
+        world.settings(ATQB_TRANSFER_SINCE="2026-03-09", **chicago)
+        status, out, _ = world.run("poll", "--once")
         assert status == 0 and "purchase_order 1" in out, out
         h.run()
         h.assert_all_done()
@@ -252,8 +213,8 @@ def test_an_evening_po_keeps_its_date_in_a_us_time_zone(day: Day) -> None:
         assert {a.txn_date for a in adjustments} == {datetime.now(CHICAGO).date()}
 
 
-def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(day: Day) -> None:
-    tenant = day.tenant
+def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(world: World) -> None:
+    tenant = world.tenant
     shop = History(tenant)
     dirty = shop.fresh_po(2)
     clean = shop.fresh_po(1)
@@ -263,9 +224,9 @@ def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(day: Da
     (first, _) = tenant.find("PurchaseOrderItems", orderID=dirty)
     tenant.corrupt("PurchaseOrderItems", first["id"], memo="for\x07 the\x00 lab")
     tenant.corrupt("Products", odd, name="Gadget\x00 Pro\u2066")
-    day.settings()
-    with harness(day.url, day.db) as h:
-        status, out, err = day.atqb("poll", "--once")
+    world.settings()
+    with harness(world.database_url, world.db) as h:
+        status, out, err = world.run("poll", "--once")
         assert status == 0, err
         assert "purchase_order 2" in out, out
         h.run()
@@ -277,18 +238,18 @@ def test_control_characters_are_cleaned_and_the_other_pos_are_unaffected(day: Da
         assert h.qb.item("Gadget Pro") is not None
 
 
-def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(day: Day) -> None:
-    tenant = day.tenant
+def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(world: World) -> None:
+    tenant = world.tenant
     shop = History(tenant)
     broken, good = shop.fresh_po(2), shop.fresh_po(1)
     (line,) = tenant.find("PurchaseOrderItems", orderID=broken)
     tenant.corrupt("PurchaseOrderItems", line["id"], quantity=None)
-    day.settings()
+    world.settings()
     with (
-        harness(day.url, day.db) as h,
-        serve_in_thread(day.url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base,
+        harness(world.database_url, world.db) as h,
+        serve_in_thread(world.database_url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base,
     ):
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert status == 0 and "purchase_order 1" in out
         assert f"1 PO(s) skipped, tried again next cycle (PO {broken}: " in out
         assert "quantity is null" in out
@@ -299,14 +260,14 @@ def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(day: Day) ->
         assert _po_refs(h) == [f"AT{good}"]
 
         # Read again next cycle, still skipped (since the first time); once repaired, it goes.
-        with day.db.transaction() as conn:
+        with world.db.transaction() as conn:
             ((_, _, since),) = PollerStore(conn, utcnow()).skipped_orders()
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert f"PO {broken}: " in out and "skipped" in out
-        with day.db.transaction() as conn:
+        with world.db.transaction() as conn:
             assert PollerStore(conn, utcnow()).skipped_orders()[0][::2] == (broken, since)
         tenant.corrupt("PurchaseOrderItems", line["id"], quantity=2)
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert "purchase_order 1" in out and "skipped" not in out
         h.run()
         h.assert_all_done()
@@ -314,8 +275,10 @@ def test_a_po_that_cannot_be_built_is_skipped_shown_and_tried_again(day: Day) ->
         assert _metric(base, "atqb_poll_purchase_orders_skipped") == 0
 
 
-def test_an_api_user_refused_on_tickets_and_projects_still_gets_its_pos_through(day: Day) -> None:
-    tenant = day.tenant
+def test_an_api_user_refused_on_tickets_and_projects_still_gets_its_pos_through(
+    world: World,
+) -> None:
+    tenant = world.tenant
     shop = History(tenant)
     contoso = tenant.add_customer("Contoso Ltd")
     ticket = tenant.add_ticket(contoso, "Rack for Contoso")
@@ -325,9 +288,9 @@ def test_an_api_user_refused_on_tickets_and_projects_still_gets_its_pos_through(
     tenant.add_line(po, shop.widget, 3, "19.99", project_id=project)
     tenant.deny_queries("Tickets")
     tenant.deny_queries("Projects")
-    day.settings()
-    with harness(day.url, day.db) as h:
-        status, out, err = day.atqb("poll", "--once")
+    world.settings()
+    with harness(world.database_url, world.db) as h:
+        status, out, err = world.run("poll", "--once")
         assert status == 0, err
         assert "purchase_order 1" in out and "problem(s)" in out and "Tickets" in out
         h.run()
@@ -336,22 +299,24 @@ def test_an_api_user_refused_on_tickets_and_projects_still_gets_its_pos_through(
         assert len(qb_po.lines) == 3 and all(ln.customer is None for ln in qb_po.lines)
 
 
-def test_a_refused_write_back_holds_back_no_other_po_and_is_tried_once_per_cycle(day: Day) -> None:
-    tenant = day.tenant
+def test_a_refused_write_back_holds_back_no_other_po_and_is_tried_once_per_cycle(
+    world: World,
+) -> None:
+    tenant = world.tenant
     shop = History(tenant)
     first, refused, last = shop.fresh_po(1), shop.fresh_po(2), shop.fresh_po(3)
     message = "The field externalPONumber does not accept this value."
     tenant.refuse_update("PurchaseOrders", refused, message)
-    day.settings()
+    world.settings()
     with (
-        harness(day.url, day.db) as h,
-        serve_in_thread(day.url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base,
+        harness(world.database_url, world.db) as h,
+        serve_in_thread(world.database_url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base,
     ):
-        day.atqb("poll", "--once")
+        world.run("poll", "--once")
         h.run()
         h.assert_all_done()
 
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert status == 0 and "wrote 2 QuickBooks PO number(s)" in out, out
         assert f"PO {refused}: Autotask refused the External P.O. #" in out and message in out
         assert tenant.get("PurchaseOrders", first)["externalPONumber"] == f"AT{first}"
@@ -362,50 +327,50 @@ def test_a_refused_write_back_holds_back_no_other_po_and_is_tried_once_per_cycle
         assert _metric(base, "atqb_poll_write_backs_refused") == 1
 
         # Backoff: the next cycle does not try again.
-        day.atqb("poll", "--once")
+        world.run("poll", "--once")
         assert _patches(tenant, refused) == 1
         # Its time come, once per cycle, and the refusals are counted.
-        with day.db.transaction() as conn:
+        with world.db.transaction() as conn:
             conn.execute(update(poller_orders).values(write_back_after=utcnow()))
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert _patches(tenant, refused) == 2 and "refusal 2" in out
         # Autotask accepts it once the cause is gone.
         tenant.clear_faults()
-        with day.db.transaction() as conn:
+        with world.db.transaction() as conn:
             conn.execute(update(poller_orders).values(write_back_after=utcnow()))
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert "wrote 1 QuickBooks PO number(s)" in out
         assert tenant.get("PurchaseOrders", refused)["externalPONumber"] == f"AT{refused}"
         assert _metric(base, "atqb_poll_write_backs_refused") == 0
 
 
-def test_a_dry_run_that_cannot_read_autotask_says_so_and_changes_nothing(day: Day) -> None:
-    tenant = day.tenant
+def test_a_dry_run_that_cannot_read_autotask_says_so_and_changes_nothing(world: World) -> None:
+    tenant = world.tenant
     History(tenant)
     tenant.deny_queries("PurchaseOrders")
-    day.settings()
-    with harness(day.url, day.db):
-        before = _rows(day.db)
-        status, out, err = day.atqb("poll", "--dry-run")
+    world.settings()
+    with harness(world.database_url, world.db):
+        before = _rows(world.db)
+        status, out, err = world.run("poll", "--dry-run")
         assert status == 1 and out == ""
         assert "the dry run could not read Autotask" in err and "PurchaseOrders" in err
-        assert _rows(day.db) == before
+        assert _rows(world.db) == before
 
 
-def test_products_the_api_user_may_not_read_skip_their_pos_with_the_reason(day: Day) -> None:
-    tenant = day.tenant
+def test_products_the_api_user_may_not_read_skip_their_pos_with_the_reason(world: World) -> None:
+    tenant = world.tenant
     shop = History(tenant)
     po = shop.fresh_po(1)
     tenant.deny_queries("Products")
-    day.settings()
-    with harness(day.url, day.db):
-        status, out, _ = day.atqb("poll", "--once")
+    world.settings()
+    with harness(world.database_url, world.db):
+        status, out, _ = world.run("poll", "--once")
         assert status == 0 and "enqueued nothing new" in out
         assert f"PO {po}: the product {shop.widget} of line" in out
-        with day.db.transaction() as conn:
+        with world.db.transaction() as conn:
             ((skipped, why, _),) = PollerStore(conn, utcnow()).skipped_orders()
         assert skipped == po and "adequate permissions" in why
         # Given the right, the next cycle carries it.
         tenant.clear_faults()
-        status, out, _ = day.atqb("poll", "--once")
+        status, out, _ = world.run("poll", "--once")
         assert "purchase_order 1" in out and "skipped" not in out

@@ -4,7 +4,6 @@ changes and the next cycle carries exactly those changes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,23 +13,10 @@ from service.db import Database
 from service.exchange import utcnow
 from service.pollcycles import PollCycles
 from service.simulators.autotask import SimulatedAutotask
-from tests.poller.helpers import all_jobs, atqb, point_cli_at, populate
-from tests.sync.helpers import Harness, harness
+from tests.poller.helpers import all_jobs, atqb, po_lines, point_cli_at, populate
+from tests.sync.helpers import harness
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def tenant() -> Iterator[SimulatedAutotask]:
-    with SimulatedAutotask() as made:
-        yield made
-
-
-def _lines(h: Harness, ref: str) -> list[tuple[str, Decimal | None, Decimal]]:
-    (po,) = h.qb.purchase_orders(ref)
-    return [
-        (ln.item.full_name if ln.item else "", ln.quantity, ln.received_quantity) for ln in po.lines
-    ]
 
 
 def test_poll_once_then_changes_in_autotask_reach_quickbooks_and_nothing_else(
@@ -52,11 +38,11 @@ def test_poll_once_then_changes_in_autotask_reach_quickbooks_and_nothing_else(
         h.assert_all_done()
         h.assert_requests_valid()
         po1, po2 = f"AT{shop.po1}", f"AT{shop.po2}"
-        assert _lines(h, po1) == [
+        assert po_lines(h, po1) == [
             ("Widget", Decimal(4), Decimal(2)),
             ("Cable Cat6", Decimal(3), Decimal(0)),
         ]
-        assert _lines(h, po2) == [("Widget", Decimal(1), Decimal(0))]
+        assert po_lines(h, po2) == [("Widget", Decimal(1), Decimal(0))]
         assert h.qb.counts()["Vendor"] == 1 and h.qb.counts()["ItemReceipt"] == 1
         # Autotask's on-hand (1 before, 2 received) is QuickBooks' too.
         assert h.qb.quantity_on_hand("Widget") == 3
@@ -95,11 +81,11 @@ def test_poll_once_then_changes_in_autotask_reach_quickbooks_and_nothing_else(
         h.run()
         h.assert_all_done()
         h.assert_requests_valid()
-        assert _lines(h, po1) == [
+        assert po_lines(h, po1) == [
             ("Widget", Decimal(6), Decimal(2)),
             ("Cable Cat6", Decimal(3), Decimal(1)),
         ]
-        assert _lines(h, f"AT{po3}") == [("Cable Cat6", Decimal(5), Decimal(0))]
+        assert po_lines(h, f"AT{po3}") == [("Cable Cat6", Decimal(5), Decimal(0))]
         assert [r.ref_number for r in h.qb.item_receipts()][-1] == f"ATR{receipt}"
         assert h.qb.quantity_on_hand("Cable Cat6") == 1
 

@@ -21,12 +21,6 @@ from tests.sync.helpers import harness
 
 
 @pytest.fixture
-def tenant() -> Iterator[SimulatedAutotask]:
-    with SimulatedAutotask() as made:
-        yield made
-
-
-@pytest.fixture
 def shop(tenant: SimulatedAutotask) -> Shop:
     return populate(tenant)
 
@@ -127,11 +121,12 @@ def test_manual_selection_transfers_only_what_atqb_transfer_selected(
     assert {j.autotask_id for j in all_jobs(db) if j.kind == "purchase_order"} == {shop.po2}
 
 
-def test_transfer_in_all_mode_says_it_changes_nothing(
+def test_transfer_in_all_mode_says_what_the_selection_still_brings_in(
     cli: Callable[..., None], capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, out, _ = atqb(capsys, "transfer", "17", "18")
     assert status == 0 and "ATQB_TRANSFER_SELECTION is all" in out
+    assert "brings in older POs" in out and "External P.O. # was set outside atqb" in out
 
 
 def test_inventory_sync_full_is_carried_out_by_the_next_cycle_once(

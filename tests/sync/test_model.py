@@ -33,7 +33,7 @@ CABLE = Product(1, "Cable")
         (lambda: PurchaseOrderLine(5, CABLE, -2), "PO line 5 quantity: -2 is negative"),
         (lambda: PurchaseOrderLine(5, CABLE, Decimal("NaN")), "not a finite number"),
         (lambda: PurchaseOrderLine(5, "Cable", 1), "product must be a Product"),  # type: ignore[arg-type]
-        (lambda: Receiving(7, 5, 0), "receiving 7 quantity: 0 is not positive"),
+        (lambda: Receiving(7, 5, 0), "receiving 7 quantity: 0 received nothing"),
         (lambda: StockLevel(1, 0, 3), "location id"),
         (
             lambda: PurchaseOrder(9, Company(1, "A"), (PurchaseOrderLine(5, CABLE, 1),) * 2),

@@ -10,7 +10,7 @@ import pytest
 
 from service.exchange import utcnow
 from service.jobstore import JobStore
-from service.sync.model import Product
+from service.sync.model import Product, Receiving
 from tests.sync.helpers import CABLE, SWITCH, Harness, line, order, stock
 
 pytestmark = pytest.mark.postgres
@@ -115,18 +115,44 @@ def test_the_accounts_are_checked_once_not_before_every_item(h: Harness) -> None
     assert h.request_names().count("AccountQueryRq") == 1
 
 
-def test_an_update_below_the_received_quantity_never_sends_a_refused_mod(h: Harness) -> None:
-    h.enqueue([order(1, line(11, CABLE, 5))])
+def _po_mod_statuses(h: Harness) -> list[int]:
+    return [
+        o.status_code for e in h.qb.log for o in e.requests if o.request == "PurchaseOrderModRq"
+    ]
+
+
+def test_a_quantity_lowered_after_receipt_lowers_the_receipt_then_the_po_line(
+    h: Harness,
+) -> None:
+    """Received mode: the correction lowers atqb's receipt first, so QuickBooks (which refuses a
+    PO line below its received quantity, 3180) takes the lower quantity without a refusal."""
+    h.enqueue([order(1, line(11, CABLE, 5))], stock(p101=5))
     h.run()  # received mode: 5 received
-    h.enqueue([order(1, line(11, CABLE, 3))])
+    h.enqueue([order(1, line(11, CABLE, 3))], stock(p101=3))
+    h.run()
+    h.assert_all_done()
+    (update,) = h.jobs("purchase_order_update")
+    assert not any("kept at" in c for c in update.result["changes"])  # type: ignore[index]
+    assert 3180 not in _po_mod_statuses(h)
+    (po_line,) = h.qb.purchase_orders("AT1")[0].lines
+    assert (po_line.quantity, po_line.received_quantity) == (3, 3)
+    (receipt,) = h.qb.item_receipts("ATL11")
+    assert [ln.quantity for ln in receipt.lines] == [3]
+    assert h.qb.quantity_on_hand("Cable Cat6") == 3
+
+
+def test_an_update_below_the_received_quantity_never_sends_a_refused_mod(h: Harness) -> None:
+    """Unreceived mode: Autotask's rows still hold 5 received on a line lowered to 3, so nothing
+    is corrected; the PO line keeps the received quantity and the summary says so."""
+    h.settings["transfer_mode"] = "unreceived"
+    h.enqueue([order(1, line(11, CABLE, 5), receivings=(Receiving(901, 11, 5),))])
+    h.run()
+    h.enqueue([order(1, line(11, CABLE, 3), receivings=(Receiving(901, 11, 5),))])
     h.run()
     (update,) = h.jobs("purchase_order_update")
     assert update.status == "done", update.error
     assert any("kept at 5, not 3" in c for c in update.result["changes"])  # type: ignore[index]
-    statuses = [
-        o.status_code for e in h.qb.log for o in e.requests if o.request == "PurchaseOrderModRq"
-    ]
-    assert 3180 not in statuses
+    assert 3180 not in _po_mod_statuses(h)
     assert h.qb.purchase_orders("AT1")[0].lines[0].quantity == 5
 
 
@@ -161,6 +187,24 @@ def test_a_transaction_before_the_closing_date_fails_in_plain_words_once(h: Harn
     error = str(transfer.error)
     assert "dated 2024-06-01" in error and "closing date" in error and "3171" in error
     assert h.request_names().count("PurchaseOrderAddRq") == 1
+
+
+def test_a_receipt_correction_in_a_closed_period_fails_in_plain_words(h: Harness) -> None:
+    """The receipt to lower is dated in a closed period: the correction names its date, and the
+    PO line is not lowered below what stays received."""
+    h.enqueue([order(1, line(11, CABLE, 5), order_date=date(2024, 6, 1))], stock(p101=5))
+    h.run()
+    h.assert_all_done()
+    h.qb.set_closing_date(date(2024, 12, 31))
+    h.enqueue([order(1, line(11, CABLE, 3), order_date=date(2024, 6, 1))], stock(p101=3))
+    h.run()
+    (correction,) = h.jobs("item_receipt_correction")
+    assert correction.status == "failed" and correction.attempts == 1
+    error = str(correction.error)
+    assert "dated 2024-06-01" in error and "closing date" in error and "3171" in error
+    (po_line,) = h.qb.purchase_orders("AT1")[0].lines
+    assert (po_line.quantity, po_line.received_quantity) == (5, 5)
+    assert h.request_names().count("PurchaseOrderModRq") == 0
 
 
 def _due_now(h: Harness) -> None:

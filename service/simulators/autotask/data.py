@@ -9,8 +9,9 @@ would, so that a test can "change data in Autotask" between two poll cycles:
 * :meth:`TenantData.receive` adds a receiving row (``quantityPreviouslyReceived`` and
   ``quantityBackOrdered`` computed; never more than the line's quantity), adds the units to
   on-hand at the line's location and moves the PO to Received Partial or Received Full;
-  :meth:`TenantData.cancel_receipt` undoes one (the row disappears: how Autotask shows a
-  cancelled receipt is not documented, 7.3);
+  :meth:`TenantData.cancel_receipt` undoes one (the row disappears) and
+  :meth:`TenantData.unreceive` takes units back with a negative row (how Autotask shows a
+  cancelled receipt is not documented, 7.3: the simulator offers both);
 * on-hand per product and location is kept in both ``InventoryItems.quantityOnHand`` (legacy)
   and ``InventoryProducts.onHandUnits`` (2022.1 model), which share their ids here; the
   on-order figures follow the open PO lines.
@@ -731,6 +732,39 @@ class TenantData:
                 line["productID"], line["inventoryLocationID"], -receipt["quantityNowReceiving"]
             )
             self._refresh_status(line["orderID"])
+
+    def unreceive(
+        self, line_id: int, quantity: int, *, receive_date: datetime | None = None
+    ) -> int:
+        """Take ``quantity`` received units of a PO line back as a **negative** receiving row
+        (the other way Autotask may show "Receive/Cancel Receipt": whether it removes the row,
+        :meth:`cancel_receipt`, or adds a negative one is not documented, reference/autotask.md
+        7.3 and 7.10, so the simulator offers both and atqb must handle both). Returns the row's
+        id; the units leave on-hand and the PO status follows."""
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ValueError(f"take back at least one unit, not {quantity!r}")
+        with self.lock:
+            line = self._row("PurchaseOrderItems", line_id)
+            order = self._row("PurchaseOrders", line["orderID"])
+            before = self._received(line_id)
+            if quantity > before:
+                raise ValueError(
+                    f"line {line_id} has {before} received; {quantity} cannot be taken back"
+                )
+            record_id = self._insert(
+                "PurchaseOrderItemReceiving",
+                {
+                    "purchaseOrderItemID": line_id,
+                    "quantityNowReceiving": -quantity,
+                    "quantityPreviouslyReceived": before,
+                    "quantityBackOrdered": line["quantity"] - before + quantity,
+                    "receiveDate": receive_date or self._now(),
+                    "receivedByResourceID": SYSTEM_RESOURCE_ID,
+                },
+            )
+            self._add_stock(line["productID"], line["inventoryLocationID"], -quantity)
+            self._refresh_status(order["id"])
+            return record_id
 
     def _refresh_status(self, order_id: int) -> None:
         order = self._records["PurchaseOrders"][order_id]

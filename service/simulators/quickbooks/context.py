@@ -17,7 +17,7 @@ from typing import Any, TypedDict
 from lxml import etree
 
 from service.simulators.quickbooks import errors
-from service.simulators.quickbooks.model import Company, ListRecord, Ref, name_key
+from service.simulators.quickbooks.model import Company, ListRecord, Ref, Txn, name_key
 from service.simulators.quickbooks.values import parse_date
 from service.simulators.quickbooks.xsdorder import child_order
 
@@ -85,6 +85,17 @@ def check_closing_date(company: Company, txn_date: date, what: str) -> None:
     (:func:`errors.closing_date` gives the source and confidence)."""
     if company.closing_date is not None and txn_date <= company.closing_date:
         raise errors.closing_date(what)
+
+
+def mod_txn_header(txn: Txn, mod: etree._Element) -> None:
+    """Apply the TxnDate, RefNumber and Memo a transaction Mod sends (an empty element clears
+    RefNumber and Memo; TxnDate cannot be cleared)."""
+    if mod.find("TxnDate") is not None:
+        txn.txn_date = parse_date(text(mod, "TxnDate")) or txn.txn_date
+    if mod.find("RefNumber") is not None:
+        txn.ref_number = text(mod, "RefNumber")
+    if mod.find("Memo") is not None:
+        txn.memo = text(mod, "Memo")
 
 
 def ref_kind(tag: str, parent_kind: str | None = None) -> str:

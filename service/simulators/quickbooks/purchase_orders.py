@@ -45,6 +45,7 @@ from service.simulators.quickbooks.context import (
     Context,
     QueryOutcome,
     check_closing_date,
+    mod_txn_header,
     replace_fields,
     text,
     txn_header,
@@ -202,12 +203,7 @@ def purchase_order_mod(ctx: Context, rq: etree._Element) -> Answer:
     fields = replace_fields(po.fields, ctx.echo(mod, "PurchaseOrderRet", _HEADER_HANDLED, WHERE))
 
     po.vendor, po.ship_to, po.lines, po.fields = vendor, ship_to, lines, fields
-    if mod.find("TxnDate") is not None:
-        po.txn_date = parse_date(text(mod, "TxnDate")) or po.txn_date
-    if mod.find("RefNumber") is not None:
-        po.ref_number = text(mod, "RefNumber")
-    if mod.find("Memo") is not None:
-        po.memo = text(mod, "Memo")
+    mod_txn_header(po, mod)
     if header_closed is not None:
         po.is_manually_closed = header_closed
         for line in po.lines:

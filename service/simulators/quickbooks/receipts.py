@@ -1,4 +1,5 @@
-"""ItemReceiptAdd/Query and InventoryAdjustmentAdd/Query (reference/qbxml.md 4.11, 4.12).
+"""ItemReceiptAdd/Mod/Query, TxnDel of an item receipt and InventoryAdjustmentAdd/Query
+(reference/qbxml.md 4.11, 4.12).
 
 Item receipts:
 
@@ -25,6 +26,29 @@ Item receipts:
 * A receipt with no lines at all is refused with 3180 "… Transaction is empty." (assumed).
 * Every inventory-part line raises the item's QuantityOnHand (and its value, for AverageCost).
 
+Correcting a receipt (``ItemReceiptModRq``, ``TxnDelRq`` with ``TxnDelType`` ItemReceipt; shapes
+from the qbXML 13.0 XSD):
+
+* Mod: an unknown TxnID is 3120, a stale EditSequence 3200 (as every Mod, reference/qbxml.md
+  4.9). When the Mod has any ``ItemLineMod``, every line it does not name is **deleted**, a
+  ``TxnLineID`` of ``-1`` adds an unlinked line, named lines change only in the fields sent (S7
+  "Modify, delete and void requests"; sure for PO and invoice Mods, assumed the same here). A
+  Mod cannot link (S7 ItemReceiptAdd: "You can do this linking only in the item receipt add, not
+  in the mod"): a line keeps the link it had. A changed quantity moves the linked PO line's
+  ``ReceivedQuantity`` and the item's QuantityOnHand by the difference (inference: the receipt is
+  where QuickBooks takes both from). An ItemRef naming another item on a linked line is 3210, as
+  in the Add. A negative Quantity is 3210 (assumed: an item receipt cannot take items back).
+  Nothing changes when a check fails.
+* Del: the receipt goes; its linked PO lines lose what it received and its items' QuantityOnHand
+  falls by its quantities (S7 "To delete a transaction object, including transaction body and all
+  line items. TxnDelRq"; the effect on the PO is an inference from the UI, where deleting a
+  receipt reopens the PO lines). An unknown TxnID is 3120. The answer carries ``TxnDelType``,
+  ``TxnID``, ``TimeDeleted`` and ``RefNumber`` (XSD ``TxnDelRet``).
+* Both move the linked POs to a new EditSequence (their received quantities changed).
+* Both are refused with 3171 for a receipt dated on or before the company's closing date (a Mod
+  also for a new TxnDate there), as every change of a transaction in a closed period
+  (``errors.closing_date``).
+
 Inventory adjustments: ``AccountRef`` must exist and may not be A/P, A/R or non-posting (3140);
 every line's item must be an inventory part (3140 otherwise); ``NewQuantity`` sets QuantityOnHand
 (the answer reports the difference, as QuickBooks does), ``QuantityDifference`` adds to it.
@@ -34,7 +58,7 @@ Serial/lot numbers, sites and bins need Advanced Inventory: 3250.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from lxml import etree
@@ -44,12 +68,16 @@ from service.simulators.quickbooks.context import (
     Answer,
     Context,
     QueryOutcome,
+    UnsupportedRequestError,
     check_closing_date,
+    mod_txn_header,
+    replace_fields,
     text,
     texts,
     txn_header,
 )
 from service.simulators.quickbooks.model import (
+    Company,
     ExpenseLine,
     InventoryAdjustment,
     InventoryAdjustmentLine,
@@ -65,7 +93,7 @@ from service.simulators.quickbooks.render import (
     inventory_adjustment_ret,
     item_receipt_ret,
 )
-from service.simulators.quickbooks.values import money, parse_decimal
+from service.simulators.quickbooks.values import format_datetime, money, parse_date, parse_decimal
 
 RECEIPT = "ItemReceipt"
 RECEIPT_LINE = "ItemReceipt line"
@@ -243,6 +271,152 @@ def _line_link(
     return po, po_line, None
 
 
+_LINE_MOD_HANDLED = ("TxnLineID", "ItemRef", "Desc", "Quantity", "Cost", "Amount", "CustomerRef")
+
+
+def _po_line_of(company: Company, line: ItemReceiptLine) -> PurchaseOrderLine | None:
+    if line.link is None:
+        return None
+    po = company.purchase_orders.get(line.link[0])
+    return po.line(line.link[1]) if po is not None else None
+
+
+def _modified_receipt_line(
+    ctx: Context, receipt: ItemReceipt, source: etree._Element
+) -> ItemReceiptLine:
+    """A copy of the receipt line ``source`` names (or a new unlinked one for ``-1``), changed."""
+    line_id = text(source, "TxnLineID") or ""
+    if line_id == "-1":
+        item_el = source.find("ItemRef")
+        if item_el is None:
+            raise errors.invalid_reference("Item", None, RECEIPT_LINE)
+        existing = ItemReceiptLine(txn_line_id="", item=ctx.resolve(item_el, RECEIPT_LINE).ref)
+    else:
+        found = next((ln for ln in receipt.lines if ln.txn_line_id == line_id), None)
+        if found is None:
+            raise errors.object_not_found(line_id)
+        existing = found
+    line = replace(existing, fields=list(existing.fields))
+    item_el = source.find("ItemRef")
+    if item_el is not None:
+        item = ctx.resolve(item_el, RECEIPT_LINE).ref
+        if line.link is not None and item != line.item:
+            raise errors.invalid_field_value(
+                "ItemRef", item.full_name, "The item does not match the linked purchase order line."
+            )
+        line.item = item
+    quantity = parse_decimal(text(source, "Quantity"))
+    cost = parse_decimal(text(source, "Cost"))
+    amount = parse_decimal(text(source, "Amount"))
+    if quantity is not None:
+        if quantity < 0:
+            raise errors.invalid_field_value(
+                "Quantity",
+                text(source, "Quantity") or "",
+                "An item receipt cannot take items back.",
+            )
+        line.quantity = quantity
+    if cost is not None:
+        line.cost = cost
+    if amount is not None:
+        line.amount = money(amount)
+    elif quantity is not None or cost is not None:
+        line.amount = money(line.quantity * (line.cost or Decimal(0)))
+    if source.find("Desc") is not None:
+        line.desc = text(source, "Desc")
+    if source.find("CustomerRef") is not None:
+        line.customer = ctx.optional_ref(source, "CustomerRef", RECEIPT_LINE)
+    line.fields = replace_fields(
+        line.fields, ctx.echo(source, "ItemLineRet", _LINE_MOD_HANDLED, RECEIPT_LINE)
+    )
+    return line
+
+
+def _move_stock(company: Company, lines: list[ItemReceiptLine], sign: int) -> set[str]:
+    """Add (sign 1) or take back (-1) what ``lines`` received: On Hand, PO lines. Returns the
+    TxnIDs of the POs touched."""
+    touched: set[str] = set()
+    for line in lines:
+        po_line = _po_line_of(company, line)
+        if po_line is not None and line.link is not None:
+            po_line.received_quantity += sign * line.quantity
+            touched.add(line.link[0])
+        item = company.items.get(line.item.list_id)
+        if item is not None and item.item_type == "Inventory":
+            item.quantity_on_hand += sign * line.quantity
+            item.total_value += sign * line.amount
+    return touched
+
+
+def _receipt_to_change(ctx: Context, txn_id: str) -> ItemReceipt:
+    receipt = ctx.company.item_receipts.get(ctx.txn_id(txn_id))
+    if receipt is None:
+        raise errors.object_not_found(txn_id)
+    return receipt
+
+
+def item_receipt_mod(ctx: Context, rq: etree._Element) -> Answer:
+    mod = rq[0]
+    company = ctx.company
+    receipt = _receipt_to_change(ctx, text(mod, "TxnID") or "")
+    edit_sequence = text(mod, "EditSequence") or ""
+    if edit_sequence != receipt.edit_sequence:
+        raise errors.edit_sequence_out_of_date(edit_sequence)
+    check_closing_date(company, receipt.txn_date, RECEIPT)
+    new_date = parse_date(text(mod, "TxnDate"))
+    if new_date is not None:
+        check_closing_date(company, new_date, RECEIPT)
+    for unmodelled in ("VendorRef", "ExpenseLineMod", "ClearExpenseLines", "ClearItemLines"):
+        if mod.find(unmodelled) is not None:
+            raise UnsupportedRequestError(f"ItemReceiptModRq: {unmodelled} is not modelled")
+    line_mods = mod.findall("ItemLineMod")
+    lines = receipt.lines
+    if line_mods:
+        lines = [_modified_receipt_line(ctx, receipt, source) for source in line_mods]
+    fields = replace_fields(
+        receipt.fields,
+        ctx.echo(mod, "ItemReceiptRet", ("TxnID", "EditSequence", "ItemLineMod"), RECEIPT),
+    )
+    # Every check passed: apply.
+    touched = _move_stock(company, receipt.lines, -1) | _move_stock(company, lines, 1)
+    receipt.lines, receipt.fields = lines, fields
+    mod_txn_header(receipt, mod)
+    for line in receipt.lines:
+        if not line.txn_line_id:
+            line.txn_line_id = company.new_txn_id(company.now())
+    company.touch(receipt)
+    for po_txn_id in touched:
+        company.touch(company.purchase_orders[po_txn_id])
+    return Answer([item_receipt_ret(company, receipt, RetOptions(include=ctx.include))])
+
+
+def txn_del(ctx: Context, rq: etree._Element) -> Answer:
+    company = ctx.company
+    kind = text(rq, "TxnDelType") or ""
+    if kind != "ItemReceipt":
+        raise UnsupportedRequestError(f"TxnDelRq: deleting a {kind} is not modelled")
+    receipt = _receipt_to_change(ctx, text(rq, "TxnID") or "")
+    check_closing_date(company, receipt.txn_date, RECEIPT)
+    for po_txn_id in _move_stock(company, receipt.lines, -1):
+        company.touch(company.purchase_orders[po_txn_id])
+    del company.item_receipts[receipt.txn_id]
+    company.touch(receipt)  # derived quantities are recomputed
+    answer = [
+        _leaf("TxnDelType", kind),
+        _leaf("TxnID", receipt.txn_id),
+        _leaf("TimeDeleted", format_datetime(company.now())),
+    ]
+    if receipt.ref_number:
+        answer.append(_leaf("RefNumber", receipt.ref_number))
+    return Answer(answer)
+
+
+def _leaf(tag: str, value: str) -> etree._Element:
+    element = etree.Element(tag)
+    element.text = value
+    return element
+
+
 def _payables(ctx: Context) -> Ref:
     account = ctx.company.account_by_name("Accounts Payable")
     if account is None:
@@ -346,7 +520,9 @@ def inventory_adjustment_query(ctx: Context, rq: etree._Element) -> QueryOutcome
 
 HANDLERS: dict[str, Callable[[Context, etree._Element], Answer | QueryOutcome]] = {
     "ItemReceiptAddRq": item_receipt_add,
+    "ItemReceiptModRq": item_receipt_mod,
     "ItemReceiptQueryRq": item_receipt_query,
+    "TxnDelRq": txn_del,
     "InventoryAdjustmentAddRq": inventory_adjustment_add,
     "InventoryAdjustmentQueryRq": inventory_adjustment_query,
 }
