@@ -21,7 +21,7 @@ been carried out (see ``state``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -39,6 +39,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -70,6 +71,19 @@ class JobNotFound(JobStoreError):
 
 
 @dataclass(frozen=True)
+class Ref:
+    """The job of an earlier entry of the same :meth:`JobStore.enqueue_many` call, by the
+    entry's index in the list: a prerequisite that is not stored yet."""
+
+    index: int
+
+
+#: An idempotency key made from the ids of the job's prerequisites (in ``depends_on`` order), for
+#: work that is new whenever its prerequisites are.
+KeyMaker = Callable[[tuple[int, ...]], str]
+
+
+@dataclass(frozen=True)
 class NewJob:
     """What the caller knows about a piece of work when it enqueues it."""
 
@@ -79,12 +93,14 @@ class NewJob:
     subject: str = ""
     #: Same key, same work: enqueueing it again while a job with this key is unfinished returns
     #: that job. Include a fingerprint of the data when a change of data should make new work.
-    idempotency_key: str | None = None
+    #: A :data:`KeyMaker` makes it from the prerequisites' ids, once they are known.
+    idempotency_key: str | KeyMaker | None = None
     #: Lower numbers are claimed first.
     priority: int = 0
     autotask_entity: str | None = None
     autotask_id: int | None = None
-    depends_on: tuple[int, ...] = ()
+    #: Jobs stored (ids), or earlier entries of the same :meth:`JobStore.enqueue_many` call.
+    depends_on: tuple[int | Ref, ...] = ()
     max_attempts: int | None = None
 
 
@@ -222,6 +238,28 @@ def status_is(*statuses: str) -> ColumnElement[bool]:
     """
     literals: list[ColumnElement[Any]] = [literal_column(f"'{status}'") for status in statuses]
     return jobs.c.status == literals[0] if len(literals) == 1 else jobs.c.status.in_(literals)
+
+
+#: Ids per statement when reading many records: well below the engines' limits on parameters.
+IDS_PER_STATEMENT = 5000
+
+
+def in_groups(
+    group: ColumnElement[Any], member: ColumnElement[Any], wanted: Mapping[Any, Iterable[int]]
+) -> list[ColumnElement[bool]]:
+    """``(group = g1 AND member IN (…)) OR (group = g2 AND …)`` for the ids wanted in each group,
+    one condition for each :data:`IDS_PER_STATEMENT` ids (a statement each); none when no id is
+    wanted."""
+    pairs = sorted({(name, i) for name, ids in wanted.items() for i in ids})
+    conditions: list[ColumnElement[bool]] = []
+    for start in range(0, len(pairs), IDS_PER_STATEMENT):
+        by_group: dict[str, list[int]] = {}
+        for name, member_id in pairs[start : start + IDS_PER_STATEMENT]:
+            by_group.setdefault(name, []).append(member_id)
+        conditions.append(
+            or_(*((group == name) & member.in_(ids) for name, ids in by_group.items()))
+        )
+    return conditions
 
 
 def _by_id(column: Any, count: int, key: Any) -> Any:
@@ -382,6 +420,20 @@ def _progress() -> tuple[Label[Any], ...]:
     )
 
 
+def birth_status(prerequisites: Iterable[str]) -> str:
+    """The status of a new job whose prerequisites have these statuses: failed after a failed or
+    cancelled one, pending when all are done (or there are none), else waiting."""
+    statuses = list(prerequisites)
+    if any(status in ("failed", "cancelled") for status in statuses):
+        return "failed"
+    return "pending" if all(status == "done" for status in statuses) else "waiting"
+
+
+def _unique(found: Iterable[Job]) -> list[Job]:
+    """Each job once, in order of first appearance."""
+    return list({job.id: job for job in found}.values())
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -531,6 +583,45 @@ class JobStore:
             jobs.c.lease_session_id != session_id,
         )
 
+    def unfinished_about(
+        self,
+        qbwc_user: str,
+        records: Mapping[str, Iterable[int]],
+        keys: Iterable[str] = (),
+    ) -> list[Job]:
+        """This user's unfinished jobs about these Autotask records (ids by entity) or holding
+        these idempotency keys, oldest first: what an enqueue call reads up front, in one
+        statement (one more per :data:`IDS_PER_STATEMENT` ids). Both read an index (the key's
+        is partial: the status literals make it usable)."""
+        groups = in_groups(jobs.c.autotask_entity, jobs.c.autotask_id, records)
+        keyed = sorted(set(keys))
+        if keyed:
+            held = jobs.c.idempotency_key.in_(keyed)
+            groups = [*groups[:-1], or_(groups[-1], held)] if groups else [held]
+        found: dict[int, Job] = {}
+        for condition in groups:
+            query = select(jobs).where(
+                jobs.c.qbwc_user == qbwc_user, status_is(*UNFINISHED_STATUSES), condition
+            )
+            for row in self.conn.execute(query).mappings():
+                found[row["id"]] = Job.from_row(row)
+        return [found[job_id] for job_id in sorted(found)]
+
+    def done_keys(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of these idempotency keys a done job of this kind holds (through the index on
+        status and kind: the key's own index covers unfinished jobs only)."""
+        keyed = sorted(set(keys))
+        if not keyed:
+            return set()
+        # The kind as a literal too (see status_is): a generic plan guessing how many jobs have
+        # "some kind" reads the whole table.
+        query = select(jobs.c.idempotency_key).where(
+            status_is("done"),
+            jobs.c.kind == literal(kind, literal_execute=True),
+            jobs.c.idempotency_key.in_(keyed),
+        )
+        return {str(key) for key in self.conn.execute(query).scalars()}
+
     # -- enqueueing ------------------------------------------------------------------------
 
     def enqueue(self, new: NewJob) -> tuple[Job, bool]:
@@ -538,22 +629,96 @@ class JobStore:
 
         With an idempotency key held by an unfinished job, nothing is added and that job is
         returned: the database's partial unique index decides, so two processes enqueueing the
-        same work at once still make one job.
+        same work at once still make one job. A job whose prerequisites are all done is pending;
+        one with a failed or cancelled prerequisite is failed at once, naming it; others wait.
         """
-        prerequisites = self._lock_prerequisites(new.depends_on)
-        failed_prerequisite = next(
-            (p for p in prerequisites if p.status in ("failed", "cancelled")), None
+        return self.enqueue_many([new])[0]
+
+    def enqueue_many(self, entries: Sequence[NewJob]) -> list[tuple[Job, bool]]:
+        """Add many jobs in a few statements; return each entry's job and whether it is new.
+
+        The outcome is that of :meth:`enqueue` of each entry in turn (ids follow the list's
+        order too), where ``depends_on`` may name an earlier entry's job as :class:`Ref` and the
+        idempotency key may be a :data:`KeyMaker` of the prerequisites' ids. An entry whose key
+        is held, by an unfinished job or by an earlier entry, resolves to that job, and the
+        entries naming it depend on that job. (Two entries whose computed keys are equal resolve
+        to the one inserted first: the one whose references are fewer levels deep.)
+
+        Statements, whatever the number of entries: the ids reserved, the prerequisites already
+        stored locked ``FOR SHARE`` (as :meth:`enqueue` does), then for each level of references
+        (an entry naming a job of the level before) one multi-row ``INSERT … ON CONFLICT DO
+        NOTHING`` and, where keys were taken meanwhile, a ``SELECT`` of their holders; last, one
+        ``INSERT`` of the dependencies. SQLAlchemy splits an ``INSERT`` of over 1,000 rows.
+        """
+        if not entries:
+            return []
+        owner: dict[str, int] = {}  # key → the first entry with it
+        levels: list[int] = []
+        for index, entry in enumerate(entries):
+            refs = [d.index for d in entry.depends_on if isinstance(d, Ref)]
+            if any(not 0 <= ref < index for ref in refs):
+                raise ValueError(f"entry {index} names a job that is not an earlier entry: {refs}")
+            key = entry.idempotency_key
+            first = owner.setdefault(key, index) if isinstance(key, str) else index
+            # The same key as an earlier entry: that entry's job, as soon as it is known.
+            depth = max((levels[ref] + 1 for ref in refs), default=0)
+            levels.append(levels[first] if first != index else depth)
+        stored = {d for entry in entries for d in entry.depends_on if not isinstance(d, Ref)}
+        known = {job.id: job for job in self._lock_prerequisites(sorted(stored))}
+        ids = self._reserve_ids(len(entries)) if len(entries) > 1 else [None]
+        results: dict[int, tuple[Job, bool]] = {}
+        waits: dict[int, list[Job]] = {}  # new job's entry → its prerequisites
+        owner.clear()
+        for level in range(max(levels) + 1):
+            rows: dict[int, dict[str, Any]] = {}
+            same: dict[int, int] = {}  # entry → the entry of this level with the same key
+            for index in (i for i, lv in enumerate(levels) if lv == level):
+                entry = entries[index]
+                key = entry.idempotency_key
+                prerequisites: list[Job] = []
+                if not isinstance(key, str) or key not in owner:
+                    named = [
+                        results[d.index][0] if isinstance(d, Ref) else known[d]
+                        for d in entry.depends_on
+                    ]
+                    prerequisites = _unique(named)
+                    if callable(key):
+                        key = key(tuple(p.id for p in named))
+                if key is not None and key in owner:
+                    same[index] = owner[key]
+                    continue
+                if key is not None:
+                    owner[key] = index
+                rows[index] = self._job_row(entry, key, prerequisites, ids[index])
+                waits[index] = prerequisites
+            inserted = self._insert_jobs(rows)
+            taken = [i for i in rows if i not in inserted]
+            holders = self._key_holders([rows[i]["idempotency_key"] for i in taken])
+            for index in rows:
+                if index in inserted:
+                    results[index] = (inserted[index], True)
+                else:
+                    results[index] = (holders[rows[index]["idempotency_key"]], False)
+                    del waits[index]
+            for index, first in same.items():
+                results[index] = (results[first][0], False)
+        self._insert_dependencies(
+            [
+                {"job_id": results[index][0].id, "depends_on_id": p.id}
+                for index, prerequisites in waits.items()
+                for p in prerequisites
+            ]
         )
-        if failed_prerequisite is not None:
-            status, error = "failed", self._prerequisite_error(failed_prerequisite)
-        elif all(p.status == "done" for p in prerequisites):
-            status, error = "pending", None
-        else:
-            status, error = "waiting", None
+        return [results[index] for index in range(len(entries))]
+
+    def _job_row(
+        self, new: NewJob, key: str | None, prerequisites: Sequence[Job], job_id: int | None
+    ) -> dict[str, Any]:
+        failed = next((p for p in prerequisites if p.status in ("failed", "cancelled")), None)
         values = {
             "kind": new.kind,
             "qbwc_user": new.qbwc_user,
-            "status": status,
+            "status": birth_status([p.status for p in prerequisites]),
             "priority": new.priority,
             "payload": new.payload,
             "state": {},
@@ -561,46 +726,76 @@ class JobStore:
             "subject": new.subject[:300],
             "autotask_entity": new.autotask_entity,
             "autotask_id": new.autotask_id,
-            "idempotency_key": new.idempotency_key,
+            "idempotency_key": key,
             "attempts": 0,
             "max_attempts": new.max_attempts or self.retry_policy.max_attempts,
             "run_after": self.now,
-            "error": error,
-            "failed_by": failed_prerequisite.id if failed_prerequisite else None,
+            "error": self._prerequisite_error(failed) if failed is not None else None,
+            "failed_by": failed.id if failed is not None else None,
             "created_at": self.now,
             "updated_at": self.now,
         }
-        # RETURNING the whole row: the new job is not read again. The values go as parameters,
-        # not into .values(): SQLAlchemy then compiles each statement once, not per job.
-        if new.idempotency_key is None:
-            row = self.conn.execute(insert(jobs).returning(*jobs.c), values).mappings().one()
-        else:
-            dialect_insert = pg_insert if self._postgres else sqlite_insert
-            statement = (
-                dialect_insert(jobs)
-                .on_conflict_do_nothing(
-                    index_elements=[jobs.c.idempotency_key],
-                    index_where=text(UNFINISHED_PREDICATE),
-                )
-                .returning(*jobs.c)
+        if job_id is not None:
+            values["id"] = job_id
+        return values
+
+    def _reserve_ids(self, count: int) -> list[int]:
+        """Ids for ``count`` new jobs, ascending, that no other job gets."""
+        if self._postgres:
+            sequence = func.nextval(func.pg_get_serial_sequence("jobs", "id"))
+            query = select(sequence).select_from(func.generate_series(1, count))
+            return sorted(int(i) for i in self.conn.execute(query).scalars())
+        # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE, service/db.py), and a
+        # rowid table without AUTOINCREMENT gives the next row max(id) + 1 anyway.
+        highest = self.conn.execute(select(func.coalesce(func.max(jobs.c.id), 0))).scalar_one()
+        return list(range(int(highest) + 1, int(highest) + 1 + count))
+
+    def _insert_jobs(self, rows: Mapping[int, dict[str, Any]]) -> dict[int, Job]:
+        """Insert rows (by entry) skipping those whose key an unfinished job holds; return the
+        jobs made, by entry."""
+        if not rows:
+            return {}
+        dialect_insert = pg_insert if self._postgres else sqlite_insert
+        statement = (
+            dialect_insert(jobs)
+            .on_conflict_do_nothing(
+                index_elements=[jobs.c.idempotency_key], index_where=text(UNFINISHED_PREDICATE)
             )
-            inserted = self.conn.execute(statement, values).mappings().first()
-            if inserted is None:
-                existing = self.conn.execute(
-                    select(jobs).where(
-                        jobs.c.idempotency_key == new.idempotency_key,
-                        status_is(*UNFINISHED_STATUSES),
-                    )
-                ).mappings()
-                return Job.from_row(existing.one()), False
-            row = inserted
-        job = Job.from_row(row)
-        if prerequisites:
-            self.conn.execute(
-                insert(job_dependencies),
-                [{"job_id": job.id, "depends_on_id": p.id} for p in prerequisites],
-            )
-        return job, True
+            .returning(*jobs.c)
+        )
+        # RETURNING the whole row: a new job is not read again. The rows go as parameters, not
+        # into .values(): SQLAlchemy then compiles the statement once, and sends many rows as one
+        # multi-row INSERT (insertmanyvalues).
+        made = [
+            Job.from_row(row)
+            for row in self.conn.execute(statement, list(rows.values())).mappings()
+        ]
+        by_id = {row.get("id"): index for index, row in rows.items()}
+        if None in by_id:  # a single row, its id left to the database
+            return {by_id[None]: made[0]} if made else {}
+        return {by_id[job.id]: job for job in made}
+
+    def _key_holders(self, keys: Sequence[str]) -> dict[str, Job]:
+        """The unfinished jobs holding these keys, by key, locked like prerequisites (later
+        entries may depend on them)."""
+        if not keys:
+            return {}
+        query = (
+            select(jobs)
+            .where(jobs.c.idempotency_key.in_(keys), status_is(*UNFINISHED_STATUSES))
+            .with_for_update(read=True)
+        )
+        rows = self.conn.execute(query).mappings()
+        found = {row["idempotency_key"]: Job.from_row(row) for row in rows}
+        missing = sorted(set(keys) - set(found))
+        if missing:
+            raise JobStoreError(f"key(s) taken, yet no unfinished job holds them: {missing}")
+        return found
+
+    def _insert_dependencies(self, rows: Sequence[dict[str, int]]) -> None:
+        if rows:
+            # RETURNING makes SQLAlchemy send one multi-row INSERT, not one statement per row.
+            self.conn.execute(insert(job_dependencies).returning(job_dependencies.c.job_id), rows)
 
     def _lock_prerequisites(self, ids: Sequence[int]) -> list[Job]:
         if not ids:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,10 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
 from lxml import etree
+from psycopg.sql import Literal
 
 from service.clock import utcnow
 from service.db import Database
@@ -247,3 +250,45 @@ class RoundRobinTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def until_a_lock_is_awaited(db: Database) -> None:
+    """Return once a session of this PostgreSQL database waits for a lock (another transaction's
+    uncommitted rows, say); fail after half a minute."""
+    name = db.engine.url.database
+    for _ in range(3000):
+        with db.engine.connect() as conn:
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = %(name)s AND wait_event_type = 'Lock'",
+                {"name": name},
+            ).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("no session waited for a lock")
+
+
+def generic_plans(db: Database, statements: list[tuple[str, Any]]) -> dict[str, str]:
+    """The plan PostgreSQL gives each statement (with its parameters, as recorded by a
+    ``before_cursor_execute`` listener) once psycopg has prepared it and the plan is generic."""
+    plans = {}
+    with db.transaction() as conn:
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        raw = conn.connection.dbapi_connection
+        for number, (statement, given) in enumerate(statements):
+            # A statement run for many rows (a multi-row INSERT) is planned as for one.
+            parameters = given[0] if isinstance(given, list) else given
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+            numbered = re.sub(
+                r"%\((\w+)\)s",
+                lambda m, names=names: f"${names.index(m.group(1)) + 1}",  # type: ignore[misc]
+                statement,
+            )
+            conn.exec_driver_sql(f"PREPARE q{number} AS {numbered}")
+            # Typed by the PREPARE: the values go in as literals (NULL included).
+            arguments = ", ".join(Literal(parameters[name]).as_string(raw) for name in names)
+            call = f"EXPLAIN EXECUTE q{number}" + (f"({arguments})" if names else "")
+            plans[statement] = "\n".join(row[0] for row in conn.exec_driver_sql(call))
+        conn.exec_driver_sql("DEALLOCATE ALL")
+    return plans

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,9 +12,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from service.db import Database
-from service.jobstore import Answer, JobNotFound, JobStore, JobStoreError, NewJob
+from service.jobstore import Answer, Job, JobNotFound, JobStore, JobStoreError, NewJob, Ref
 from service.models import jobs
 from service.webconnector.sessions import Sessions
+from tests.test_statements import counting
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 USER = "office"
@@ -347,3 +349,158 @@ def test_status_column_rejects_unknown_status(db: Database) -> None:
         job, _ = s.enqueue(new("a"))
     with pytest.raises(IntegrityError), db.transaction() as conn:
         conn.execute(update(jobs).where(jobs.c.id == job.id).values(status="bogus"))
+
+
+# -- enqueueing many at once -----------------------------------------------------------------
+
+
+def _chain(n: int, vendor_id: int | None = None) -> list[NewJob]:
+    """Per PO ``n``: a vendor shared by all (or the stored one), the PO after it, a receipt after
+    the PO, an inventory sync after both keyed by their ids."""
+    entries: list[NewJob] = []
+    if vendor_id is None:
+        entries.append(new("vendor:1", kind="vendor"))
+    vendor: int | Ref = vendor_id if vendor_id is not None else Ref(0)
+    for po in range(n):
+        first = len(entries)
+        entries += [
+            new(f"po:{po}", kind="purchase_order", depends_on=(vendor,)),
+            new(f"receipt:{po}", kind="item_receipt", depends_on=(Ref(first),)),
+            new(
+                lambda ids, po=po: f"inventory:{po}:{'-'.join(map(str, ids))}",
+                kind="inventory_adjustment",
+                depends_on=(Ref(first), Ref(first + 1)),
+            ),
+        ]
+    return entries
+
+
+def test_enqueue_many_resolves_references_in_list_order(db: Database) -> None:
+    with store(db) as s:
+        made = s.enqueue_many(_chain(2))
+        (vendor, po, receipt, inventory) = (job for job, _ in made[:4])
+        assert [created for _, created in made] == [True] * 7
+        # Ids follow the list, though the jobs were inserted level by level.
+        assert [job.id for job, _ in made] == sorted(job.id for job, _ in made)
+        assert (vendor.status, po.status, receipt.status) == ("pending", "waiting", "waiting")
+        assert s.prerequisites(po.id) == [vendor.id]
+        assert s.prerequisites(inventory.id) == [po.id, receipt.id]
+        assert inventory.idempotency_key == f"inventory:0:{po.id}-{receipt.id}"
+        assert s.dependents(vendor.id) == [po.id, made[4][0].id]
+        assert len(s.find()) == 7
+
+
+def _prefixed(entries: list[NewJob], prefix: str) -> list[NewJob]:
+    """The same entries with other keys (the same work again, as if for another file)."""
+
+    def rekey(key: object) -> object:
+        if callable(key):
+            return lambda ids, key=key: prefix + key(ids)
+        return prefix + key if isinstance(key, str) else key
+
+    return [replace(e, idempotency_key=rekey(e.idempotency_key)) for e in entries]
+
+
+def test_enqueue_many_gives_what_enqueue_one_by_one_gives(db: Database) -> None:
+    with store(db) as s:
+        vendor, _ = s.enqueue(new("vendor:1", kind="vendor"))
+        failed, _ = s.enqueue(new("vendor:2", kind="vendor", subject="Vendor Bad"))
+        s.fail(failed.id, "3100: name in use")
+    entries = _chain(2, vendor.id)
+    entries += [new("po:9", kind="purchase_order", depends_on=(failed.id,))]
+    entries += [new("receipt:9", kind="item_receipt", depends_on=(Ref(len(entries) - 1),))]
+    entries += [new("receipt:0", kind="item_receipt", payload={"again": True})]
+    with store(db) as s:
+        batch = s.enqueue_many(_prefixed(entries, "a:"))
+    one_by_one: list[tuple[Job, bool]] = []
+    with store(db) as s:
+        for entry in _prefixed(entries, "b:"):
+            depends = tuple(
+                one_by_one[d.index][0].id if isinstance(d, Ref) else d for d in entry.depends_on
+            )
+            key = entry.idempotency_key
+            key = key(depends) if callable(key) else key
+            one_by_one.append(s.enqueue(replace(entry, depends_on=depends, idempotency_key=key)))
+
+    def outcome(made: list[tuple[Job, bool]]) -> list[tuple[object, ...]]:
+        ids = {job.id: n for n, (job, _) in enumerate(made)}
+        ids.update({vendor.id: -1, failed.id: -2})
+        return [
+            (job.kind, job.status, created, ids.get(job.failed_by or 0), job.payload, job.subject)
+            for job, created in made
+        ]
+
+    assert outcome(batch) == outcome(one_by_one)
+    failed_po = batch[-3][0]
+    assert failed_po.status == "failed"
+    assert failed_po.failed_by == failed.id
+    assert "Vendor Bad" in (failed_po.error or "")
+    # A new job failed at birth fails the new jobs after it, naming it.
+    assert batch[-2][0].failed_by == failed_po.id
+    assert f"job #{failed_po.id}" in (batch[-2][0].error or "")
+    # A key given twice is one job, the first.
+    assert batch[-1] == (batch[1][0], False)
+
+
+def test_enqueue_many_reuses_keys_held_and_points_dependents_at_the_holder(db: Database) -> None:
+    with store(db) as s:
+        held, _ = s.enqueue(new("po:0", kind="purchase_order"))
+    with store(db) as s:
+        made = s.enqueue_many(_chain(1))
+        assert made[1] == (held, False)
+        receipt = made[2][0]
+        assert made[2][1]
+        assert s.prerequisites(receipt.id) == [held.id]
+        assert s.dependents(held.id) == [receipt.id, made[3][0].id]
+        # The held job keeps its own prerequisites: the new vendor is not added to them.
+        assert s.prerequisites(held.id) == []
+
+
+def test_enqueue_many_same_key_twice_makes_one_job(db: Database) -> None:
+    entries = [
+        new("item:1", kind="item"),
+        new("po:1", depends_on=(Ref(0),)),
+        new("item:1", kind="item", payload={"other": True}),
+        new("po:2", depends_on=(Ref(2),)),
+    ]
+    with store(db) as s:
+        made = s.enqueue_many(entries)
+        assert [created for _, created in made] == [True, True, False, True]
+        assert made[2][0] == made[0][0]
+        assert s.prerequisites(made[3][0].id) == [made[0][0].id]
+        assert len(s.find()) == 3
+
+
+def test_enqueue_many_key_made_from_prerequisites_is_reused_when_they_are(db: Database) -> None:
+    with store(db) as s:
+        po, _ = s.enqueue(new("po:0", kind="purchase_order"))
+    entry = new(lambda ids: f"inventory:{ids}", depends_on=(po.id,))
+    with store(db) as s:
+        ((first, created_first),) = s.enqueue_many([entry])
+    with store(db) as s:
+        again, created_again = s.enqueue(entry)
+    assert (created_first, created_again) == (True, False)
+    assert again.id == first.id
+    assert first.idempotency_key == f"inventory:({po.id},)"
+
+
+def test_enqueue_many_refuses_references_to_later_entries_and_unknown_jobs(db: Database) -> None:
+    with pytest.raises(ValueError, match="not an earlier entry"), store(db) as s:
+        s.enqueue_many([new("a", depends_on=(Ref(1),)), new("b")])
+    with pytest.raises(JobNotFound), store(db) as s:
+        s.enqueue_many([new("a"), new("b", depends_on=(999,))])
+    with store(db) as s:
+        assert s.find() == []
+
+
+def test_enqueue_many_costs_the_same_statements_for_ten_or_a_hundred(db: Database) -> None:
+    with store(db) as s:
+        vendor, _ = s.enqueue(new("vendor:1", kind="vendor"))
+    counts = []
+    for n, prefix in ((10, "a:"), (100, "b:")):
+        with store(db) as s, counting(db) as seen:
+            made = s.enqueue_many(_prefixed(_chain(n, vendor.id), prefix))
+        assert all(created for _, created in made)
+        counts.append(len(seen))
+    # Reserve ids, lock the vendor, three levels of INSERT, the dependencies.
+    assert counts == [6, 6]

@@ -3,21 +3,26 @@ plans of per-call queries on a large database."""
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from psycopg.sql import Literal
 from sqlalchemy import event
 
 from service.db import Database
-from service.jobstore import JobStore, NewJob
+from service.jobstore import Job, JobStore, NewJob, Ref
 from service.settings import load_settings
 from service.webconnector.exchange import Exchange
 from service.webconnector.sessions import Sessions
-from tests.support import CompanyFile, add_user, enqueue_company_queries, fill_history
+from tests.support import (
+    CompanyFile,
+    add_user,
+    enqueue_company_queries,
+    fill_history,
+    generic_plans,
+    until_a_lock_is_awaited,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -145,30 +150,68 @@ def test_per_call_queries_use_indexes_under_generic_plans(postgres_db: Database)
     finally:
         event.remove(postgres_db.engine, "before_cursor_execute", record)
     assert len(seen) >= 6
-    plans = {}
-    with postgres_db.transaction() as conn:
-        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-        for number, (statement, given) in enumerate(seen):
-            # A statement run for many rows (the transmissions' INSERT) is planned as for one.
-            parameters = given[0] if isinstance(given, list) else given
-            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
-            numbered = re.sub(
-                r"%\((\w+)\)s",
-                lambda m, names=names: f"${names.index(m.group(1)) + 1}",  # type: ignore[misc]
-                statement,
-            )
-            conn.exec_driver_sql(f"PREPARE q{number} AS {numbered}")
-            raw = conn.connection.dbapi_connection
-            # Typed by the PREPARE: the values go in as literals (NULL included).
-            arguments = ", ".join(Literal(parameters[name]).as_string(raw) for name in names)
-            call = (
-                f"EXPLAIN EXECUTE q{number}({arguments})" if names else f"EXPLAIN EXECUTE q{number}"
-            )
-            plan = "\n".join(row[0] for row in conn.exec_driver_sql(call))
-            plans[statement] = plan
-        conn.exec_driver_sql("DEALLOCATE ALL")
+    plans = generic_plans(postgres_db, seen)
     for statement, plan in plans.items():
         for table in ("jobs", "transmissions", "wc_sessions"):
             assert f"Seq Scan on {table}" not in plan, f"{statement}\n{plan}"
     (claim,) = [p for s, p in plans.items() if s.startswith("WITH candidates")]
     assert "ix_jobs_claim" in claim, claim
+
+
+def _work(n: int) -> list[NewJob]:
+    """A vendor, and per PO the PO after it, an inventory sync keyed by the PO's id, and a note
+    without a key after the PO."""
+    entries = [NewJob(kind="vendor", qbwc_user="office", payload={}, idempotency_key="vendor:1")]
+    for po in range(n):
+        at = len(entries)
+        entries += [
+            NewJob(
+                kind="purchase_order",
+                qbwc_user="office",
+                payload={"po": po},
+                idempotency_key=f"po:{po}",
+                depends_on=(Ref(0),),
+            ),
+            NewJob(
+                kind="inventory_adjustment",
+                qbwc_user="office",
+                payload={},
+                idempotency_key=lambda ids: f"inventory:{ids}",
+                depends_on=(Ref(at),),
+            ),
+            NewJob(kind="note", qbwc_user="office", payload={}, depends_on=(Ref(at),)),
+        ]
+    return entries
+
+
+def test_enqueue_many_racing_the_same_work_makes_one_set_of_jobs(postgres_db: Database) -> None:
+    """B's INSERT meets A's uncommitted keys and waits; once A commits, every keyed entry of B
+    resolves to A's job, and B's new jobs depend on A's."""
+    entries = _work(5)
+    results: dict[str, list[tuple[Job, bool]]] = {}
+    waiting = threading.Event()
+
+    def enqueue_b() -> None:
+        with postgres_db.transaction() as conn:
+            waiting.set()
+            results["b"] = JobStore(conn, T0).enqueue_many(entries)
+
+    with postgres_db.transaction() as conn_a:
+        results["a"] = JobStore(conn_a, T0).enqueue_many(entries)
+        b = threading.Thread(target=enqueue_b)
+        b.start()
+        waiting.wait()
+        until_a_lock_is_awaited(postgres_db)
+    b.join()
+    a_jobs, b_jobs = results["a"], results["b"]
+    assert all(created for _, created in a_jobs)
+    for (a_job, _), (b_job, b_created), entry in zip(a_jobs, b_jobs, entries, strict=True):
+        if entry.idempotency_key is not None:
+            assert (b_job.id, b_created) == (a_job.id, False)
+        else:
+            assert b_created
+    with postgres_db.transaction() as conn:
+        store = JobStore(conn, T0)
+        assert len(store.find()) == 1 + 5 * 4  # one vendor, per PO one PO and sync, two notes
+        b_note = b_jobs[3][0]
+        assert store.prerequisites(b_note.id) == [a_jobs[1][0].id]

@@ -30,6 +30,9 @@ what QuickBooks must learn and enqueues it, in the caller's transaction::
 Enqueueing the same data again makes no new work (idempotency keys, mappings). A failed job keeps
 its key, so the same data does not try again by itself; changed data supersedes it (the failed
 job and the jobs it failed are cancelled, and new ones made).
+
+A call reads what it needs up front, decides PO by PO against that snapshot and writes the jobs
+and mappings decided at the end, in a constant number of statements (:mod:`service.sync.plan`).
 """
 
 from __future__ import annotations
@@ -42,13 +45,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from service.clock import utcnow
 from service.db import Database
-from service.jobstore import Job, JobStore, NewJob
+from service.jobstore import Job, NewJob, Ref
 from service.kinds import MAX_LOOKUP_VALUES
-from service.models import jobs
 from service.qbxml import build
 from service.qbxml import text as qtext
 from service.settings import Settings, TransferMode
@@ -59,7 +61,7 @@ from service.sync.common import (
     quantity_text,
     receipt_ref_number,
 )
-from service.sync.mapping import Mapping, MappingKind, Mappings
+from service.sync.mapping import Mapping, MappingKind
 from service.sync.model import (
     Company,
     Product,
@@ -68,6 +70,7 @@ from service.sync.model import (
     SyncInputError,
     on_hand_totals,
 )
+from service.sync.plan import Handle, Plan, order
 
 ACTIVE = ("pending", "waiting", "in_flight")
 PO_KINDS = ("purchase_order", "purchase_order_update")
@@ -117,13 +120,14 @@ class Enqueuer:
     """Makes the jobs for Autotask data, in one transaction, for one company file (user)."""
 
     def __init__(self, conn: Connection, now: datetime, settings: Settings, qbwc_user: str) -> None:
-        self.conn = conn
         self.settings = settings
         self.user = qbwc_user
-        self.store = JobStore(conn, now)
-        self.mappings = Mappings(conn, now, qbwc_user)
+        self.plan = Plan(conn, now, qbwc_user)
         self.report = EnqueueReport()
         self._collisions: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        #: The jobs this call made or reused so far, in order: the report once flushed.
+        self._touched: list[Handle] = []
+        self._planned = 0
 
     # -- public ------------------------------------------------------------------------------
 
@@ -132,7 +136,9 @@ class Enqueuer:
     ) -> EnqueueReport:
         """Enqueue what these POs need in QuickBooks; ``stock`` gives the on-hand counts."""
         orders = list(orders)
-        totals = self._record_on_hand(stock)
+        totals = on_hand_totals(stock)
+        self._load(orders, totals)
+        self._record_on_hand(totals)
         self._find_collisions(
             vendors=[po.vendor for po in orders],
             customers=[c for po in orders for c in po.customers()],
@@ -143,6 +149,7 @@ class Enqueuer:
                 self._purchase_order(po, totals)
             except SyncInputError as exc:
                 self.report.skipped.append(f"PO {po.label}: {exc}")
+        self._flush()
         return self.report
 
     def full_inventory_sync(
@@ -150,7 +157,7 @@ class Enqueuer:
     ) -> EnqueueReport:
         """Set QuickBooks' On Hand of every stocked product to Autotask's total (missing items
         are created), in adjustments of up to MAX_LOOKUP_VALUES items."""
-        totals = self._record_on_hand(stock)
+        totals = on_hand_totals(stock)
         stocked = {p.id: p for p in products if p.id in totals}
         unknown = sorted(set(totals) - set(stocked))
         if unknown:
@@ -162,8 +169,15 @@ class Enqueuer:
         parts = [
             ordered[i : i + MAX_LOOKUP_VALUES] for i in range(0, len(ordered), MAX_LOOKUP_VALUES)
         ]
+        self.plan.load(
+            records={"Products": stocked},
+            keys=[self._account_check_key(), *(self._full_sync_key(part) for part in parts)],
+            done=("account_check", [self._account_check_key()]),
+            mappings={"item": set(stocked) | set(totals)},
+        )
+        self._record_on_hand(totals)
         for number, part in enumerate(parts, 1):
-            depends: list[int] = []
+            depends: list[int | Ref] = []
             for product in part:
                 try:
                     item_job = self._ensure_item(product)
@@ -180,19 +194,45 @@ class Enqueuer:
                     payload={"product_ids": ids, "reason": "full inventory sync"},
                     subject=f"Full inventory sync · {len(ids)} item(s) (part {number} of "
                     f"{len(parts)})",
-                    idempotency_key=f"{self.user}:inventory_adjustment:full:{fingerprint(ids)}",
+                    idempotency_key=self._full_sync_key(part),
                     depends_on=tuple(depends),
                 )
             )
+        self._flush()
         return self.report
+
+    def _load(self, orders: Sequence[PurchaseOrder], totals: dict[int, Decimal]) -> None:
+        """Read up front what deciding these POs asks about (:mod:`service.sync.plan`)."""
+        lines = [line for po in orders for line in po.lines]
+        companies = [po.vendor for po in orders] + [c for po in orders for c in po.customers()]
+        products = {p.id for po in orders for p in po.products()}
+        self.plan.load(
+            records={
+                "PurchaseOrders": [po.id for po in orders],
+                "PurchaseOrderItems": [line.id for line in lines],
+                "Companies": [c.id for c in companies],
+                "Products": products,
+            },
+            keys=[self._account_check_key()],
+            done=("account_check", [self._account_check_key()]),
+            mappings={
+                "purchase_order": [po.id for po in orders],
+                "po_line": [line.id for line in lines],
+                "receiving": [r.id for po in orders for r in po.receivings],
+                "vendor": [po.vendor.id for po in orders],
+                "customer": [c.id for po in orders for c in po.customers()],
+                "item": products | set(totals),
+            },
+        )
+
+    def _full_sync_key(self, part: Sequence[Product]) -> str:
+        return f"{self.user}:inventory_adjustment:full:{fingerprint([p.id for p in part])}"
 
     # -- on hand and names -------------------------------------------------------------------
 
-    def _record_on_hand(self, stock: Iterable[StockLevel]) -> dict[int, Decimal]:
-        totals = on_hand_totals(stock)
+    def _record_on_hand(self, totals: dict[int, Decimal]) -> None:
         for product_id, total in totals.items():
-            self.mappings.put("item", product_id, data={"on_hand": build.format_quantity(total)})
-        return totals
+            self.plan.put_data("item", product_id, {"on_hand": build.format_quantity(total)})
 
     def _find_collisions(
         self, *, vendors: Sequence[Company], customers: Sequence[Company], products: Sequence[Any]
@@ -221,11 +261,11 @@ class Enqueuer:
 
     def _ensure(
         self, kind: MappingKind, autotask_id: int, name: str, extra: dict[str, Any]
-    ) -> Job | None:
+    ) -> Handle | None:
         """The unfinished job that ensures this record, or None when the mapping knows it."""
         qb_name = self._qb_name(kind, name, _source(kind, autotask_id))
         clash = self._collisions.get((kind, autotask_id))
-        known = self.mappings.get(kind, autotask_id)
+        known = self.plan.mapping(kind, autotask_id)
         if (
             known is not None
             and known.qb_id
@@ -250,15 +290,12 @@ class Enqueuer:
             )
         )
 
-    def _account_check(self) -> Job | None:
+    def _account_check(self) -> Handle | None:
         """The job that checks the configured accounts (service.sync.accounts), which item jobs
         wait for: one per set of account settings, none once such a check is done."""
         names = configured_names(self.settings)
-        key = f"{self.user}:account_check:{fingerprint(names)}"
-        checked = self.conn.execute(
-            select(jobs.c.id).where(jobs.c.idempotency_key == key, jobs.c.status == "done")
-        ).first()
-        if checked is not None:
+        key = self._account_check_key()
+        if self.plan.done("account_check", key):
             return None
         return self._add(
             NewJob(
@@ -270,7 +307,10 @@ class Enqueuer:
             )
         )
 
-    def _ensure_item(self, product: Product) -> Job | None:
+    def _account_check_key(self) -> str:
+        return f"{self.user}:account_check:{fingerprint(configured_names(self.settings))}"
+
+    def _ensure_item(self, product: Product) -> Handle | None:
         return self._ensure(
             "item",
             product.id,
@@ -289,7 +329,7 @@ class Enqueuer:
         if not po.lines:
             self.report.skipped.append(f"PO {po.label}: no line with a product, nothing to send")
             return
-        mapping = self.mappings.get("purchase_order", po.id)
+        mapping = self.plan.mapping("purchase_order", po.id)
         transferred = mapping is not None and bool(mapping.qb_id)
         active = self._jobs_about("PurchaseOrders", po.id, PO_KINDS, ACTIVE)
         if po.canceled and not transferred:
@@ -306,8 +346,8 @@ class Enqueuer:
             self._add_update(po, payload, active, [])
             return
         prerequisites = self._prerequisites(po)
-        po_job: Job | None
-        created_before = len(self.report.created)
+        po_job: Handle | None
+        planned_before = self._planned
         corrections = self._corrections(po, pending_rows=False) if transferred else []
         prerequisites += [j.id for j in corrections]
         if not transferred:
@@ -330,7 +370,7 @@ class Enqueuer:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
                 po_job = self._reuse(active[-1]) if active else None
-        changed = len(self.report.created) > created_before
+        changed = self._planned > planned_before
         receipts = self._receipts(po, po_job)
         if transferred:
             corrections += self._corrections(po, pending_rows=True)
@@ -344,8 +384,10 @@ class Enqueuer:
                     qbwc_user=self.user,
                     payload={"product_ids": stocked, "reason": f"after PO {po.label}"},
                     subject=f"Inventory after PO {po.label} · {len(stocked)} item(s)",
-                    idempotency_key=f"{self.user}:inventory_adjustment:po:{po.id}:"
-                    f"{fingerprint(depends)}",
+                    # New whenever the jobs it follows are: made from their ids at the flush.
+                    idempotency_key=lambda ids: (
+                        f"{self.user}:inventory_adjustment:po:{po.id}:{fingerprint(list(ids))}"
+                    ),
                     autotask_entity="PurchaseOrders",
                     autotask_id=po.id,
                     depends_on=tuple(depends),
@@ -367,15 +409,15 @@ class Enqueuer:
         seen = fingerprint(sorted((r.id, str(r.quantity)) for r in po.receivings))
         if mapping is not None and mapping.data.get("autotask_receivings") == seen:
             return False
-        self.mappings.put("purchase_order", po.id, data={"autotask_receivings": seen})
+        self.plan.put_data("purchase_order", po.id, {"autotask_receivings": seen})
         return transferred
 
-    def _prerequisites(self, po: PurchaseOrder) -> list[int]:
+    def _prerequisites(self, po: PurchaseOrder) -> list[int | Ref]:
         """The unfinished ensure jobs the PO waits for."""
         found = [self._ensure("vendor", po.vendor.id, po.vendor.name, {})]
         found += [self._ensure("customer", c.id, c.name, {}) for c in po.customers()]
         found += [self._ensure_item(p) for p in po.products()]
-        return sorted({job.id for job in found if job is not None})
+        return sorted({job.id for job in found if job is not None}, key=order)
 
     def _payload(self, po: PurchaseOrder) -> dict[str, Any]:
         def company(c: Company | None, kind: str) -> dict[str, Any] | None:
@@ -417,9 +459,9 @@ class Enqueuer:
         self,
         po: PurchaseOrder,
         payload: dict[str, Any],
-        active: list[Job],
-        prerequisites: list[int],
-    ) -> Job:
+        active: list[Handle],
+        prerequisites: list[int | Ref],
+    ) -> Handle:
         """An update after every unfinished job of the PO (and the records it needs)."""
         if not active:
             self._supersede(po.id, payload["fingerprint"])
@@ -433,8 +475,8 @@ class Enqueuer:
         what: str,
         po: PurchaseOrder,
         payload: dict[str, Any],
-        after: list[int],
-    ) -> Job:
+        after: list[int | Ref],
+    ) -> Handle:
         return self._add(
             NewJob(
                 kind=kind,
@@ -444,11 +486,11 @@ class Enqueuer:
                 idempotency_key=f"{self.user}:{kind}:{po.id}:{payload['fingerprint']}",
                 autotask_entity="PurchaseOrders",
                 autotask_id=po.id,
-                depends_on=tuple(sorted(set(after))),
+                depends_on=tuple(sorted(set(after), key=order)),
             )
         )
 
-    def _cancel_before_transfer(self, po: PurchaseOrder, active: list[Job]) -> None:
+    def _cancel_before_transfer(self, po: PurchaseOrder, active: list[Handle]) -> None:
         """A PO canceled before QuickBooks has it: its waiting jobs are cancelled."""
         if not active:
             self._supersede(po.id)
@@ -466,10 +508,10 @@ class Enqueuer:
 
     # -- receipts ----------------------------------------------------------------------------
 
-    def _receipts(self, po: PurchaseOrder, po_job: Job | None) -> list[Job]:
-        made: list[Job] = []
+    def _receipts(self, po: PurchaseOrder, po_job: Handle | None) -> list[Handle]:
+        made: list[Handle] = []
         lines = {line.id: line for line in po.lines}
-        mapped = self.mappings.get_many("po_line", lines)
+        mapped = self.plan.mappings_of("po_line", lines)
         after = [po_job.id] if po_job is not None and po_job.status != "done" else []
         if self.settings.transfer_mode is TransferMode.RECEIVED:
             for line in po.lines:
@@ -493,7 +535,7 @@ class Enqueuer:
                 )
                 made.append(job)
         else:
-            done = self.mappings.get_many("receiving", [r.id for r in po.receivings])
+            done = self.plan.mappings_of("receiving", [r.id for r in po.receivings])
             for receiving in po.receivings:
                 if receiving.quantity < 0 or (receiving.id in done and done[receiving.id].qb_id):
                     continue  # a negative row lowers receipts: see _corrections
@@ -511,7 +553,7 @@ class Enqueuer:
                 made.append(job)
         return [job for job in made if job.status != "done"]
 
-    def _corrections(self, po: PurchaseOrder, *, pending_rows: bool) -> list[Job]:
+    def _corrections(self, po: PurchaseOrder, *, pending_rows: bool) -> list[Handle]:
         """Corrections of lines whose QuickBooks receipts hold more than Autotask says
         (:mod:`service.sync.corrections`), unfinished.
 
@@ -521,9 +563,9 @@ class Enqueuer:
         (``pending_rows`` True), the others before the update (False).
         """
         received_mode = self.settings.transfer_mode is TransferMode.RECEIVED
-        mapped = self.mappings.get_many("po_line", [line.id for line in po.lines])
-        done = self.mappings.get_many("receiving", [r.id for r in po.receivings])
-        made: list[Job] = []
+        mapped = self.plan.mappings_of("po_line", [line.id for line in po.lines])
+        done = self.plan.mappings_of("receiving", [r.id for r in po.receivings])
+        made: list[Handle] = []
         for line in po.lines:
             known = mapped.get(line.id)
             if known is None or not known.qb_id:
@@ -590,9 +632,9 @@ class Enqueuer:
         key: str,
         guid: str,
         ref: str,
-        after: list[int],
+        after: list[int | Ref],
         date: str | None,
-    ) -> Job:
+    ) -> Handle:
         amount = how.get("target") or how.get("quantity")
         line = next(line for line in po.lines if line.id == line_id)
         return self._line_job(
@@ -614,8 +656,8 @@ class Enqueuer:
         *,
         subject: str,
         key: str,
-        after: Sequence[int] = (),
-    ) -> Job:
+        after: Sequence[int | Ref] = (),
+    ) -> Handle:
         """A job about one PO line (a receipt or a correction), after ``after`` and the line's
         unfinished receipts and corrections."""
         line = next(line for line in po.lines if line.id == line_id)
@@ -636,41 +678,38 @@ class Enqueuer:
                 idempotency_key=f"{self.user}:{kind}:{key}",
                 autotask_entity="PurchaseOrderItems",
                 autotask_id=line_id,
-                depends_on=tuple(sorted({*after, *(j.id for j in earlier)})),
+                depends_on=tuple(sorted({*after, *(j.id for j in earlier)}, key=order)),
             )
         )
 
     # -- the job table -----------------------------------------------------------------------
 
-    def _add(self, new: NewJob) -> Job:
-        job, created = self.store.enqueue(new)
-        if created:
-            self.report.created.append(job)
-        else:
-            self._reuse(job)
+    def _add(self, new: NewJob) -> Handle:
+        job, created = self.plan.add(new)
+        self._planned += created
+        self._touched.append(job)
         return job
 
-    def _reuse(self, job: Job) -> Job:
-        if all(j.id != job.id for j in self.report.reused + self.report.created):
-            self.report.reused.append(job)
+    def _reuse(self, job: Handle) -> Handle:
+        self._touched.append(job)
         return job
+
+    def _flush(self) -> None:
+        """Write what was decided; the report names the jobs as stored."""
+        self.plan.flush()
+        seen = {job.id for job in self.report.created + self.report.reused}
+        for handle in self._touched:
+            job, created = self.plan.resolve(handle)
+            if job.id not in seen:
+                seen.add(job.id)
+                (self.report.created if created else self.report.reused).append(job)
+        self._touched.clear()
 
     def _jobs_about(
         self, entity: str, autotask_id: int, kinds: Sequence[str], statuses: Sequence[str]
-    ) -> list[Job]:
-        """This user's jobs about one Autotask record, oldest first."""
-        rows = self.conn.execute(
-            select(jobs)
-            .where(
-                jobs.c.qbwc_user == self.user,
-                jobs.c.autotask_entity == entity,
-                jobs.c.autotask_id == autotask_id,
-                jobs.c.kind.in_(kinds),
-                jobs.c.status.in_(statuses),
-            )
-            .order_by(jobs.c.id)
-        ).mappings()
-        return [Job.from_row(row) for row in rows]
+    ) -> list[Handle]:
+        """This user's jobs about one Autotask record, oldest first (planned ones last)."""
+        return self.plan.jobs_about(entity, autotask_id, kinds, statuses)
 
     def _supersede(self, po_id: int, fingerprint: str | None = None) -> None:
         """Newer Autotask data replaces the PO's failed jobs (those made for other data, or all
@@ -679,13 +718,8 @@ class Enqueuer:
             if fingerprint is None or job.payload.get("fingerprint") != fingerprint:
                 self._cancel_with_dependents(job.id)
 
-    def _cancel_with_dependents(self, job_id: int) -> None:
-        for dependent in self.store.dependents(job_id):
-            if self.store.get(dependent).status in ("pending", "waiting", "failed"):
-                self._cancel_with_dependents(dependent)
-        if self.store.get(job_id).status in ("pending", "waiting", "failed"):
-            self.store.cancel(job_id)
-            self.report.cancelled.append(job_id)
+    def _cancel_with_dependents(self, job_id: int | Ref) -> None:
+        self.report.cancelled += self.plan.cancel_with_dependents(job_id)
 
 
 def _source(kind: str, autotask_id: int) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, RowMapping, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from service.jobstore import in_groups
 from service.models import qb_mappings
 
 MappingKind = Literal["vendor", "customer", "item", "purchase_order", "po_line", "receiving"]
@@ -102,6 +103,18 @@ class Mappings:
         ).mappings()
         return {row["autotask_id"]: Mapping.from_row(row) for row in rows}
 
+    def get_kinds(
+        self, wanted: dict[MappingKind, Iterable[int]]
+    ) -> dict[MappingKind, dict[int, Mapping]]:
+        """:meth:`get_many` of several kinds at once: the mappings by kind and Autotask id, in one
+        statement (one more for each further :data:`~service.jobstore.IDS_PER_STATEMENT` ids)."""
+        found: dict[MappingKind, dict[int, Mapping]] = {kind: {} for kind in wanted}
+        for condition in in_groups(qb_mappings.c.kind, qb_mappings.c.autotask_id, wanted):
+            query = select(qb_mappings).where(qb_mappings.c.qbwc_user == self.user, condition)
+            for row in self.conn.execute(query).mappings():
+                found[row["kind"]][row["autotask_id"]] = Mapping.from_row(row)
+        return found
+
     def holders(self, kind: MappingKind, qb_name: str) -> list[Mapping]:
         """The mappings of this kind whose QuickBooks name equals ``qb_name`` ignoring case."""
         rows = self.conn.execute(
@@ -136,34 +149,49 @@ class Mappings:
             )
             if not isinstance(value, _Unset)
         }
-        extra = {k: v for k, v in (data or {}).items() if v is not None}
-        dialect_insert = pg_insert if self._postgres else sqlite_insert
-        statement = dialect_insert(qb_mappings).values(
-            qbwc_user=self.user,
-            kind=kind,
-            autotask_id=autotask_id,
-            data=extra,
-            created_at=self.now,
-            updated_at=self.now,
-            **given,
+        row = (
+            self.conn.execute(self._upsert(given), self._row(kind, autotask_id, data) | given)
+            .mappings()
+            .one()
         )
+        return Mapping.from_row(row)
+
+    def put_many(self, kind: MappingKind, data: dict[int, dict[str, Any]]) -> dict[int, Mapping]:
+        """:meth:`put` of ``data`` for many records of one kind (by Autotask id), in one
+        statement: each record's data is merged into its mapping, made when missing; the other
+        columns stay as they are. Returns the mappings by Autotask id."""
+        if not data:
+            return {}
+        rows = [self._row(kind, autotask_id, extra) for autotask_id, extra in data.items()]
+        # Rows as parameters: one multi-row INSERT (insertmanyvalues, for its RETURNING).
+        found = self.conn.execute(self._upsert({}), rows).mappings()
+        return {row["autotask_id"]: Mapping.from_row(row) for row in found}
+
+    def _row(self, kind: str, autotask_id: int, data: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "qbwc_user": self.user,
+            "kind": kind,
+            "autotask_id": autotask_id,
+            "data": {k: v for k, v in (data or {}).items() if v is not None},
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+
+    def _upsert(self, given: Iterable[str]) -> Any:
+        """Create a mapping, or set the ``given`` columns of the one there and merge ``data``
+        into what it holds."""
+        dialect_insert = pg_insert if self._postgres else sqlite_insert
+        statement = dialect_insert(qb_mappings)
         merged = (
             qb_mappings.c.data.op("||")(statement.excluded.data)
             if self._postgres
             else func.json_patch(qb_mappings.c.data, statement.excluded.data)
         )
-        changes: dict[str, Any] = {"updated_at": self.now, "data": merged}
+        changes: dict[str, Any] = {"updated_at": statement.excluded.updated_at, "data": merged}
         changes.update({column: getattr(statement.excluded, column) for column in given})
-        row = (
-            self.conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["qbwc_user", "kind", "autotask_id"], set_=changes
-                ).returning(*qb_mappings.c)
-            )
-            .mappings()
-            .one()
-        )
-        return Mapping.from_row(row)
+        return statement.on_conflict_do_update(
+            index_elements=["qbwc_user", "kind", "autotask_id"], set_=changes
+        ).returning(*qb_mappings.c)
 
     def forget(self, kind: MappingKind, autotask_id: int) -> None:
         """QuickBooks no longer has the record: drop its IDs, keep the Autotask facts."""
