@@ -93,7 +93,8 @@ def test_replay_of_both_captured_sessions(db: Database, service: str) -> None:
                 assert (result.text or "").startswith("atqb ")
             elif method == "authenticate":
                 strings = [s.text or "" for s in result.findall(f"{{{INTUIT}}}string")]
-                assert len(strings) == 2 and len(strings[0]) >= 32
+                assert len(strings) == 2
+                assert len(strings[0]) >= 32
                 ticket = strings[0]
                 assert strings[1] == ""  # work is waiting, use the open company file
             elif method == "sendRequestXML":
@@ -279,7 +280,8 @@ def test_expired_ticket_is_refused_and_its_lease_released(db: Database, service:
 
 def test_support_healthz_metrics_and_admin(db: Database, service: str) -> None:
     support = httpx.get(service + "/support")
-    assert support.status_code == 200 and "atqb" in support.text
+    assert support.status_code == 200
+    assert "atqb" in support.text
     health = httpx.get(service + "/healthz")
     assert health.json() == {"status": "ok", "database": "ok", "migrations": "current"}
     add_user(db, "office", "pw")

@@ -188,7 +188,8 @@ def test_retry_and_cancel_through_the_buttons(
 ) -> None:
     browser.get(f"{signed_in}/admin/jobs/{jobs.po_failed_by_vendor}")
     notice = _press(browser, "retry")
-    assert notice.startswith("Retried:") and notice.endswith("is now waiting.")
+    assert notice.startswith("Retried:")
+    assert notice.endswith("is now waiting.")
     assert status_of(db, jobs.vendor_failed) == "pending"  # the prerequisite that failed it
     assert status_of(db, jobs.po_failed_by_vendor) == "waiting"
 

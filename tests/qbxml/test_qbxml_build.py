@@ -515,13 +515,13 @@ def test_quantities_must_be_decimal_or_int(bad: object) -> None:
 
 @pytest.mark.parametrize("bad", [D("NaN"), D("Infinity"), D("12345678901"), D("1E+20")])
 def test_quantities_that_do_not_fit_are_refused(bad: D) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"not a finite number|too large for QuickBooks"):
         b.format_quantity(bad)
 
 
 def test_amounts_over_13_digits_are_refused() -> None:
     assert b.format_amount(D("9999999999999.99")) == "9999999999999.99"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="too large for QuickBooks"):
         b.format_amount(D("99999999999999"))
 
 
@@ -668,7 +668,7 @@ def test_batches_keep_order_and_size() -> None:
     groups = b.batches(requests, 3)
     assert [[r.request_id for r in g] for g in groups] == [["0", "1", "2"], ["3", "4", "5"], ["6"]]
     assert b.batches([], 3) == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="batch size must be a positive int"):
         b.batches(requests, 0)
 
 
@@ -681,7 +681,8 @@ def test_a_request_can_go_into_several_messages() -> None:
 def test_lookups_that_need_the_external_guid_ask_for_owner_id_0_last() -> None:
     request = b.purchase_order_query("p", ref_numbers=["AT1"], external_guid=True)
     root = etree.fromstring(request.xml)
-    assert [c.tag for c in root][-1] == "OwnerID" and root.findtext("OwnerID") == "0"
+    assert [c.tag for c in root][-1] == "OwnerID"
+    assert root.findtext("OwnerID") == "0"
     assert "OwnerID" not in b.purchase_order_query("p", ref_numbers=["AT1"]).xml
 
 

@@ -907,7 +907,8 @@ class SimulatedAutotask(TenantData):
 
         def answer() -> _Answer:
             if action == "children":
-                assert entity.parent is not None and parent_id is not None
+                assert entity.parent is not None
+                assert parent_id is not None
                 search: object = {
                     "filter": [{"op": "eq", "field": entity.parent[2], "value": parent_id}]
                 }
