@@ -94,7 +94,8 @@ def every_request() -> list[b.Request]:
         b.item_inventory_query("i5", list_ids=["8000085A-1231522945"]),
         b.item_inventory_query(
             "i6",
-            from_modified=datetime(2024, 1, 2, 3, 4, 5),
+            # naive: QuickBooks' local time, written without an offset (asserted below)
+            from_modified=datetime(2024, 1, 2, 3, 4, 5),  # noqa: DTZ001
             active_status="All",
             max_returned=500,
             iterator="Start",
@@ -143,7 +144,8 @@ def every_request() -> list[b.Request]:
             "r2", ItemReceipt(vendor=Ref(full_name="Acme Supply"), link_to_txn_ids=(PO_TXN,))
         ),
         b.item_receipt_query("r3", ref_numbers=["4711-1"]),
-        b.item_receipt_query("r4", modified_from=datetime(2024, 5, 1)),
+        # naive: the QuickBooks-local form without an offset must also fit the XSD
+        b.item_receipt_query("r4", modified_from=datetime(2024, 5, 1)),  # noqa: DTZ001
         b.item_receipt_query("r5", vendor=Ref(list_id="80000006-1282647976"), max_returned=10),
         b.inventory_adjustment_add(
             "a1",
@@ -540,7 +542,7 @@ def test_date_fields_refuse_datetimes_and_offsets_with_seconds() -> None:
             PurchaseOrder(
                 Ref(full_name="V"),
                 (PurchaseOrderLine(Ref(full_name="X"), 1),),
-                txn_date=datetime(2024, 1, 1),
+                txn_date=datetime(2024, 1, 1, tzinfo=UTC),
             ),
         )
     odd = timezone(timedelta(hours=1, seconds=30))
