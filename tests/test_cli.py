@@ -88,8 +88,9 @@ def test_users_add_reads_the_password_from_stdin_and_never_prints_it(
         ),
     ],
 )
+@pytest.mark.usefixtures("cli_db")
 def test_users_add_refuses_unusable_input(
-    cli_db: Database, capsys: pytest.CaptureFixture[str], argv: list[str], stdin: str, message: str
+    capsys: pytest.CaptureFixture[str], argv: list[str], stdin: str, message: str
 ) -> None:
     code, _out, err = run(argv, capsys, stdin=stdin)
     assert code == 1
@@ -98,7 +99,8 @@ def test_users_add_refuses_unusable_input(
     assert err.count("\n") == 1
 
 
-def test_users_add_twice_is_refused(cli_db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("cli_db")
+def test_users_add_twice_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["users", "add", "office", "--company-file", "", "--password-stdin"]
     assert run(argv, capsys, stdin="a\n")[0] == 0
     code, _out, err = run(argv, capsys, stdin="b\n")
@@ -106,8 +108,9 @@ def test_users_add_twice_is_refused(cli_db: Database, capsys: pytest.CaptureFixt
     assert "already exists" in err
 
 
+@pytest.mark.usefixtures("cli_db")
 def test_qwc_has_a_stable_owner_id_and_a_file_id_per_user(
-    cli_db: Database, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     for name in ("office", "branch"):
         run(["users", "add", name, "--company-file", "", "--password-stdin"], capsys, stdin="pw\n")
@@ -124,9 +127,8 @@ def test_qwc_has_a_stable_owner_id_and_a_file_id_per_user(
     assert files[0].findtext("AppURL") == "https://qb.example.com/qbwc"
 
 
-def test_qwc_refuses_plain_http_and_unknown_users(
-    cli_db: Database, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("cli_db")
+def test_qwc_refuses_plain_http_and_unknown_users(capsys: pytest.CaptureFixture[str]) -> None:
     run(["users", "add", "office", "--company-file", "", "--password-stdin"], capsys, stdin="pw\n")
     code, out, err = run(["qwc", "office", "--url", "http://qb.example.com/qbwc"], capsys)
     assert (code, out) == (1, "")
@@ -285,9 +287,8 @@ def test_python_dash_m_service_and_the_console_script_are_the_same_program(tmp_p
         assert version.stdout.startswith("atqb ")
 
 
-def test_users_list_names_each_user_and_company_file(
-    cli_db: Database, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("cli_db")
+def test_users_list_names_each_user_and_company_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["users", "list"], capsys)
     assert code == 0
     assert "no Web Connector users" in out

@@ -50,8 +50,9 @@ def _users(capsys: pytest.CaptureFixture[str]) -> list[str]:
     return [line.split()[0] for line in out.splitlines() if not line.startswith("no ")]
 
 
+@pytest.mark.usefixtures("cli_any_db")
 def test_users_remove_of_an_unknown_name_exits_1_and_says_how_to_list_users(
-    cli_any_db: Database, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _add(capsys, "office")
     code, out, err = run(["users", "remove", "ofice"], capsys)
@@ -116,8 +117,9 @@ def test_users_remove_ends_the_users_sessions_and_its_password_no_longer_logs_in
     assert "no Web Connector user 'office'" in err
 
 
+@pytest.mark.usefixtures("cli_any_db")
 def test_users_remove_warns_when_atqb_qbwc_user_names_the_removed_user(
-    cli_any_db: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _add(capsys, "office")
     monkeypatch.setenv("ATQB_QBWC_USER", "office")

@@ -72,7 +72,7 @@ def test_the_poll_loop_reports_an_outage_in_one_line_and_goes_on(
         if len(lines) == 2:
             stop.set()
 
-    with SimulatedAutotask() as tenant, tenant.client(sleep=lambda seconds: None) as client:
+    with SimulatedAutotask() as tenant, tenant.client(sleep=lambda _seconds: None) as client:
         poller = Poller(database, load_settings(database_url=url), client, qbwc_user="office")
         with caplog.at_level(logging.INFO):
             poller.run(stop, interval=0.01, out=out)

@@ -36,7 +36,7 @@ def scrape(base: str) -> Samples:
 
 
 @pytest.fixture
-def site(db: Database, database_url: str) -> Iterator[str]:
+def site(db: Database, database_url: str) -> Iterator[str]:  # noqa: ARG001 - db migrates the database served
     with serve_in_thread(database_url) as base:
         yield base
 

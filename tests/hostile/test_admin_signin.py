@@ -9,7 +9,6 @@ import logging
 import httpx
 import pytest
 
-from service.db import Database
 from service.webconnector.throttle import Policy
 from tests.support import free_port, serve_in_thread
 
@@ -20,8 +19,9 @@ def _client(address: str) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
 
 
+@pytest.mark.usefixtures("db")
 def test_admin_password_guessing_is_locked_out_and_logged(
-    db: Database, database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
         caplog.at_level(logging.WARNING),

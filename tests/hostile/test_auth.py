@@ -151,8 +151,9 @@ def test_repeated_wrong_passwords_lock_the_user_out_at_that_address(
     assert row(db, USER, OFFICE_AT_ATTACKER) is None
 
 
+@pytest.mark.usefixtures("db")
 def test_failures_from_other_addresses_cannot_lock_the_web_connector_out(
-    db: Database, clients: list[Client]
+    clients: list[Client],
 ) -> None:
     web_connector, *attackers = clients
     for attacker in attackers:
@@ -324,9 +325,8 @@ def test_an_out_of_range_status_code_from_quickbooks_is_recorded_not_a_500(
     assert "out of range" in job.error
 
 
-def test_distinct_hresults_do_not_make_new_metric_series(
-    db: Database, base: str, clients: list[Client]
-) -> None:
+@pytest.mark.usefixtures("db")
+def test_distinct_hresults_do_not_make_new_metric_series(base: str, clients: list[Client]) -> None:
     client = clients[0]
     sent = [f"0x8{n:07X}" for n in range(12)]  # well-formed, unknown
     for hresult in sent:

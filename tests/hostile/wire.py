@@ -71,9 +71,9 @@ def call_wsgi(
     setup_testing_defaults(environ)
     started: list[tuple[str, list[tuple[str, str]]]] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+    def start_response(status: str, headers: list[tuple[str, str]], _exc_info: Any = None) -> Any:
         started.append((status, headers))
-        return lambda data: None
+        return lambda _data: None
 
     chunks = app(environ, start_response)
     try:

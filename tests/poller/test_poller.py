@@ -27,7 +27,7 @@ def shop(tenant: SimulatedAutotask) -> Shop:
 
 @pytest.fixture
 def client(tenant: SimulatedAutotask) -> Iterator[AutotaskClient]:
-    with tenant.client(sleep=lambda seconds: None) as made:
+    with tenant.client(sleep=lambda _seconds: None) as made:
         yield made
 
 
@@ -57,7 +57,12 @@ def _poller(db: Database, database_url: str, client: AutotaskClient, **settings:
 
 
 @pytest.fixture
-def poller(db: Database, database_url: str, shop: Shop, client: AutotaskClient) -> Poller:
+def poller(
+    db: Database,
+    database_url: str,
+    shop: Shop,  # noqa: ARG001 - shop fills the tenant the poller reads
+    client: AutotaskClient,
+) -> Poller:
     """The poller of the small shop, in `all` selection and received mode."""
     return _poller(db, database_url, client)
 
@@ -84,8 +89,9 @@ def test_a_second_cycle_enqueues_nothing_and_an_idle_cycle_costs_the_same_for_mo
     assert idle_small == idle_large <= 12
 
 
+@pytest.mark.usefixtures("shop")
 def test_an_outage_fails_the_cycle_without_losing_its_place(
-    db: Database, tenant: SimulatedAutotask, shop: Shop, poller: Poller
+    db: Database, tenant: SimulatedAutotask, poller: Poller
 ) -> None:
     tenant.server_error_next(50)
     failed = poller.run_cycle()
@@ -132,8 +138,9 @@ def test_manual_selection_transfers_only_what_atqb_transfer_selected(
     assert {j.autotask_id for j in all_jobs(db) if j.kind == "purchase_order"} == {shop.po2}
 
 
+@pytest.mark.usefixtures("cli")
 def test_transfer_in_all_mode_says_what_the_selection_still_brings_in(
-    cli: Callable[..., None], capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     status, out, _ = atqb(capsys, "transfer", "17", "18")
     assert status == 0
@@ -142,8 +149,9 @@ def test_transfer_in_all_mode_says_what_the_selection_still_brings_in(
     assert "External P.O. # was set outside atqb" in out
 
 
+@pytest.mark.usefixtures("cli")
 def test_inventory_sync_full_is_carried_out_by_the_next_cycle_once(
-    db: Database, shop: Shop, cli: Callable[..., None], capsys: pytest.CaptureFixture[str]
+    db: Database, shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
     atqb(capsys, "poll", "--once")
     status, out, _ = atqb(capsys, "inventory-sync", "--full")
@@ -179,8 +187,8 @@ def test_which_company_file(db: Database, database_url: str) -> None:
         resolve_qbwc_user(db, wrong)
 
 
+@pytest.mark.usefixtures("db")
 def test_poll_without_autotask_credentials_names_them(
-    db: Database,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -199,7 +207,7 @@ def test_poll_without_autotask_credentials_names_them(
 def test_a_wrong_secret_fails_the_cycle_and_names_the_setting(
     db: Database, database_url: str, tenant: SimulatedAutotask
 ) -> None:
-    with tenant.client(secret="wrong", sleep=lambda seconds: None) as client:
+    with tenant.client(secret="wrong", sleep=lambda _seconds: None) as client:
         outcome = _poller(db, database_url, client).run_cycle()
     assert not outcome.ok
     assert "ATQB_AUTOTASK_SECRET" in (outcome.error or "")
@@ -255,12 +263,13 @@ def test_po_numbers_are_written_back_once_and_only_when_asked(
         assert tenant.count_requests(action="patch") == patches
 
 
+@pytest.mark.usefixtures("shop")
 def test_a_used_up_request_budget_is_recorded_as_throttling_and_the_next_cycle_catches_up(
-    db: Database, database_url: str, tenant: SimulatedAutotask, shop: Shop
+    db: Database, database_url: str, tenant: SimulatedAutotask
 ) -> None:
     clock = [0.0]
     budget = RequestBudget(per_hour=5, max_wait=0, clock=lambda: clock[0])
-    with tenant.client(budget=budget, sleep=lambda seconds: None) as client:
+    with tenant.client(budget=budget, sleep=lambda _seconds: None) as client:
         poller = _poller(db, database_url, client)
         stopped = poller.run_cycle()
         assert not stopped.ok

@@ -321,7 +321,7 @@ class _Server(ThreadingHTTPServer):
         with self._connections_lock:
             return len(self._connections)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, _request: Any, client_address: Any) -> None:
         logger.debug("simulated Autotask: error serving %s", client_address, exc_info=True)
 
 
