@@ -139,7 +139,8 @@ def click_and_load(browser: WebDriver, element: WebElement) -> None:
     WebDriverWait(browser, 15).until(staleness_of(page))
 
 
-@pytest.mark.usefixtures("signed_in")
+# jobs before signed_in: the page signed in on must already list them
+@pytest.mark.usefixtures("jobs", "signed_in")
 def test_filters_in_the_browser(browser: WebDriver, jobs: Jobs) -> None:
     Select(browser.find_element(By.NAME, "status")).select_by_value("failed")
     browser.find_element(By.NAME, "vendor").send_keys("acme supply")
@@ -162,7 +163,8 @@ def test_filters_in_the_browser(browser: WebDriver, jobs: Jobs) -> None:
     assert [row.get_attribute("data-job") for row in rows] == [str(jobs.other_po)]
 
 
-@pytest.mark.usefixtures("signed_in")
+# jobs before signed_in: the page signed in on must already list them
+@pytest.mark.usefixtures("jobs", "signed_in")
 def test_job_detail_in_the_browser(browser: WebDriver, jobs: Jobs) -> None:
     click_and_load(browser, browser.find_element(By.LINK_TEXT, f"#{jobs.vendor_failed}"))
     assert browser.title == f"Job #{jobs.vendor_failed} · atqb admin"
