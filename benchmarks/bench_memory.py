@@ -100,10 +100,12 @@ def measure(database_url: str, workdir: Path, jobs: int, engine: str) -> None:
         result = call(
             service.soap_url, "authenticate", [("strUserName", "bench"), ("strPassword", "pw")]
         )
-        assert isinstance(result, tuple) and result[0]
+        assert isinstance(result, tuple)
+        assert result[0]
         ticket = result[0]
         request = call(service.soap_url, "sendRequestXML", send_params(ticket))
-        assert isinstance(request, str) and f'requestID="{job_id}"' in request
+        assert isinstance(request, str)
+        assert f'requestID="{job_id}"' in request
         answer = BigAnswers().process(request)
         before = status_mb(pid, "VmRSS")
         reset_peak(pid)

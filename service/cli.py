@@ -61,7 +61,7 @@ def _database(settings: Settings, *, must_be_current: bool = True) -> Database:
 # -- db, users, qwc, serve -------------------------------------------------------------------
 
 
-def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     """Migrate the database to the newest schema."""
     database = _database(settings, must_be_current=False)
     upgrade(database)
@@ -180,7 +180,7 @@ def _unfinished_refusal(name: str, unfinished: Sequence[tuple[int, str]]) -> str
     )
 
 
-def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_users_list(_args: argparse.Namespace, settings: Settings) -> int:
     """List the Web Connector users and their company files."""
     database = _database(settings)
     with database.transaction() as conn:
@@ -261,7 +261,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             return 0
     stop = threading.Event()
 
-    def request_stop(signum: int, frame: object) -> None:
+    def request_stop(_signum: int, _frame: object) -> None:
         if stop.is_set():  # a second Ctrl-C: stop now
             raise KeyboardInterrupt
         print("atqb poll: stopping after this cycle", file=sys.stderr, flush=True)
@@ -373,7 +373,7 @@ def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_inventory_sync(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_inventory_sync(_args: argparse.Namespace, settings: Settings) -> int:
     """Ask for a full inventory sync in the next poll cycle."""
     from service.poller import request_full_sync
 
@@ -385,7 +385,7 @@ def cmd_inventory_sync(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
     """A complete simulated run on a temporary database, or one kept in --keep DIR."""
     from service.poller.demo import DATABASE_FILE, run_demo
 

@@ -231,11 +231,11 @@ class CompanyQuery:
 
     name = "company_query"
 
-    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
+    def step(self, _job: Job, request_id: str, _ctx: Context) -> StepOutcome:
         """One CompanyQueryRq."""
         return Step(build.company_query(request_id))
 
-    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
+    def handle(self, _job: Job, response: Response, _ctx: Context) -> Decision:
         """Done with the company name, or the QuickBooks error."""
         trouble = failure(response)
         if trouble is not None:

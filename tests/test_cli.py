@@ -88,24 +88,29 @@ def test_users_add_reads_the_password_from_stdin_and_never_prints_it(
         ),
     ],
 )
+@pytest.mark.usefixtures("cli_db")
 def test_users_add_refuses_unusable_input(
-    cli_db: Database, capsys: pytest.CaptureFixture[str], argv: list[str], stdin: str, message: str
+    capsys: pytest.CaptureFixture[str], argv: list[str], stdin: str, message: str
 ) -> None:
     code, _out, err = run(argv, capsys, stdin=stdin)
     assert code == 1
     assert message in err
-    assert err.startswith("atqb: error: ") and err.count("\n") == 1
+    assert err.startswith("atqb: error: ")
+    assert err.count("\n") == 1
 
 
-def test_users_add_twice_is_refused(cli_db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("cli_db")
+def test_users_add_twice_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["users", "add", "office", "--company-file", "", "--password-stdin"]
     assert run(argv, capsys, stdin="a\n")[0] == 0
     code, _out, err = run(argv, capsys, stdin="b\n")
-    assert code == 1 and "already exists" in err
+    assert code == 1
+    assert "already exists" in err
 
 
+@pytest.mark.usefixtures("cli_db")
 def test_qwc_has_a_stable_owner_id_and_a_file_id_per_user(
-    cli_db: Database, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     for name in ("office", "branch"):
         run(["users", "add", name, "--company-file", "", "--password-stdin"], capsys, stdin="pw\n")
@@ -122,15 +127,15 @@ def test_qwc_has_a_stable_owner_id_and_a_file_id_per_user(
     assert files[0].findtext("AppURL") == "https://qb.example.com/qbwc"
 
 
-def test_qwc_refuses_plain_http_and_unknown_users(
-    cli_db: Database, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("cli_db")
+def test_qwc_refuses_plain_http_and_unknown_users(capsys: pytest.CaptureFixture[str]) -> None:
     run(["users", "add", "office", "--company-file", "", "--password-stdin"], capsys, stdin="pw\n")
     code, out, err = run(["qwc", "office", "--url", "http://qb.example.com/qbwc"], capsys)
     assert (code, out) == (1, "")
     assert "https" in err
     code, _out, err = run(["qwc", "nobody", "--url", "https://qb.example.com/qbwc"], capsys)
-    assert code == 1 and "atqb users add nobody" in err
+    assert code == 1
+    assert "atqb users add nobody" in err
 
 
 def _jobs(database: Database) -> tuple[int, int]:
@@ -169,7 +174,8 @@ def test_jobs_list_json_has_the_contract_fields(
     assert [job["id"] for job in listed] == [po_id, vendor_id]
     assert all(set(job) >= CONTRACT_FIELDS for job in listed)
     assert listed[1]["autotask"] == {"entity": "Companies", "id": 29683}
-    assert listed[0]["status"] == "failed" and f"#{vendor_id}" in listed[0]["error"]
+    assert listed[0]["status"] == "failed"
+    assert f"#{vendor_id}" in listed[0]["error"]
     code, out, _err = run(["jobs", "list", "--status", "pending", "--json"], capsys)
     assert json.loads(out) == []
 
@@ -212,13 +218,17 @@ def test_jobs_show_json_adds_payload_result_and_transmissions(
 def test_jobs_retry_and_cancel(cli_db: Database, capsys: pytest.CaptureFixture[str]) -> None:
     vendor_id, po_id = _jobs(cli_db)
     code, out, _err = run(["jobs", "retry", str(po_id)], capsys)
-    assert code == 0 and f"job #{po_id} is now waiting" in out
+    assert code == 0
+    assert f"job #{po_id} is now waiting" in out
     code, out, _err = run(["jobs", "cancel", str(vendor_id)], capsys)
-    assert code == 0 and "cancelled" in out
+    assert code == 0
+    assert "cancelled" in out
     code, _out, err = run(["jobs", "cancel", str(vendor_id)], capsys)
-    assert code == 1 and "already cancelled" in err
+    assert code == 1
+    assert "already cancelled" in err
     code, _out, err = run(["jobs", "show", "999"], capsys)
-    assert code == 1 and "no job #999" in err
+    assert code == 1
+    assert "no job #999" in err
 
 
 @pytest.mark.parametrize(
@@ -249,7 +259,8 @@ def test_unmigrated_database_is_explained(
     assert code == 1
     assert "run `atqb db upgrade` first" in err
     code, out, _err = run(["db", "upgrade"], capsys)
-    assert code == 0 and "newest schema" in out
+    assert code == 0
+    assert "newest schema" in out
     assert run(["jobs", "list"], capsys)[:2] == (0, "no jobs\n")
 
 
@@ -270,14 +281,14 @@ def test_python_dash_m_service_and_the_console_script_are_the_same_program(tmp_p
     ):
         help_ = subprocess.run([*command, "--help"], capture_output=True, text=True, cwd=tmp_path)
         assert help_.returncode == 0
-        assert "jobs" in help_.stdout and "serve" in help_.stdout
+        assert "jobs" in help_.stdout
+        assert "serve" in help_.stdout
         version = subprocess.run([*command, "--version"], capture_output=True, text=True)
         assert version.stdout.startswith("atqb ")
 
 
-def test_users_list_names_each_user_and_company_file(
-    cli_db: Database, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("cli_db")
+def test_users_list_names_each_user_and_company_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["users", "list"], capsys)
     assert code == 0
     assert "no Web Connector users" in out
@@ -305,10 +316,13 @@ def test_users_passwd_changes_the_password_and_refuses_unknown_users(
     assert "new" not in out.replace("next", "")
     with cli_db.transaction() as conn:
         user = Sessions(conn, utcnow()).find_user("office")
-    assert verify_password(user, "new") and not verify_password(user, "old")
+    assert verify_password(user, "new")
+    assert not verify_password(user, "old")
     code, _, err = run(["users", "passwd", "nobody", "--password-stdin"], capsys, stdin="x\n")
-    assert code == 1 and "no Web Connector user 'nobody'" in err
+    assert code == 1
+    assert "no Web Connector user 'nobody'" in err
     code, _, err = run(["users", "passwd", "office", "--password-stdin"], capsys, stdin="\n")
-    assert code == 1 and "must not be empty" in err
+    assert code == 1
+    assert "must not be empty" in err
     with cli_db.transaction() as conn:
         assert verify_password(Sessions(conn, utcnow()).find_user("office"), "new")

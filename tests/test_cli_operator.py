@@ -50,8 +50,9 @@ def _users(capsys: pytest.CaptureFixture[str]) -> list[str]:
     return [line.split()[0] for line in out.splitlines() if not line.startswith("no ")]
 
 
+@pytest.mark.usefixtures("cli_any_db")
 def test_users_remove_of_an_unknown_name_exits_1_and_says_how_to_list_users(
-    cli_any_db: Database, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _add(capsys, "office")
     code, out, err = run(["users", "remove", "ofice"], capsys)
@@ -76,10 +77,12 @@ def test_users_remove_refuses_while_jobs_are_unfinished_then_removes_once_they_a
 
     code, out, err = run(["users", "remove", "office"], capsys)
     assert (code, out) == (1, "")
-    assert err.count("\n") == 1 and err.startswith("atqb: error: ")
+    assert err.count("\n") == 1
+    assert err.startswith("atqb: error: ")
     assert "'office' still has 2 unfinished job(s) (1 pending, 1 failed: " in err
     assert f"#{pending}, #{failed})" in err
-    assert "atqb jobs cancel ID" in err and "atqb jobs retry ID" in err
+    assert "atqb jobs cancel ID" in err
+    assert "atqb jobs retry ID" in err
     assert _users(capsys) == ["annex", "office"]
 
     for job_id in (pending, failed):
@@ -110,11 +113,13 @@ def test_users_remove_ends_the_users_sessions_and_its_password_no_longer_logs_in
         assert sessions.find(ticket, include_ended=True) is None
         assert not verify_password(sessions.find_user("office"), "pw")
     code, _, err = run(["users", "remove", "office"], capsys)
-    assert code == 1 and "no Web Connector user 'office'" in err
+    assert code == 1
+    assert "no Web Connector user 'office'" in err
 
 
+@pytest.mark.usefixtures("cli_any_db")
 def test_users_remove_warns_when_atqb_qbwc_user_names_the_removed_user(
-    cli_any_db: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _add(capsys, "office")
     monkeypatch.setenv("ATQB_QBWC_USER", "office")
@@ -125,7 +130,8 @@ def test_users_remove_warns_when_atqb_qbwc_user_names_the_removed_user(
 
 def test_users_remove_without_a_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["users", "remove"], capsys)
-    assert code == 2 and "usage:" in err
+    assert code == 2
+    assert "usage:" in err
 
 
 def test_users_passwd_without_a_terminal_says_how_to_give_the_password(

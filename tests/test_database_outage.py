@@ -48,11 +48,14 @@ def test_a_call_during_an_outage_gets_a_fault_that_says_so_and_one_log_line(
     assert report.outcome == "failed"
     (error,) = report.errors
     assert (error.method, error.kind) == ("authenticate", "fault")
-    assert "cannot reach its database" in error.detail and "try again" in error.detail
+    assert "cannot reach its database" in error.detail
+    assert "try again" in error.detail
     assert "127.0.0.1" not in error.detail  # the caller has not even logged in
     said = [r for r in caplog.records if "database-unavailable" in r.getMessage()]
-    assert len(said) == 1 and said[0].levelno == logging.ERROR
-    assert "authenticate" in said[0].getMessage() and "Connection refused" in said[0].getMessage()
+    assert len(said) == 1
+    assert said[0].levelno == logging.ERROR
+    assert "authenticate" in said[0].getMessage()
+    assert "Connection refused" in said[0].getMessage()
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []  # no traceback
 
 
@@ -69,7 +72,7 @@ def test_the_poll_loop_reports_an_outage_in_one_line_and_goes_on(
         if len(lines) == 2:
             stop.set()
 
-    with SimulatedAutotask() as tenant, tenant.client(sleep=lambda seconds: None) as client:
+    with SimulatedAutotask() as tenant, tenant.client(sleep=lambda _seconds: None) as client:
         poller = Poller(database, load_settings(database_url=url), client, qbwc_user="office")
         with caplog.at_level(logging.INFO):
             poller.run(stop, interval=0.01, out=out)
@@ -77,7 +80,8 @@ def test_the_poll_loop_reports_an_outage_in_one_line_and_goes_on(
     assert len(lines) == 2  # a second cycle came after the first failed
     for line in lines:
         assert line.startswith("poll cycle failed: the database is unavailable (")
-        assert "Connection refused" in line and "next try in 0.01 s" in line
+        assert "Connection refused" in line
+        assert "next try in 0.01 s" in line
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
 
 

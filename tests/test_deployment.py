@@ -436,7 +436,8 @@ def test_systemd_units_run_atqb_as_its_own_user(name: str, command: list[str]) -
     assert program == "/opt/atqb/venv/bin/atqb"
     assert argv[: len(command)] == command
     parse_cli(argv)
-    assert service["User"] == "atqb" and service["Group"] == "atqb"
+    assert service["User"] == "atqb"
+    assert service["Group"] == "atqb"
     # atqb reads .env from its working directory; the service may write only there.
     assert service["WorkingDirectory"] == "/var/lib/atqb"
     assert service["ReadWritePaths"] == service["WorkingDirectory"]

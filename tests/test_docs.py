@@ -102,7 +102,8 @@ def test_troubleshooting_covers_what_users_meet() -> None:
     ):  # fmt: skip
         (row,) = [r for r in rows if r.startswith(f"| **{code}")]
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert len(cells) == 5 and all(cells), code  # seen, where, meaning, atqb shows, to do
+        assert len(cells) == 5, code  # seen, where, meaning, atqb shows, to do
+        assert all(cells), code
 
 
 def test_the_scripts_the_walkthrough_uses_are_executable() -> None:
@@ -138,7 +139,8 @@ def test_the_walkthrough_simulated_transfer_works(sqlite_database_url: str, tmp_
     walkthrough = (REPO / "docs" / "first-transfer.md").read_text(encoding="utf-8")
     quoted = walkthrough.split("It prints what the Web Connector saw")[1].split("```")[1]
     assert quoted.strip().splitlines() == first.stdout.splitlines()[1:-3], first.stdout
-    assert "sendRequestXML user=demo-1" in log and "outcome=sent" in log
+    assert "sendRequestXML user=demo-1" in log
+    assert "outcome=sent" in log
 
     assert conflict.returncode == 0, conflict.stdout + conflict.stderr
     assert "added Web Connector user 'demo-2'" in conflict.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,10 +36,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def exchange(db: Database, database_url: str, clock: Clock) -> Iterator[Exchange]:
+def exchange(db: Database, database_url: str, clock: Clock) -> Exchange:
     add_user(db, "office", "pw")
     settings = load_settings(database_url=database_url, batch_size=3)
-    yield Exchange(db, settings, clock=clock)
+    return Exchange(db, settings, clock=clock)
 
 
 def send(exchange: Exchange, ticket: str, major: int = 13) -> str:
@@ -54,7 +53,8 @@ def job(db: Database, job_id: int) -> Job:
 
 def test_no_work_means_none(exchange: Exchange) -> None:
     ticket, outcome = exchange.authenticate("office", "pw")
-    assert outcome == "none" and len(ticket) == 64
+    assert outcome == "none"
+    assert len(ticket) == 64
 
 
 def test_work_due_shortly_keeps_the_session_with_noop(
@@ -107,7 +107,8 @@ def test_a_job_of_an_unknown_kind_fails_and_the_others_go(db: Database, exchange
     (good,) = enqueue_company_queries(db, "office", 1)
     ticket, _ = exchange.authenticate("office", "pw")
     message = send(exchange, ticket)
-    assert f'requestID="{good}"' in message and f'requestID="{odd.id}"' not in message
+    assert f'requestID="{good}"' in message
+    assert f'requestID="{odd.id}"' not in message
     failed = job(db, odd.id)
     assert failed.status == "failed"
     assert "unknown job kind 'teleport'" in (failed.error or "")
@@ -145,7 +146,8 @@ def test_unreadable_answer_is_an_error_and_the_jobs_wait_for_a_retry(
     assert exchange.receive_response_xml(ticket, "<QBXML><oops", "", "") == -1
     assert "could not read QuickBooks' answer" in exchange.get_last_error(ticket)
     after = job(db, job_id)
-    assert after.status == "pending" and after.attempts == 1
+    assert after.status == "pending"
+    assert after.attempts == 1
     assert "could not read" in (after.error or "")
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
-from service.db import Database
 from tests.support import serve_in_thread
 
 
-def test_healthy(db: Database, database_url: str) -> None:
+@pytest.mark.usefixtures("db")
+def test_healthy(database_url: str) -> None:
     with serve_in_thread(database_url) as base:
         response = httpx.get(base + "/healthz")
     assert response.status_code == 200

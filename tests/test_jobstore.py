@@ -106,9 +106,11 @@ def test_a_done_job_frees_its_key_but_a_failed_one_holds_it(db: Database) -> Non
     with store(db) as s:
         again_done, created_done = s.enqueue(new("k-done"))
         again_failed, created_failed = s.enqueue(new("k-failed"))
-    assert created_done and again_done.id != done.id
+    assert created_done
+    assert again_done.id != done.id
     # A failed job waits for an operator: the same work is not silently tried again.
-    assert not created_failed and again_failed.id == failed.id
+    assert not created_failed
+    assert again_failed.id == failed.id
 
 
 # -- dependencies ----------------------------------------------------------------------------

@@ -66,10 +66,12 @@ def test_put_many_merges_data_like_put_in_one_statement(db: Database) -> None:
             },
         )
     assert len(seen) == 1
-    assert made[101].qb_id == "80000001-1" and made[101].qb_name == "Cable"
+    assert made[101].qb_id == "80000001-1"
+    assert made[101].qb_name == "Cable"
     assert made[101].data == {"note": "kept", "on_hand": "5"}
     assert made[102].data == {"on_hand": "7"}
-    assert made[103].data == {"on_hand": "0"} and made[103].qb_id is None
+    assert made[103].data == {"on_hand": "0"}
+    assert made[103].qb_id is None
     with db.transaction() as conn:
         again = Mappings(conn, later, "office")
         assert again.get_many("item", [101, 102, 103]) == made

@@ -36,7 +36,7 @@ def scrape(base: str) -> Samples:
 
 
 @pytest.fixture
-def site(db: Database, database_url: str) -> Iterator[str]:
+def site(db: Database, database_url: str) -> Iterator[str]:  # noqa: ARG001 - db migrates the database served
     with serve_in_thread(database_url) as base:
         yield base
 
@@ -161,7 +161,8 @@ def test_a_session_shows_in_metrics_and_in_one_log_line_per_call(
             assert re.fullmatch(r"[0-9a-f]{6}…|-", fields["ticket"]), match.group(0)
     # Never a password, a secret or a whole ticket.
     tickets = [r.ticket for r in reports if r.ticket]
-    assert len(tickets) == 2 and all(len(t) == 64 for t in tickets)
+    assert len(tickets) == 2
+    assert all(len(t) == 64 for t in tickets)
     for secret in (PASSWORD, WRONG_PASSWORD, *tickets, *(t[:12] for t in tickets)):
         assert secret not in log
 

@@ -71,7 +71,8 @@ def test_a_long_error_is_kept_shortened(db: Database) -> None:
     with db.transaction() as conn:
         cycles = PollCycles(conn, T0)
         cycle = cycles.finish(cycles.start(), outcome="failed", error="x" * 10_000)
-    assert cycle.error is not None and len(cycle.error) == 4000
+    assert cycle.error is not None
+    assert len(cycle.error) == 4000
 
 
 def test_one_log_line_per_cycle(db: Database, caplog: pytest.LogCaptureFixture) -> None:

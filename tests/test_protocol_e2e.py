@@ -42,10 +42,12 @@ def test_complete_session_sends_batches_and_ends_with_every_job_done(
     assert report.round_trips == 3  # 2 + 2 + 1 requests
     assert report.percents[-1] == 100
     assert list(report.percents) == sorted(report.percents)
-    assert report.close_result is not None and "5 job(s) finished" in report.close_result
+    assert report.close_result is not None
+    assert "5 job(s) finished" in report.close_result
     assert [len(m.split("<CompanyQueryRq")) - 1 for m in company.requests] == [2, 2, 1]
     # Nothing left: the next run is told there is no work.
-    assert again.authenticate_result is not None and again.authenticate_result[1] == "none"
+    assert again.authenticate_result is not None
+    assert again.authenticate_result[1] == "none"
     with db.transaction() as conn:
         store = JobStore(conn, utcnow())
         for job_id in job_ids:

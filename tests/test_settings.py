@@ -24,8 +24,10 @@ def test_defaults_are_those_of_the_contract(
     assert settings.adjustment_account == "Inventory Adjustment"
     assert settings.poll_interval == 300
     assert settings.write_back_po_number is True
-    assert settings.admin_user is None and settings.admin_password is None
-    assert settings.transfer_since is None and settings.timezone is None
+    assert settings.admin_user is None
+    assert settings.admin_password is None
+    assert settings.transfer_since is None
+    assert settings.timezone is None
 
 
 def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, dotenv_dir: Path) -> None:
@@ -114,7 +116,8 @@ def test_plain_postgresql_url_means_psycopg3_and_secrets_are_not_shown() -> None
         admin_password="s3cret",  # type: ignore[arg-type]
     )
     assert settings.database_url == "postgresql+psycopg://atqb:pw@db/atqb"
-    assert "hunter2" not in repr(settings) and "s3cret" not in repr(settings)
+    assert "hunter2" not in repr(settings)
+    assert "s3cret" not in repr(settings)
 
 
 @pytest.mark.parametrize(
@@ -142,4 +145,5 @@ def test_transfer_since_is_a_date_and_the_time_zone_an_iana_name(
     monkeypatch.setenv("ATQB_TRANSFER_SINCE", " ")
     monkeypatch.setenv("ATQB_TIMEZONE", "")
     settings = load_settings()
-    assert settings.transfer_since is None and settings.zone() is None
+    assert settings.transfer_since is None
+    assert settings.zone() is None

@@ -202,7 +202,8 @@ def _spec_of(cls: type[Record]) -> tuple[_FieldSpec, ...]:
         union = typing.get_origin(hint) in (typing.Union, types.UnionType)
         args = typing.get_args(hint) if union else (hint,)
         kinds = [arg for arg in args if arg is not type(None)]
-        assert len(kinds) == 1 and kinds[0] in _KIND_NAMES, f"{cls.__name__}.{fld.name}"
+        assert len(kinds) == 1, f"{cls.__name__}.{fld.name}"
+        assert kinds[0] in _KIND_NAMES, f"{cls.__name__}.{fld.name}"
         specs.append(_FieldSpec(fld.name, marker.name, kinds[0], len(kinds) < len(args)))
     _SPECS[cls] = tuple(specs)
     return _SPECS[cls]

@@ -54,11 +54,12 @@ class DemoSettings(Settings):
     @classmethod
     def settings_customise_sources(
         cls,
-        settings_cls: type[BaseSettings],
+        # pydantic-settings passes the sources by name: they keep their names though unused
+        _settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Only the values given to the constructor (and the defaults)."""
         return (init_settings,)
@@ -136,11 +137,11 @@ def _run(folder: Path, out: Callable[[str], None], *, kept: bool) -> int:
                 poller = Poller(database, settings, client, qbwc_user=USER)
                 out("")
                 out("1. Poll Autotask, then let the Web Connector run:")
-                outcomes = _round(poller, tenant, qb, base, out)
+                outcomes = _round(poller, qb, base, out)
                 out("")
                 out("2. In Autotask a quantity changes and a new PO is submitted; poll again:")
                 _change(tenant)
-                outcomes += _round(poller, tenant, qb, base, out)
+                outcomes += _round(poller, qb, base, out)
                 out("")
                 failed = _summary(database, tenant, qb, outcomes, out)
                 _next_steps(url, folder if kept else None, failed, out)
@@ -151,7 +152,6 @@ def _run(folder: Path, out: Callable[[str], None], *, kept: bool) -> int:
 
 def _round(
     poller: Poller,
-    tenant: DemoTenant,
     qb: SimulatedQuickBooks,
     base: str,
     out: Callable[[str], None],

@@ -77,12 +77,12 @@ class CheckAccounts:
 
     name = "account_check"
 
-    def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
+    def step(self, _job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """One AccountQuery naming the configured accounts."""
         names = configured_names(ctx.settings)
         return Step(build.account_query(request_id, full_names=names), {"names": names})
 
-    def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
+    def handle(self, _job: Job, response: Response, ctx: Context) -> Decision:
         """Done when every configured account exists, is active and suits its use."""
         trouble = failure(response)
         if trouble is not None:

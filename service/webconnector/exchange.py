@@ -264,7 +264,7 @@ class Exchange:
         self,
         ticket: str,
         hcp_response: str,
-        company_file: str,
+        _company_file: str,
         country: str,
         major: int | None,
         minor: int | None,
@@ -513,7 +513,7 @@ class Exchange:
                 decision = RetryLater(text)
             self._finish(call, session, job, decision)
 
-    def _finish(self, call: _Call, session: Session, job: Job, decision: Decision) -> None:
+    def _finish(self, call: _Call, _session: Session, job: Job, decision: Decision) -> None:
         """Apply a kind's verdict; count the jobs that reached an end for the progress."""
         ended = 0
         if isinstance(decision, Done):

@@ -90,7 +90,7 @@ def soap_application(exchange: Exchange, *, max_body_bytes: int) -> WsgiApplicat
                 raise DatabaseUnavailable() from None
 
         @rpc(Unicode, _returns=Unicode)
-        def serverVersion(ctx: Any, strVersion: str | None) -> str:
+        def serverVersion(ctx: Any, strVersion: str | None) -> str:  # noqa: ARG002 - the SOAP name
             return exchange.server_version()
 
         @rpc(Unicode, _returns=Unicode)

@@ -28,7 +28,7 @@ def database_url(sqlite_database_url: str) -> str:
 
 
 @pytest.fixture
-def site(db: Database, database_url: str) -> Iterator[str]:
+def site(db: Database, database_url: str) -> Iterator[str]:  # noqa: ARG001 - db migrates the database served
     """Base URL of atqb serving this test's database, with /admin enabled."""
     with serve_in_thread(database_url, admin_user=ADMIN[0], admin_password=ADMIN[1]) as base:
         yield base

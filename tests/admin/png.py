@@ -48,7 +48,9 @@ def read_png(data: bytes, max_rows: int | None = None) -> Image:
             break
     assert header is not None, "no IHDR"
     width, height, depth, colour, _, _, interlace = header
-    assert depth == 8 and colour in _CHANNELS and interlace == 0, header
+    assert depth == 8, header
+    assert colour in _CHANNELS, header
+    assert interlace == 0, header
     channels = _CHANNELS[colour]
     raw = zlib.decompress(b"".join(idat))
     stride = width * channels

@@ -8,12 +8,12 @@ import httpx
 import pytest
 
 from service.admin import security
-from service.db import Database
 from tests.admin.helpers import ADMIN
 from tests.support import serve_in_thread
 
 
-def test_admin_is_closed_until_credentials_are_configured(db: Database, database_url: str) -> None:
+@pytest.mark.usefixtures("db")
+def test_admin_is_closed_until_credentials_are_configured(database_url: str) -> None:
     with serve_in_thread(database_url, admin_user="admin") as base:  # no password
         for auth in (None, ("admin", ""), ADMIN):
             response = httpx.get(base + "/admin/jobs/1", auth=auth)
@@ -54,7 +54,8 @@ def test_the_right_credentials_open_every_page(site: str) -> None:
         assert httpx.get(site + path, auth=ADMIN).status_code == 200, path
 
 
-def test_a_non_ascii_password_works(db: Database, database_url: str) -> None:
+@pytest.mark.usefixtures("db")
+def test_a_non_ascii_password_works(database_url: str) -> None:
     with serve_in_thread(database_url, admin_user="ädmin", admin_password="pässwörd €") as base:
         assert httpx.get(base + "/admin", auth=("ädmin", "pässwörd €")).status_code == 200
         assert httpx.get(base + "/admin", auth=("ädmin", "passwort")).status_code == 401

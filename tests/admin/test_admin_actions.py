@@ -45,7 +45,8 @@ def test_retry_through_the_form_makes_the_chain_ready_again(
     assert status_of(db, jobs.receipt_failed_by_po) == "waiting"
     page = admin.get(response.headers["location"])
     notice = doc(page.text).xpath('//p[@role="status"]')[0].text_content()
-    assert notice.startswith("Retried:") and notice.endswith("is now waiting.")
+    assert notice.startswith("Retried:")
+    assert notice.endswith("is now waiting.")
 
 
 def test_cancel_through_the_form_fails_the_jobs_waiting_on_it(
@@ -137,7 +138,8 @@ def test_the_cookie_is_strict_same_site_and_http_only(admin: httpx.Client, jobs:
     cookie = page.headers["set-cookie"]
     assert cookie.startswith(f"{security.COOKIE}=")
     assert "; Path=/admin;" in cookie
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
 
 
 def test_an_oversized_form_is_refused(admin: httpx.Client, jobs: Jobs, db: Database) -> None:

@@ -88,16 +88,16 @@ def status_of(db: Database, job_id: int) -> str:
         return JobStore(conn, utcnow()).get(job_id).status
 
 
-def test_admin_needs_credentials_in_the_browser(browser: WebDriver, site: str, jobs: Jobs) -> None:
+@pytest.mark.usefixtures("jobs")
+def test_admin_needs_credentials_in_the_browser(browser: WebDriver, site: str) -> None:
     browser.get(site + "/admin")
     assert "atqb admin" not in browser.title
     assert not browser.find_elements(By.ID, "counts")
     assert "Acme" not in browser.page_source
 
 
-def test_main_page_shows_the_counts_and_looks_right(
-    browser: WebDriver, jobs: Jobs, signed_in: str, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("jobs", "signed_in")
+def test_main_page_shows_the_counts_and_looks_right(browser: WebDriver, tmp_path: Path) -> None:
     cards = {
         card.get_attribute("data-status"): int(card.find_element(By.CLASS_NAME, "n").text)
         for card in browser.find_elements(By.CSS_SELECTOR, "#counts a.card")
@@ -139,7 +139,9 @@ def click_and_load(browser: WebDriver, element: WebElement) -> None:
     WebDriverWait(browser, 15).until(staleness_of(page))
 
 
-def test_filters_in_the_browser(browser: WebDriver, jobs: Jobs, signed_in: str) -> None:
+# jobs before signed_in: the page signed in on must already list them
+@pytest.mark.usefixtures("jobs", "signed_in")
+def test_filters_in_the_browser(browser: WebDriver, jobs: Jobs) -> None:
     Select(browser.find_element(By.NAME, "status")).select_by_value("failed")
     browser.find_element(By.NAME, "vendor").send_keys("acme supply")
     click_and_load(
@@ -161,7 +163,9 @@ def test_filters_in_the_browser(browser: WebDriver, jobs: Jobs, signed_in: str) 
     assert [row.get_attribute("data-job") for row in rows] == [str(jobs.other_po)]
 
 
-def test_job_detail_in_the_browser(browser: WebDriver, jobs: Jobs, signed_in: str) -> None:
+# jobs before signed_in: the page signed in on must already list them
+@pytest.mark.usefixtures("jobs", "signed_in")
+def test_job_detail_in_the_browser(browser: WebDriver, jobs: Jobs) -> None:
     click_and_load(browser, browser.find_element(By.LINK_TEXT, f"#{jobs.vendor_failed}"))
     assert browser.title == f"Job #{jobs.vendor_failed} · atqb admin"
     assert "QuickBooks 3100 (Error)" in text_of(browser, "job-error")
@@ -188,7 +192,8 @@ def test_retry_and_cancel_through_the_buttons(
 ) -> None:
     browser.get(f"{signed_in}/admin/jobs/{jobs.po_failed_by_vendor}")
     notice = _press(browser, "retry")
-    assert notice.startswith("Retried:") and notice.endswith("is now waiting.")
+    assert notice.startswith("Retried:")
+    assert notice.endswith("is now waiting.")
     assert status_of(db, jobs.vendor_failed) == "pending"  # the prerequisite that failed it
     assert status_of(db, jobs.po_failed_by_vendor) == "waiting"
 

@@ -100,7 +100,8 @@ def test_poll_cycles_are_listed_once_the_poller_records_them(
     assert rows[ok][2:7] == ["42 s", "ok", "31", "0", "4"]
     assert rows[throttled][3:6] == ["failed", "6", "1"]
     assert rows[throttled][7] == "Autotask refused: HTTP 429 <limit>"
-    assert rows[running][3] == "running" and rows[running][2].startswith("running for ")
+    assert rows[running][3] == "running"
+    assert rows[running][2].startswith("running for ")
     assert "no-poll-cycles" not in admin.get("/admin").text
 
 
@@ -109,7 +110,9 @@ def test_the_empty_poll_state_matches_whether_a_poller_exists(
 ) -> None:
     monkeypatch.setattr(pages, "has_poller", lambda: False)
     absent = doc(pages.poll_empty()).text_content()
-    assert "does not include the poller yet" in absent and "scripts/simulate" in absent
+    assert "does not include the poller yet" in absent
+    assert "scripts/simulate" in absent
     monkeypatch.setattr(pages, "has_poller", lambda: True)
     present = doc(pages.poll_empty()).text_content()
-    assert "does not include" not in present and "its log says why" in present
+    assert "does not include" not in present
+    assert "its log says why" in present

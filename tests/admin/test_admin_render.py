@@ -14,7 +14,8 @@ def test_every_value_is_escaped_unless_it_is_already_html() -> None:
     )
     inner = render("<b>{v}</b>", v="<i>")
     assert render("<td>{v}</td>", v=inner) == "<td><b>&lt;i&gt;</b></td>"
-    assert escape(None) == "" and escape(42) == "42"
+    assert escape(None) == ""
+    assert escape(42) == "42"
     assert join(["<a>", Html("<br>"), 1], ", ") == "&lt;a&gt;, <br>, 1"
     # Braces in a value are not template syntax.
     assert render("{v}", v="{other}") == "{other}"
@@ -39,20 +40,24 @@ def test_xml_is_indented_with_its_processing_instruction() -> None:
 def test_xml_that_cannot_be_read_is_shown_as_received() -> None:
     shown, note = pages.pretty_xml("<Rs statusCode='0'><unclosed>")
     assert shown == "<Rs statusCode='0'><unclosed>"
-    assert note is not None and note.startswith("not well-formed XML")
+    assert note is not None
+    assert note.startswith("not well-formed XML")
     hostile = '<!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>'
     shown, note = pages.pretty_xml(hostile)
-    assert shown == hostile and note is not None  # never expanded
+    assert shown == hostile
+    assert note is not None
 
 
 def test_a_huge_answer_is_cut_for_the_page() -> None:
     body = "<ItemQueryRs>" + "<ItemRet><Name>n</Name></ItemRet>" * 60_000 + "</ItemQueryRs>"
     shown, note = pages.pretty_xml(body)
     assert len(shown) == pages.MAX_SHOWN
-    assert note is not None and note.startswith("showing the first 200,000 of ")
+    assert note is not None
+    assert note.startswith("showing the first 200,000 of ")
     raw = "x" * (pages.MAX_PRETTY_INPUT + 1)
     shown, note = pages.pretty_xml(raw)
-    assert len(shown) == pages.MAX_SHOWN and "of 2,000,001 characters" in (note or "")
+    assert len(shown) == pages.MAX_SHOWN
+    assert "of 2,000,001 characters" in (note or "")
 
 
 def test_times_and_durations_for_people() -> None:

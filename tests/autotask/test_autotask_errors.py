@@ -163,7 +163,8 @@ def test_a_500_that_persists_is_a_server_error_with_autotasks_text(
     with pytest.raises(ServerError) as caught:
         _orders(client)
     assert caught.value.messages == ("Database unavailable.",)
-    assert isinstance(caught.value, TryLater) and isinstance(caught.value, ResponseError)
+    assert isinstance(caught.value, TryLater)
+    assert isinstance(caught.value, ResponseError)
     assert client.requests_made == 5
     assert str(caught.value) == (
         "Autotask failed to query PurchaseOrders (HTTP 500: Database unavailable.)"
@@ -245,7 +246,8 @@ def test_network_failures_are_retried_then_reported(
         "could not query PurchaseOrders in Autotask: network error "
         "(ConnectError: [Errno 111] Connection refused), 5 attempts"
     )
-    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+    assert caught.value.__cause__ is None
     assert len(fake_time.sleeps) == 4
 
 

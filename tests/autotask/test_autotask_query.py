@@ -276,7 +276,8 @@ def test_child_collections_use_the_parent_url_and_follow_pages_by_get(
     assert [line.id for line in client.children(PurchaseOrderItem, 7)] == [70, 71]
     receipts = list(client.children(PurchaseOrderItemReceiving, 70))
     assert receipts[0].quantity_now_receiving == 2
-    assert receipts[0].receive_date is not None and receipts[0].receive_date.year == 2024
+    assert receipts[0].receive_date is not None
+    assert receipts[0].receive_date.year == 2024
     with pytest.raises(ValueError, match="no parent collection"):
         client.children(PurchaseOrder, 7)
 

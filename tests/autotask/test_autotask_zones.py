@@ -53,7 +53,8 @@ def test_the_zone_is_looked_up_once_without_credentials_and_cached(
 
     lookup, *queries = httpx_mock.get_requests()
     assert lookup.url == LOOKUP
-    assert "Secret" not in lookup.headers and "ApiIntegrationCode" not in lookup.headers
+    assert "Secret" not in lookup.headers
+    assert "ApiIntegrationCode" not in lookup.headers
     assert len(queries) == 2
     assert client.base_url == BASE14
     assert client.zone().zone_name == "AE02"

@@ -325,7 +325,7 @@ class FaultRun:
         # The client as `atqb poll` makes it, but with 3 attempts per request instead of 5, so
         # that some cycles fail outright, and without real waiting.
         self.client = self._stack.enter_context(
-            self.tenant.client(sleep=lambda seconds: None, retry=RequestRetry(max_attempts=3))
+            self.tenant.client(sleep=lambda _seconds: None, retry=RequestRetry(max_attempts=3))
         )
         self.poller = Poller(
             self.database, load_settings(database_url=self.database_url), self.client

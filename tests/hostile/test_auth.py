@@ -129,32 +129,39 @@ def test_repeated_wrong_passwords_lock_the_user_out_at_that_address(
     # Locked at the attacker's address: the right password gets "nvu" there too...
     assert attacker.authenticate("office", "right") == ("", "nvu")
     locked = row(db, USER, OFFICE_AT_ATTACKER)
-    assert locked is not None and locked["lockouts"] == 1 and locked["failures"] == 0
+    assert locked is not None
+    assert locked["lockouts"] == 1
+    assert locked["failures"] == 0
     # ...and attempts during the lock are refused without being checked or counted.
     assert attacker.authenticate("office", "guess") == ("", "nvu")
     assert row(db, USER, OFFICE_AT_ATTACKER) == locked
     # The same user from any other address logs in: the Web Connector is not locked out.
     ticket, outcome = elsewhere.authenticate("office", "right")
-    assert len(ticket) == 64 and outcome == "none"
+    assert len(ticket) == 64
+    assert outcome == "none"
     # Another user, even from the attacker's address, is not affected.
     ticket, outcome = attacker.authenticate("warehouse", "other-right")
-    assert len(ticket) == 64 and outcome == "none"
+    assert len(ticket) == 64
+    assert outcome == "none"
     # After the cooldown the right password works there, and the record is cleared.
     backdate_locks(db)
     ticket, outcome = attacker.authenticate("office", "right")
-    assert len(ticket) == 64 and outcome == "none"
+    assert len(ticket) == 64
+    assert outcome == "none"
     assert row(db, USER, OFFICE_AT_ATTACKER) is None
 
 
+@pytest.mark.usefixtures("db")
 def test_failures_from_other_addresses_cannot_lock_the_web_connector_out(
-    db: Database, clients: list[Client]
+    clients: list[Client],
 ) -> None:
     web_connector, *attackers = clients
     for attacker in attackers:
         for _ in range(POLICY.user_limit + 2):
             assert attacker.authenticate("office", "guess") == ("", "nvu")
     ticket, outcome = web_connector.authenticate("office", "right")
-    assert len(ticket) == 64 and outcome == "none"
+    assert len(ticket) == 64
+    assert outcome == "none"
 
 
 def test_parallel_guesses_are_checked_no_more_than_the_limit(
@@ -166,9 +173,12 @@ def test_parallel_guesses_are_checked_no_more_than_the_limit(
     assert set(answers) == {("", "nvu")}
     # Counted one by one: five failures made one lock, the other 35 were refused unchecked.
     locked = row(db, USER, OFFICE_AT_ATTACKER)
-    assert locked is not None and locked["lockouts"] == 1 and locked["failures"] == 0
+    assert locked is not None
+    assert locked["lockouts"] == 1
+    assert locked["failures"] == 0
     address = row(db, ADDRESS, "127.0.0.2")
-    assert address is not None and address["failures"] == POLICY.user_limit
+    assert address is not None
+    assert address["failures"] == POLICY.user_limit
 
 
 def test_each_new_lock_lasts_twice_as_long(db: Database, clients: list[Client]) -> None:
@@ -210,9 +220,11 @@ def test_one_address_trying_many_names_is_locked_out_but_other_addresses_are_not
     assert sprayer.authenticate("office", "right") == ("", "nvu")
     # ...while the same user from another address logs in, untouched by the address's lock.
     ticket, outcome = office.authenticate("office", "right")
-    assert len(ticket) == 64 and outcome == "none"
+    assert len(ticket) == 64
+    assert outcome == "none"
     admin0 = row(db, USER, pair_subject("admin0", "127.0.0.2"))
-    assert admin0 is not None and admin0["locked_until"] is None
+    assert admin0 is not None
+    assert admin0["locked_until"] is None
     backdate_locks(db)
     assert sprayer.authenticate("office", "right")[1] == "none"
 
@@ -237,7 +249,8 @@ def test_addresses_count_per_host_and_ipv6_per_64() -> None:
     assert subject_of(ADDRESS, "::ffff:192.0.2.7") == "192.0.2.7"
     assert subject_of(ADDRESS, "not an address") == "not an address"
     long_name = subject_of(USER, "x" * 10_000)
-    assert long_name.startswith("sha256:") and len(long_name) <= 128
+    assert long_name.startswith("sha256:")
+    assert len(long_name) <= 128
 
 
 # -- tickets ----------------------------------------------------------------------------------
@@ -308,12 +321,12 @@ def test_an_out_of_range_status_code_from_quickbooks_is_recorded_not_a_500(
     assert isinstance(client.receive(ticket, answer), int)
     with db.transaction() as conn:
         job = JobStore(conn, utcnow()).get(job_id)
-    assert job.error is not None and "out of range" in job.error
+    assert job.error is not None
+    assert "out of range" in job.error
 
 
-def test_distinct_hresults_do_not_make_new_metric_series(
-    db: Database, base: str, clients: list[Client]
-) -> None:
+@pytest.mark.usefixtures("db")
+def test_distinct_hresults_do_not_make_new_metric_series(base: str, clients: list[Client]) -> None:
     client = clients[0]
     sent = [f"0x8{n:07X}" for n in range(12)]  # well-formed, unknown
     for hresult in sent:
@@ -327,7 +340,8 @@ def test_distinct_hresults_do_not_make_new_metric_series(
     metrics = httpx.get(base + "/metrics", timeout=30).text
     labels = set(re.findall(r'atqb_quickbooks_hresults_total\{hresult="([^"]*)"', metrics))
     # (The registry is the process's: other tests may have counted known HRESULTs.)
-    assert "other" in labels and not labels & set(sent)
+    assert "other" in labels
+    assert not labels & set(sent)
 
 
 @pytest.mark.postgres

@@ -12,7 +12,6 @@ still serve a Web Connector afterwards.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -125,7 +124,8 @@ class Live:
         ticket = self.ticket()
         answer = call_wsgi(self.app, send_request_xml(ticket))
         request = judge(answer.status, answer.content_type, answer.body).result
-        assert request is not None and request.text, answer.body[:500]
+        assert request is not None, answer.body[:500]
+        assert request.text, answer.body[:500]
         return InFlight(ticket, [str(job_id) for job_id in job_ids], request.text)
 
     def post_and_check(self, body: bytes, content_type: str = "text/xml; charset=utf-8") -> None:
@@ -143,7 +143,8 @@ class Live:
         response = COMPANY.process(live.request)
         answer = call_wsgi(self.app, receive_response_xml(live.ticket, response))
         verdict = judge(answer.status, answer.content_type, answer.body)
-        assert verdict.result is not None and verdict.result.text is not None
+        assert verdict.result is not None
+        assert verdict.result.text is not None
         assert int(verdict.result.text) in range(101)
 
 
@@ -181,10 +182,10 @@ ANSWER = COMPANY.process(
 
 
 @pytest.fixture
-def live(db: Database, database_url: str) -> Iterator[Live]:
+def live(db: Database, database_url: str) -> Live:
     add_user(db, "api", "password")
     app = create_app(load_settings(database_url=database_url, max_body_bytes=MAX_BODY), db)
-    yield Live(app, db, "api")
+    return Live(app, db, "api")
 
 
 def send_request_xml(ticket: str) -> bytes:

@@ -45,11 +45,13 @@ def lock_address(db: Database, caller: Client, counted_as: str) -> None:
     """Fail logins through ``caller`` until the address they are counted under is locked."""
     assert caller.authenticate("nobody-0", "guess") == ("", "nvu")
     counted = row(db, ADDRESS, counted_as)
-    assert counted is not None and counted["failures"] == 1, f"not counted as {counted_as}"
+    assert counted is not None, f"not counted as {counted_as}"
+    assert counted["failures"] == 1, f"not counted as {counted_as}"
     seed_failures(db, ADDRESS, counted_as, POLICY.address_limit - 1)
     assert caller.authenticate("nobody-1", "guess") == ("", "nvu")
     locked = row(db, ADDRESS, counted_as)
-    assert locked is not None and locked["lockouts"] == 1, locked
+    assert locked is not None, locked
+    assert locked["lockouts"] == 1, locked
 
 
 def test_behind_the_trusted_proxy_each_forwarded_client_is_locked_out_alone(
@@ -67,7 +69,8 @@ def test_behind_the_trusted_proxy_each_forwarded_client_is_locked_out_alone(
         assert attacker.authenticate("office", "right") == ("", "nvu")
         assert disguised.authenticate("office", "right") == ("", "nvu")
         ticket, outcome = office.authenticate("office", "right")
-        assert len(ticket) == 64 and outcome == "none"
+        assert len(ticket) == 64
+        assert outcome == "none"
         assert row(office_db, ADDRESS, B) is None
         assert f"trusting X-Forwarded-For, -Proto and -Host from proxy {PROXY}" in service.log()
 

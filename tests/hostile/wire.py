@@ -71,9 +71,9 @@ def call_wsgi(
     setup_testing_defaults(environ)
     started: list[tuple[str, list[tuple[str, str]]]] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+    def start_response(status: str, headers: list[tuple[str, str]], _exc_info: Any = None) -> Any:
         started.append((status, headers))
-        return lambda data: None
+        return lambda _data: None
 
     chunks = app(environ, start_response)
     try:
@@ -101,7 +101,8 @@ def judge(status: int, content_type: str, body: bytes) -> Verdict:
     """Assert that an answer of ``/qbwc`` is a well-formed SOAP result or fault; say which."""
     assert status // 100 in (2, 4, 5), (status, body[:500])
     assert content_type.startswith("text/xml"), (content_type, body[:500])
-    assert b"Traceback" not in body and b'File "' not in body, body[:2000]
+    assert b"Traceback" not in body, body[:2000]
+    assert b'File "' not in body, body[:2000]
     root = parse_bytes(body)
     assert root.tag == f"{{{SOAP_ENV_NS}}}Envelope", body[:500]
     (soap_body,) = root.findall(f"{{{SOAP_ENV_NS}}}Body")
@@ -113,7 +114,8 @@ def judge(status: int, content_type: str, body: bytes) -> Verdict:
         return Verdict(code.split(":")[-1], content.findtext("faultstring") or "", None, None)
     assert status == 200, body[:500]
     name = etree.QName(content)
-    assert name.namespace == INTUIT_NS and name.localname.endswith("Response"), body[:500]
+    assert name.namespace == INTUIT_NS, body[:500]
+    assert name.localname.endswith("Response"), body[:500]
     method = name.localname.removesuffix("Response")
     result = content.find(f"{{{INTUIT_NS}}}{method}Result")
     return Verdict(None, "", method, result)

@@ -33,7 +33,9 @@ def test_poll_once_then_changes_in_autotask_reach_quickbooks_and_nothing_else(
     with harness(postgres_database_url, postgres_db, transfer_mode="unreceived") as h:
         status, out, err = atqb(capsys, "poll", "--once")
         assert status == 0, err
-        assert "2 new" in out and "purchase_order 2" in out and "Autotask request" in out
+        assert "2 new" in out
+        assert "purchase_order 2" in out
+        assert "Autotask request" in out
         h.run()
         h.assert_all_done()
         h.assert_requests_valid()
@@ -43,19 +45,23 @@ def test_poll_once_then_changes_in_autotask_reach_quickbooks_and_nothing_else(
             ("Cable Cat6", Decimal(3), Decimal(0)),
         ]
         assert po_lines(h, po2) == [("Widget", Decimal(1), Decimal(0))]
-        assert h.qb.counts()["Vendor"] == 1 and h.qb.counts()["ItemReceipt"] == 1
+        assert h.qb.counts()["Vendor"] == 1
+        assert h.qb.counts()["ItemReceipt"] == 1
         # Autotask's on-hand (1 before, 2 received) is QuickBooks' too.
         assert h.qb.quantity_on_hand("Widget") == 3
 
         # The next cycle writes the PO numbers back and enqueues nothing.
         made = len(all_jobs(postgres_db))
         status, out, _ = atqb(capsys, "poll", "--once")
-        assert status == 0 and "enqueued nothing new" in out and "wrote 2" in out
+        assert status == 0
+        assert "enqueued nothing new" in out
+        assert "wrote 2" in out
         assert len(all_jobs(postgres_db)) == made
         assert tenant.get("PurchaseOrders", shop.po1)["externalPONumber"] == po1
         assert tenant.get("PurchaseOrders", shop.po2)["externalPONumber"] == po2
         status, out, _ = atqb(capsys, "poll", "--once")
-        assert "enqueued nothing new" in out and "wrote" not in out
+        assert "enqueued nothing new" in out
+        assert "wrote" not in out
         assert len(all_jobs(postgres_db)) == made
 
         # Autotask changes: a receipt, a quantity, a new PO.

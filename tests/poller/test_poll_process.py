@@ -172,7 +172,8 @@ def test_demo_keep_leaves_a_database_its_suggested_commands_open(tmp_path: Path)
         ran = _atqb(*command, cwd=elsewhere, ATQB_DATABASE_URL=url)
         assert ran.returncode == 0, (command, ran.stderr)
         seen[" ".join(command[:2])] = ran.stdout
-    assert "3100" in seen["jobs show"] and "failed" in seen["jobs list"]
+    assert "3100" in seen["jobs show"]
+    assert "failed" in seen["jobs list"]
     assert seen["users list"].startswith("demo ")
     assert "is now pending" in seen["jobs retry"]
     assert list(elsewhere.iterdir()) == []

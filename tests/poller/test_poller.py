@@ -27,7 +27,7 @@ def shop(tenant: SimulatedAutotask) -> Shop:
 
 @pytest.fixture
 def client(tenant: SimulatedAutotask) -> Iterator[AutotaskClient]:
-    with tenant.client(sleep=lambda seconds: None) as made:
+    with tenant.client(sleep=lambda _seconds: None) as made:
         yield made
 
 
@@ -57,7 +57,12 @@ def _poller(db: Database, database_url: str, client: AutotaskClient, **settings:
 
 
 @pytest.fixture
-def poller(db: Database, database_url: str, shop: Shop, client: AutotaskClient) -> Poller:
+def poller(
+    db: Database,
+    database_url: str,
+    shop: Shop,  # noqa: ARG001 - shop fills the tenant the poller reads
+    client: AutotaskClient,
+) -> Poller:
     """The poller of the small shop, in `all` selection and received mode."""
     return _poller(db, database_url, client)
 
@@ -66,10 +71,14 @@ def test_a_second_cycle_enqueues_nothing_and_an_idle_cycle_costs_the_same_for_mo
     db: Database, tenant: SimulatedAutotask, shop: Shop, poller: Poller
 ) -> None:
     first = poller.run_cycle()
-    assert first.ok and first.new == 2 and first.enqueued["purchase_order"] == 2
+    assert first.ok
+    assert first.new == 2
+    assert first.enqueued["purchase_order"] == 2
     made = len(all_jobs(db))
     again = poller.run_cycle()
-    assert again.ok and again.enqueued == {} and len(all_jobs(db)) == made
+    assert again.ok
+    assert again.enqueued == {}
+    assert len(all_jobs(db)) == made
     idle_small = poller.run_cycle().requests
     for number in range(40):
         po = tenant.add_purchase_order(shop.acme, status="Submitted")
@@ -80,21 +89,26 @@ def test_a_second_cycle_enqueues_nothing_and_an_idle_cycle_costs_the_same_for_mo
     assert idle_small == idle_large <= 12
 
 
+@pytest.mark.usefixtures("shop")
 def test_an_outage_fails_the_cycle_without_losing_its_place(
-    db: Database, tenant: SimulatedAutotask, shop: Shop, poller: Poller
+    db: Database, tenant: SimulatedAutotask, poller: Poller
 ) -> None:
     tenant.server_error_next(50)
     failed = poller.run_cycle()
-    assert not failed.ok and "Autotask" in (failed.error or "")
+    assert not failed.ok
+    assert "Autotask" in (failed.error or "")
     assert all_jobs(db) == []
     tenant.clear_faults()
     tenant.rate_limit_next(1, retry_after=1)
     recovered = poller.run_cycle()
-    assert recovered.ok and recovered.new == 2 and recovered.enqueued["purchase_order"] == 2
+    assert recovered.ok
+    assert recovered.new == 2
+    assert recovered.enqueued["purchase_order"] == 2
     with db.transaction() as conn:
         cycles = PollCycles(conn, utcnow()).recent()
     assert [c.outcome for c in cycles] == ["ok", "failed"]
-    assert cycles[1].error and "Autotask" in cycles[1].error
+    assert cycles[1].error
+    assert "Autotask" in cycles[1].error
 
 
 def test_a_canceled_po_is_never_transferred(
@@ -111,9 +125,12 @@ def test_manual_selection_transfers_only_what_atqb_transfer_selected(
 ) -> None:
     cli(ATQB_TRANSFER_SELECTION="manual")
     status, out, _ = atqb(capsys, "poll", "--once")
-    assert status == 0 and "enqueued nothing new" in out
+    assert status == 0
+    assert "enqueued nothing new" in out
     status, out, _ = atqb(capsys, "transfer", str(shop.po2))
-    assert status == 0 and f"PO {shop.po2}: selected" in out and "note" not in out
+    assert status == 0
+    assert f"PO {shop.po2}: selected" in out
+    assert "note" not in out
     status, out, _ = atqb(capsys, "transfer", str(shop.po2))
     assert f"PO {shop.po2}: already selected" in out
     status, out, _ = atqb(capsys, "poll", "--once")
@@ -121,29 +138,37 @@ def test_manual_selection_transfers_only_what_atqb_transfer_selected(
     assert {j.autotask_id for j in all_jobs(db) if j.kind == "purchase_order"} == {shop.po2}
 
 
+@pytest.mark.usefixtures("cli")
 def test_transfer_in_all_mode_says_what_the_selection_still_brings_in(
-    cli: Callable[..., None], capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     status, out, _ = atqb(capsys, "transfer", "17", "18")
-    assert status == 0 and "ATQB_TRANSFER_SELECTION is all" in out
-    assert "brings in older POs" in out and "External P.O. # was set outside atqb" in out
+    assert status == 0
+    assert "ATQB_TRANSFER_SELECTION is all" in out
+    assert "brings in older POs" in out
+    assert "External P.O. # was set outside atqb" in out
 
 
+@pytest.mark.usefixtures("cli")
 def test_inventory_sync_full_is_carried_out_by_the_next_cycle_once(
-    db: Database, shop: Shop, cli: Callable[..., None], capsys: pytest.CaptureFixture[str]
+    db: Database, shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
     atqb(capsys, "poll", "--once")
     status, out, _ = atqb(capsys, "inventory-sync", "--full")
-    assert status == 0 and "requested" in out
+    assert status == 0
+    assert "requested" in out
     status, out, _ = atqb(capsys, "inventory-sync", "--full")
     assert "already requested" in out
     status, out, _ = atqb(capsys, "poll", "--once")
-    assert status == 0 and "full inventory sync" in out
+    assert status == 0
+    assert "full inventory sync" in out
     full = [j for j in all_jobs(db) if j.payload.get("reason") == "full inventory sync"]
     # Only the widget is stocked in Autotask.
-    assert len(full) == 1 and full[0].payload["product_ids"] == [shop.widget]
+    assert len(full) == 1
+    assert full[0].payload["product_ids"] == [shop.widget]
     status, out, _ = atqb(capsys, "poll", "--once")
-    assert "full inventory sync" not in out and "enqueued nothing new" in out
+    assert "full inventory sync" not in out
+    assert "enqueued nothing new" in out
 
 
 def test_which_company_file(db: Database, database_url: str) -> None:
@@ -162,8 +187,8 @@ def test_which_company_file(db: Database, database_url: str) -> None:
         resolve_qbwc_user(db, wrong)
 
 
+@pytest.mark.usefixtures("db")
 def test_poll_without_autotask_credentials_names_them(
-    db: Database,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -174,16 +199,20 @@ def test_poll_without_autotask_credentials_names_them(
     for name in ("USERNAME", "SECRET", "INTEGRATION_CODE"):
         monkeypatch.delenv(f"ATQB_AUTOTASK_{name}", raising=False)
     status, _, err = atqb(capsys, "poll", "--once")
-    assert status == 1 and "ATQB_AUTOTASK_USERNAME" in err and "ATQB_AUTOTASK_SECRET" in err
+    assert status == 1
+    assert "ATQB_AUTOTASK_USERNAME" in err
+    assert "ATQB_AUTOTASK_SECRET" in err
 
 
 def test_a_wrong_secret_fails_the_cycle_and_names_the_setting(
     db: Database, database_url: str, tenant: SimulatedAutotask
 ) -> None:
-    with tenant.client(secret="wrong", sleep=lambda seconds: None) as client:
+    with tenant.client(secret="wrong", sleep=lambda _seconds: None) as client:
         outcome = _poller(db, database_url, client).run_cycle()
-    assert not outcome.ok and "ATQB_AUTOTASK_SECRET" in (outcome.error or "")
-    assert "FAILED" in outcome.line() and all_jobs(db) == []
+    assert not outcome.ok
+    assert "ATQB_AUTOTASK_SECRET" in (outcome.error or "")
+    assert "FAILED" in outcome.line()
+    assert all_jobs(db) == []
 
 
 def test_counts_catch_a_cancelled_receipt_and_a_canceled_po_without_the_rolling_check(
@@ -199,7 +228,8 @@ def test_counts_catch_a_cancelled_receipt_and_a_canceled_po_without_the_rolling_
     assert poller.run_cycle().changed == 1
     tenant.cancel_purchase_order(shop.po2)
     outcome = poller.run_cycle()
-    assert outcome.ok and outcome.changed == 1
+    assert outcome.ok
+    assert outcome.changed == 1
     po2_jobs = [j for j in all_jobs(db) if j.autotask_id == shop.po2 and j.kind == "purchase_order"]
     assert [j.status for j in po2_jobs] == ["cancelled"]
     tenant.delete(
@@ -233,16 +263,20 @@ def test_po_numbers_are_written_back_once_and_only_when_asked(
         assert tenant.count_requests(action="patch") == patches
 
 
+@pytest.mark.usefixtures("shop")
 def test_a_used_up_request_budget_is_recorded_as_throttling_and_the_next_cycle_catches_up(
-    db: Database, database_url: str, tenant: SimulatedAutotask, shop: Shop
+    db: Database, database_url: str, tenant: SimulatedAutotask
 ) -> None:
     clock = [0.0]
     budget = RequestBudget(per_hour=5, max_wait=0, clock=lambda: clock[0])
-    with tenant.client(budget=budget, sleep=lambda seconds: None) as client:
+    with tenant.client(budget=budget, sleep=lambda _seconds: None) as client:
         poller = _poller(db, database_url, client)
         stopped = poller.run_cycle()
-        assert not stopped.ok and stopped.throttled == 1 and stopped.retry_after
-        assert "budget" in (stopped.error or "") and all_jobs(db) == []
+        assert not stopped.ok
+        assert stopped.throttled == 1
+        assert stopped.retry_after
+        assert "budget" in (stopped.error or "")
+        assert all_jobs(db) == []
         clock[0] += 3600  # an hour later the budget has room again
         budget.limit = 100
         assert poller.run_cycle().enqueued["purchase_order"] == 2

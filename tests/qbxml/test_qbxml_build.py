@@ -94,7 +94,8 @@ def every_request() -> list[b.Request]:
         b.item_inventory_query("i5", list_ids=["8000085A-1231522945"]),
         b.item_inventory_query(
             "i6",
-            from_modified=datetime(2024, 1, 2, 3, 4, 5),
+            # naive: QuickBooks' local time, written without an offset (asserted below)
+            from_modified=datetime(2024, 1, 2, 3, 4, 5),  # noqa: DTZ001
             active_status="All",
             max_returned=500,
             iterator="Start",
@@ -143,7 +144,8 @@ def every_request() -> list[b.Request]:
             "r2", ItemReceipt(vendor=Ref(full_name="Acme Supply"), link_to_txn_ids=(PO_TXN,))
         ),
         b.item_receipt_query("r3", ref_numbers=["4711-1"]),
-        b.item_receipt_query("r4", modified_from=datetime(2024, 5, 1)),
+        # naive: the QuickBooks-local form without an offset must also fit the XSD
+        b.item_receipt_query("r4", modified_from=datetime(2024, 5, 1)),  # noqa: DTZ001
         b.item_receipt_query("r5", vendor=Ref(list_id="80000006-1282647976"), max_returned=10),
         b.inventory_adjustment_add(
             "a1",
@@ -515,13 +517,13 @@ def test_quantities_must_be_decimal_or_int(bad: object) -> None:
 
 @pytest.mark.parametrize("bad", [D("NaN"), D("Infinity"), D("12345678901"), D("1E+20")])
 def test_quantities_that_do_not_fit_are_refused(bad: D) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"not a finite number|too large for QuickBooks"):
         b.format_quantity(bad)
 
 
 def test_amounts_over_13_digits_are_refused() -> None:
     assert b.format_amount(D("9999999999999.99")) == "9999999999999.99"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="too large for QuickBooks"):
         b.format_amount(D("99999999999999"))
 
 
@@ -540,7 +542,7 @@ def test_date_fields_refuse_datetimes_and_offsets_with_seconds() -> None:
             PurchaseOrder(
                 Ref(full_name="V"),
                 (PurchaseOrderLine(Ref(full_name="X"), 1),),
-                txn_date=datetime(2024, 1, 1),
+                txn_date=datetime(2024, 1, 1, tzinfo=UTC),
             ),
         )
     odd = timezone(timedelta(hours=1, seconds=30))
@@ -668,7 +670,7 @@ def test_batches_keep_order_and_size() -> None:
     groups = b.batches(requests, 3)
     assert [[r.request_id for r in g] for g in groups] == [["0", "1", "2"], ["3", "4", "5"], ["6"]]
     assert b.batches([], 3) == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="batch size must be a positive int"):
         b.batches(requests, 0)
 
 
@@ -681,7 +683,8 @@ def test_a_request_can_go_into_several_messages() -> None:
 def test_lookups_that_need_the_external_guid_ask_for_owner_id_0_last() -> None:
     request = b.purchase_order_query("p", ref_numbers=["AT1"], external_guid=True)
     root = etree.fromstring(request.xml)
-    assert [c.tag for c in root][-1] == "OwnerID" and root.findtext("OwnerID") == "0"
+    assert [c.tag for c in root][-1] == "OwnerID"
+    assert root.findtext("OwnerID") == "0"
     assert "OwnerID" not in b.purchase_order_query("p", ref_numbers=["AT1"]).xml
 
 

@@ -124,7 +124,8 @@ def test_real_customer_add(path: str, list_id: str, name: str, full_name: str) -
 def test_real_item_inventory_add_carries_quantity_on_hand() -> None:
     (response,) = parse_response(sample("qbwc-qbxml-spec/item_inventory_add_rs.xml"))
     (item,) = response.records_of(ListRecord)
-    assert item.type == "ItemInventoryRet" and item.is_inventory_part
+    assert item.type == "ItemInventoryRet"
+    assert item.is_inventory_part
     assert (item.list_id, item.edit_sequence, item.quantity_on_hand) == (
         "8000085A-1231522945",
         "1231522945",
@@ -229,7 +230,8 @@ def test_find_names_matches_ignoring_case_and_reports_the_missing() -> None:
     found = response.find_names(["CABLE", "Gone"])
     assert found["Gone"] is None
     cable = found["CABLE"]
-    assert cable is not None and cable.type == "ItemNonInventoryRet"
+    assert cable is not None
+    assert cable.type == "ItemNonInventoryRet"
 
 
 def test_a_purchase_order_with_item_groups_is_flagged() -> None:
@@ -241,7 +243,8 @@ def test_a_purchase_order_with_item_groups_is_flagged() -> None:
         )
     )
     (po,) = response.records_of(PurchaseOrderRecord)
-    assert po.has_line_groups and po.lines == ()
+    assert po.has_line_groups
+    assert po.lines == ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,8 +442,10 @@ def test_pair_responses_matches_by_request_id_and_fills_gaps() -> None:
         ("b", "CompanyQueryRs"),
         ("c", ""),
     ]
-    assert paired[0].outcome is Outcome.RETRY_LATER and paired[0].uncertain is False
-    assert paired[2].outcome is Outcome.RETRY_LATER and paired[2].uncertain is True
+    assert paired[0].outcome is Outcome.RETRY_LATER
+    assert paired[0].uncertain is False
+    assert paired[2].outcome is Outcome.RETRY_LATER
+    assert paired[2].uncertain is True
     assert "No answer from QuickBooks" in paired[2].explain()
 
 

@@ -97,7 +97,9 @@ def test_vendor_names_round_trip_as_stored_or_documented(name: str, raw: bool) -
     # The documented result: storable, one line, no colon, within the limit, and unchanged
     # (no replacements) exactly when the name needed nothing.
     assert storable(expected.text)
-    assert ":" not in expected.text and "\n" not in expected.text and "\t" not in expected.text
+    assert ":" not in expected.text
+    assert "\n" not in expected.text
+    assert "\t" not in expected.text
     assert 0 < len(expected.text) <= t.VENDOR_NAME_MAX
     assert expected.text == expected.text.strip(" ")
     plain = storable(name) and not any(c in name for c in ":\t\r\n")
@@ -163,6 +165,8 @@ def test_names_and_memos_round_trip_through_the_simulated_quickbooks(name: str, 
     (record,) = added.records_of(ListRecord)
     assert record.name == record.full_name == vendor.text
     (order,) = ordered.records_of(PurchaseOrderRecord)
-    assert order.vendor is not None and order.vendor.full_name == vendor.text
+    assert order.vendor is not None
+    assert order.vendor.full_name == vendor.text
     assert order.memo == t.fit_text(memo, 4095).text
-    assert order.lines[0].item is not None and order.lines[0].item.full_name == item.text
+    assert order.lines[0].item is not None
+    assert order.lines[0].item.full_name == item.text

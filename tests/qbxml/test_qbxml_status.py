@@ -68,7 +68,8 @@ def test_every_code_the_workflow_meets_has_an_outcome(
     assert classify(code, message) is outcome
     described = describe(code, message)
     assert described.outcome is outcome
-    assert described.meaning and described.action
+    assert described.meaning
+    assert described.action
     if message:
         assert message.strip() in described.meaning
 

@@ -146,5 +146,5 @@ def test_autotask_tilde_names_a_sub_item_level_by_level() -> None:
     assert t.item_full_name("Plain name").text == "Plain name"
     with pytest.raises(ValueError, match="5 deep"):
         t.item_full_name("a~b~c~d~e~f")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty once cleaned"):
         t.item_full_name("Cables~")  # an empty level

@@ -135,7 +135,9 @@ def test_an_inactive_record_keeps_its_name_and_the_filter_lookup_finds_it() -> N
         b.item_query("2", name_filter=NameFilter("StartsWith", "Old Cable"), active_status="All"),
     )
     found = by_filter.find_names(["Old Cable"])["Old Cable"]
-    assert found is not None and found.type == "ItemNonInventoryRet" and found.is_active is False
+    assert found is not None
+    assert found.type == "ItemNonInventoryRet"
+    assert found.is_active is False
     # Whatever the exact lookup says about inactive records, the Add is refused with 3100,
     # and the status table tells the operator what to do.
     assert by_name.outcome in (Outcome.OK, Outcome.NOT_FOUND)

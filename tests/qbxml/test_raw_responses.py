@@ -22,7 +22,8 @@ def test_each_response_is_cut_out_in_order_with_its_own_records() -> None:
     parts = raw_responses(ANSWER)
     assert [p.split()[0] for p in parts] == ["<VendorQueryRs", "<VendorAddRs", "<CompanyQueryRs"]
     assert parts[0].endswith("/>")
-    assert "Acme &amp; Sons" in parts[1] and parts[1].endswith("</VendorAddRs>")
+    assert "Acme &amp; Sons" in parts[1]
+    assert parts[1].endswith("</VendorAddRs>")
     assert len(parts) == len(parse_response(ANSWER))
 
 

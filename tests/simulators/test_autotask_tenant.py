@@ -506,7 +506,8 @@ def test_field_definitions_describe_every_field(
 ) -> None:
     fields = {fd.name: fd for fd in client.field_definitions("PurchaseOrders")}
     assert set(fields) == set(ENTITIES["PurchaseOrders"].names)
-    assert fields["vendorID"].is_required and fields["vendorID"].reference_entity_type == "Company"
+    assert fields["vendorID"].is_required
+    assert fields["vendorID"].reference_entity_type == "Company"
     assert fields["purchaseOrderNumber"].is_read_only
     assert fields["freight"].data_type == "double"
     assert fields["status"].is_picklist
@@ -1039,16 +1040,21 @@ def test_the_demo_dataset_has_the_cases_the_workflow_must_handle() -> None:
 
     companies = tenant.records("Companies")
     names = [c["companyName"] for c in companies]
-    assert any("&" in n for n in names) and any(not n.isascii() for n in names)
-    assert len(LONG_CUSTOMER) > 41 and LONG_CUSTOMER in names
+    assert any("&" in n for n in names)
+    assert any(not n.isascii() for n in names)
+    assert len(LONG_CUSTOMER) > 41
+    assert LONG_CUSTOMER in names
     twins = {c["companyType"] for c in companies if c["companyName"] == VENDOR_AND_CUSTOMER}
     assert twins == {tenant.company_type("Vendor"), tenant.company_type("Customer")}
     products = [p["name"] for p in tenant.records("Products")]
-    assert len(LONG_PRODUCT) > 31 and LONG_PRODUCT in products
-    assert len(COLLIDING_PRODUCT) <= 31 and COLLIDING_PRODUCT in products
+    assert len(LONG_PRODUCT) > 31
+    assert LONG_PRODUCT in products
+    assert len(COLLIDING_PRODUCT) <= 31
+    assert COLLIDING_PRODUCT in products
 
     lines = tenant.records("PurchaseOrderItems")
-    assert any(line["ticketID"] for line in lines) and any(line["projectID"] for line in lines)
+    assert any(line["ticketID"] for line in lines)
+    assert any(line["projectID"] for line in lines)
     assert any(
         tenant.get("Tickets", line["ticketID"])["companyID"]
         != tenant.get("PurchaseOrders", line["orderID"])["purchaseForCompanyID"]
@@ -1156,7 +1162,8 @@ def test_corrupt_data_reaches_the_client_as_stored(
     (line,) = tenant.find("PurchaseOrderItems", orderID=order)
     tenant.corrupt("PurchaseOrderItems", line["id"], quantity=None, memo="a\x00b")
     (raw,) = client.query_raw("PurchaseOrderItems", f.eq("orderID", order))
-    assert raw["quantity"] is None and raw["memo"] == "a\x00b"
+    assert raw["quantity"] is None
+    assert raw["memo"] == "a\x00b"
     with pytest.raises(RecordError, match="quantity is null"):
         PurchaseOrderItem.from_api(raw)
     with pytest.raises(ValueError, match="no field"):

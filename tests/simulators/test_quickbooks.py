@@ -431,7 +431,8 @@ def test_counters_and_log_record_every_message_and_request(qb: SimulatedQuickBoo
         ("VendorAddRq", "b", 3100),
         ("CustomerAddRq", "c", 3231),
     ]
-    assert first.response_xml is not None and first.hresult is None
+    assert first.response_xml is not None
+    assert first.hresult is None
     assert second.request_xml == "garbage"
     assert second.hresult == HRESULT_PARSE_ERROR
 

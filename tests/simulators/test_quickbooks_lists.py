@@ -124,7 +124,8 @@ def test_set_active_makes_a_record_inactive_like_a_user_would(qb: SimulatedQuick
     vendor = qb.add_vendor("Acme Supply")
     qb.set_active("acme supply", False)
     after = qb.vendor("Acme Supply")
-    assert after is not None and not after.is_active
+    assert after is not None
+    assert not after.is_active
     assert after.edit_sequence != vendor.edit_sequence
     assert status(one(qb, vendor_query("")))[0] == 1
 

@@ -118,7 +118,8 @@ def test_a_purchase_order_enters_unreceived_with_line_ids_and_amounts(
     assert value(po, "IsManuallyClosed") == "false"
     assert value(po, "IsFullyReceived") == "false"
     lines = po.findall("PurchaseOrderLineRet")
-    assert len(set(line_ids(po))) == 2 and all(TXN_ID.match(i) for i in line_ids(po))
+    assert len(set(line_ids(po))) == 2
+    assert all(TXN_ID.match(i) for i in line_ids(po))
     assert [ln.findtext("ReceivedQuantity") for ln in lines] == ["0", "0"]
     assert [ln.findtext("IsManuallyClosed") for ln in lines] == ["false", "false"]
     assert [ln.findtext("Amount") for ln in lines] == ["50.00", "7.50"]

@@ -58,7 +58,8 @@ def test_lowering_a_receipt_lowers_the_po_line_received_and_on_hand(
     qb: SimulatedQuickBooks, received_po: tuple[etree._Element, etree._Element]
 ) -> None:
     po, rcv = received_po
-    assert received(query_po(qb, po)) == ["4"] and qb.quantity_on_hand("Widget") == 4
+    assert received(query_po(qb, po)) == ["4"]
+    assert qb.quantity_on_hand("Widget") == 4
     rs = one(qb, receipt_mod(rcv, line_mod(rcv, "1")))
     assert status(rs)[0] == 0, status(rs)
     changed = ret(rs)
@@ -81,7 +82,8 @@ def test_a_stale_edit_sequence_or_a_negative_quantity_changes_nothing(
     assert status(negative)[0] == 3210
     missing = one(qb, receipt_mod(rcv, line_mod(rcv, "1")).replace(value(rcv, "TxnID"), "1-1"))
     assert status(missing)[0] == 3120
-    assert received(query_po(qb, po)) == ["4"] and qb.quantity_on_hand("Widget") == 4
+    assert received(query_po(qb, po)) == ["4"]
+    assert qb.quantity_on_hand("Widget") == 4
 
 
 def test_deleting_a_receipt_takes_back_what_it_received(
@@ -107,7 +109,8 @@ def test_a_receipt_in_a_closed_period_is_neither_changed_nor_deleted(
     qb.set_closing_date(date(2024, 3, 1))
     assert status(one(qb, receipt_mod(rcv, line_mod(rcv, "1"))))[0] == 3171
     assert status(one(qb, txn_del(value(rcv, "TxnID"))))[0] == 3171
-    assert received(query_po(qb, po)) == ["4"] and qb.quantity_on_hand("Widget") == 4
+    assert received(query_po(qb, po)) == ["4"]
+    assert qb.quantity_on_hand("Widget") == 4
     qb.set_closing_date(date(2024, 2, 1))
     into_closed = receipt_mod(rcv, "<TxnDate>2024-01-15</TxnDate>")
     assert status(one(qb, into_closed))[0] == 3171
@@ -126,4 +129,5 @@ def test_a_line_mod_that_leaves_a_line_out_deletes_it(qb: SimulatedQuickBooks) -
     assert status(rs)[0] == 0, status(rs)
     assert len(ret(rs).findall("ItemLineRet")) == 1
     assert received(query_po(qb, po)) == ["5", "0"]
-    assert qb.quantity_on_hand("Gadget") == 0 and qb.quantity_on_hand("Widget") == 5
+    assert qb.quantity_on_hand("Gadget") == 0
+    assert qb.quantity_on_hand("Widget") == 5

@@ -89,7 +89,8 @@ def test_intuits_item_samples(qb: SimulatedQuickBooks) -> None:
     # The sample names the income account "Other Income" as the hammer's asset account too: the
     # simulator's stricter account-type rule (lists._ACCOUNT_TYPES) refuses that, naming it.
     (refused, *_skipped) = check_answer(qb.process(request))
-    assert status(refused)[0] == 3140 and '"Other Income"' in status(refused)[2]
+    assert status(refused)[0] == 3140
+    assert '"Other Income"' in status(refused)[2]
     asset = "<AssetAccountRef>\n          <FullName>Other Income</FullName>"
     assert asset in request
     request = request.replace(asset, asset.replace("Other Income", "Inventory Asset"))
@@ -119,7 +120,8 @@ def test_the_captured_purchase_order_query_pages_with_lines(qb: SimulatedQuickBo
         shared
     )
     line, real_line = ours.find("PurchaseOrderLineRet"), real.find("PurchaseOrderLineRet")
-    assert line is not None and real_line is not None
+    assert line is not None
+    assert real_line is not None
     assert [t for t in tags(real_line) if t not in tags(line)] == []
     assert line.findtext("Amount") == real_line.findtext("Amount") == "125.00"
     assert line.findtext("Desc") == real_line.findtext("Desc") == "test"  # the item's PurchaseDesc

@@ -249,7 +249,9 @@ def test_replays_both_captured_sessions_byte_for_byte(stub: tuple[StubService, s
     qb_answer = parse_bytes(capture_file("11", "request.xml")).findtext(
         f".//{{{INTUIT_NS}}}response"
     )
-    assert hcp and hcp_again and qb_answer
+    assert hcp
+    assert hcp_again
+    assert qb_answer
     processor = Processor(qb_answer)
     with connector(
         url, processor, company_file=COMPANY, hcp_response=hcp, qbxml_major=5,
@@ -274,7 +276,8 @@ def test_replays_both_captured_sessions_byte_for_byte(stub: tuple[StubService, s
     assert first.close_result == "Complete!"
     assert first.ticket == TICKET
     assert second.outcome == "error"
-    assert second.round_trips == 1 and second.percents == (0,)
+    assert second.round_trips == 1
+    assert second.percents == (0,)
     # The CustomerAdd request (with its &#13; line ends) reached QuickBooks as the service sent it.
     assert processor.requests[0].startswith('<?xml version="1.0" encoding="utf-8"?>\r\n')
     assert "<Name>Shannon 171 Daniels</Name>" in processor.requests[0]
@@ -287,7 +290,8 @@ def test_headers_are_the_dotnet_clients(stub: tuple[StubService, str]) -> None:
         assert received.headers["user-agent"] == DEFAULT_USER_AGENT
         assert received.headers["content-type"] == "text/xml; charset=utf-8"
         assert received.headers["soapaction"] == f'"http://developer.intuit.com/{received.method}"'
-        assert "accept" not in received.headers and "accept-encoding" not in received.headers
+        assert "accept" not in received.headers
+        assert "accept-encoding" not in received.headers
     assert [r.headers.get("connection") for r in service.received[:2]] == ["Keep-Alive", None]
 
 
@@ -320,8 +324,11 @@ def test_normal_session(stub: tuple[StubService, str]) -> None:
         "closeConnection",
     )  # fmt: skip
     assert report.outcome == "done"
-    assert report.round_trips == 2 and report.percents == (50, 100)
-    assert report.close_result == "Complete!" and not report.crashed and not report.errors
+    assert report.round_trips == 2
+    assert report.percents == (50, 100)
+    assert report.close_result == "Complete!"
+    assert not report.crashed
+    assert not report.errors
     assert report.authenticate_result == (TICKET, "")
     assert processor.requests == [CUSTOMER_ADD, CUSTOMER_ADD]  # entities decoded for QuickBooks
     sends = service.calls("sendRequestXML")
@@ -353,7 +360,8 @@ def test_hcp_response_is_valid_qbxml_13_with_the_file_id(stub: tuple[StubService
     assert file_ids == ["{11111111-2222-3333-4444-555555555555}"]
     assert root.findtext(".//HostRet/Country") == "US"
     assert "13.0" in [v.text for v in root.iter("SupportedQBXMLVersion")]
-    assert DEFAULT_OWNER_ID in hcp and DEFAULT_FILE_ID not in hcp
+    assert DEFAULT_OWNER_ID in hcp
+    assert DEFAULT_FILE_ID not in hcp
 
 
 def test_company_file_from_authenticate(stub: tuple[StubService, str]) -> None:
@@ -403,7 +411,8 @@ def test_empty_request_then_last_error_closes(stub: tuple[StubService, str]) -> 
     service.script["getLastError"] = ["Vendor Acme failed: 3100"]
     report = run(url)
     assert report.methods == (*START, "sendRequestXML", "getLastError", "closeConnection")
-    assert report.outcome == "error" and report.last_errors == ("Vendor Acme failed: 3100",)
+    assert report.outcome == "error"
+    assert report.last_errors == ("Vendor Acme failed: 3100",)
 
 
 def test_noop_waits_and_asks_again_without_hcp(stub: tuple[StubService, str]) -> None:
@@ -437,7 +446,8 @@ def test_noop_waits_are_bounded(stub: tuple[StubService, str]) -> None:
     report = run(url, max_noops=3)
     assert report.methods.count("sendRequestXML") == 4
     assert report.methods[-1] == "closeConnection"
-    assert report.outcome == "limit" and report.notes
+    assert report.outcome == "limit"
+    assert report.notes
 
 
 def test_negative_percent_asks_last_error_then_closes(stub: tuple[StubService, str]) -> None:
@@ -449,7 +459,8 @@ def test_negative_percent_asks_last_error_then_closes(stub: tuple[StubService, s
     assert report.methods == (
         *START, "sendRequestXML", "receiveResponseXML", "getLastError", "closeConnection",
     )  # fmt: skip
-    assert report.percents == (-101,) and report.outcome == "error"
+    assert report.percents == (-101,)
+    assert report.outcome == "error"
     assert report.last_errors == ("QuickBooks refused the vendor",)
 
 
@@ -478,7 +489,8 @@ def test_client_version_warning(stub: tuple[StubService, str]) -> None:
     service.defaults["clientVersion"] = "W:Please upgrade"
     assert run(url, accept_client_version_warning=False).outcome == "client_version_refused"
     report = run(url)
-    assert report.outcome == "error" and report.methods[2] == "authenticate"
+    assert report.outcome == "error"
+    assert report.methods[2] == "authenticate"
     assert report.notes == ("clientVersion warning accepted: Please upgrade",)
 
 
@@ -531,7 +543,8 @@ def test_connection_error_retries_are_bounded(stub: tuple[StubService, str]) -> 
     with connector(url, faults=Faults(open_failures=10), max_connection_retries=2) as wc:
         report = wc.run_session()
         assert report.methods == (*START, "connectionError", "connectionError", "connectionError")
-        assert report.outcome == "connection_error" and report.notes
+        assert report.outcome == "connection_error"
+        assert report.notes
         assert wc.run_session().methods[-1] == "connectionError"  # still failing to open
 
 
@@ -557,10 +570,13 @@ def test_crash_after_quickbooks_processed_the_message(stub: tuple[StubService, s
         crashed = wc.run_session()
         after = wc.run_session()
     assert crashed.methods == (*START, "sendRequestXML", "receiveResponseXML", "sendRequestXML")
-    assert crashed.crashed and crashed.outcome == "crashed" and crashed.close_result is None
+    assert crashed.crashed
+    assert crashed.outcome == "crashed"
+    assert crashed.close_result is None
     assert len(processor.requests) == 3  # QuickBooks did the work of message 2, then message 3
     assert after.methods == (*START, "sendRequestXML", "receiveResponseXML", "closeConnection")
-    assert after.outcome == "done" and not after.crashed
+    assert after.outcome == "done"
+    assert not after.crashed
     # The killed process's connection is gone: the next session starts a new one.
     assert service.calls("serverVersion")[1].headers.get("connection") == "Keep-Alive"
 
@@ -576,7 +592,8 @@ def test_hresult_instead_of_quickbooks_answer(stub: tuple[StubService, str]) -> 
         "message": "Could not access QuickBooks.",
     }  # fmt: skip
     assert b"<response /><hresult>0x80040401</hresult>" in receive.body
-    assert processor.requests == [] and report.injected
+    assert processor.requests == []
+    assert report.injected
 
 
 def test_processor_hresult_is_posted(stub: tuple[StubService, str]) -> None:
@@ -610,7 +627,8 @@ def test_service_not_listening() -> None:
         port = sock.getsockname()[1]
     report = run(f"http://127.0.0.1:{port}/qbwc")
     assert report.methods == ("serverVersion",)
-    assert report.outcome == "failed" and report.errors[0].kind == "network"
+    assert report.outcome == "failed"
+    assert report.errors[0].kind == "network"
 
 
 # -- bad answers ----------------------------------------------------------------------------------
@@ -691,7 +709,8 @@ def test_scalar_result_wrapped_in_string_is_refused(stub: tuple[StubService, str
         b"<ns1:getLastErrorResult><ns1:string>x</ns1:string></ns1:getLastErrorResult>",
     ))]  # fmt: skip
     report = run(url)
-    assert report.errors[0].code == "QBWC1043" and "elements" in report.errors[0].detail
+    assert report.errors[0].code == "QBWC1043"
+    assert "elements" in report.errors[0].detail
 
 
 @pytest.mark.parametrize(
@@ -708,7 +727,8 @@ def test_authenticate_needs_two_strings(
     service.script["authenticate"] = [result]
     report = run(url)
     assert report.methods == tuple(START)
-    assert report.errors[0].code == "QBWC1012" and detail in report.errors[0].detail
+    assert report.errors[0].code == "QBWC1012"
+    assert detail in report.errors[0].detail
 
 
 @pytest.mark.parametrize("percent", ["fifty", "", "1.5"])

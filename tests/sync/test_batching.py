@@ -31,7 +31,8 @@ def test_a_lookup_needs_values_and_merges_without_repeating_a_name() -> None:
     with pytest.raises(ValueError, match="cannot merge"):
         a.merged([Lookup("customer", "full_names", ("Acme",))])
     request = merged.build("7")
-    assert request.name == "VendorQueryRq" and request.xml.count("<FullName>") == 3
+    assert request.name == "VendorQueryRq"
+    assert request.xml.count("<FullName>") == 3
 
 
 def _drive(db: Database, qb: SimulatedQuickBooks, batch_size: int) -> list[str]:
@@ -75,7 +76,9 @@ def test_many_lookups_share_requests_and_the_batch_size_holds(postgres_db: Datab
     first = _requests(messages[0])
     # 150 vendor lookups in 2 requests and the account check: one round trip (the item's
     # lookup waits for the check, which runs once, before the first item).
-    assert first.count("VendorQueryRq") == 2 and "AccountQueryRq" in first and len(first) == 3
+    assert first.count("VendorQueryRq") == 2
+    assert "AccountQueryRq" in first
+    assert len(first) == 3
     assert all(len(_requests(m)) <= 50 for m in messages)
     counts = qb.counts()
     assert (counts["Vendor"], counts["PurchaseOrder"]) == (150, 150)

@@ -95,7 +95,8 @@ def test_crash_after_an_unreceived_mode_receipt(
         (receipt,) = h.qb.item_receipts()
         assert receipt.ref_number == "ATR901"
         (job,) = h.jobs("item_receipt")
-        assert job.result is not None and job.result["how"] == "found after a lost answer"
+        assert job.result is not None
+        assert job.result["how"] == "found after a lost answer"
         assert h.qb.purchase_orders("AT1")[0].lines[0].received_quantity == 2
 
 
@@ -217,7 +218,8 @@ def test_a_lost_add_found_without_its_external_guid_is_not_added_again(
     h.assert_all_done()
     assert _counts(h.qb) == EXACTLY_ONE
     (job,) = h.jobs(kind)
-    assert job.result is not None and how in job.result["how"]
+    assert job.result is not None
+    assert how in job.result["how"]
 
 
 def test_a_po_of_the_same_number_but_other_lines_is_not_taken_for_ours(h: Harness) -> None:

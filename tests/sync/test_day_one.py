@@ -86,14 +86,16 @@ def test_a_twin_is_linked_and_brought_in_line_with_autotask(
     h.run()
     h.assert_all_done()
     (po,) = h.qb.purchase_orders()
-    assert po.txn_id == twin and po.ref_number == stored
+    assert po.txn_id == twin
+    assert po.ref_number == stored
     # The line QuickBooks lacked was added by the update that follows the link.
     assert [(ln.item.full_name if ln.item else "", ln.quantity) for ln in po.lines] == [
         ("Cable Cat6", Decimal(5)),
         ("Switch 24 port", Decimal(2)),
     ]
     transfer = h.jobs("purchase_order")[0]
-    assert transfer.result is not None and transfer.result["lines_not_in_quickbooks"] == [12]
+    assert transfer.result is not None
+    assert transfer.result["lines_not_in_quickbooks"] == [12]
     assert h.qb.quantity_on_hand("Cable Cat6") == 5
 
 
@@ -111,9 +113,11 @@ def test_without_a_twin_the_po_is_reported_not_added(h: Harness, number: str, wo
     h.enqueue([order(7, line(71, CABLE, 5), linked_number=number)], stock(p101=5))
     h.run()
     transfer = h.jobs("purchase_order")[0]
-    assert transfer.status == "failed" and transfer.error is not None
+    assert transfer.status == "failed"
+    assert transfer.error is not None
     assert f"Autotask PO P7 has the External P.O. # {number!r}" in transfer.error
-    assert words in transfer.error and "atqb transfer 7" in transfer.error
+    assert words in transfer.error
+    assert "atqb transfer 7" in transfer.error
     assert len(h.qb.purchase_orders()) == 1
     # Selected with `atqb transfer`: added, as any PO.
     h.enqueue(
@@ -141,7 +145,8 @@ def test_two_twins_or_a_twin_taken_by_another_po_are_left_to_people(h: Harness) 
     )
     h.run()
     errors = {j.payload["po"]["id"]: (j.status, j.error) for j in h.jobs("purchase_order")}
-    assert errors[1][0] == "failed" and f"TxnIDs {first}, {second}" in str(errors[1][1])
+    assert errors[1][0] == "failed"
+    assert f"TxnIDs {first}, {second}" in str(errors[1][1])
     assert errors[2] == ("done", None)
     assert errors[3][0] == "failed"
     assert "is already linked to Autotask PO 2" in str(errors[3][1])
@@ -171,8 +176,10 @@ def test_received_on_receipts_atqb_did_not_make_is_left_to_people(h: Harness) ->
     h.enqueue([order(1, line(11, CABLE, 3), linked_number="1042")], stock(p101=3))
     h.run()
     (correction,) = h.jobs("item_receipt_correction")
-    assert correction.status == "failed" and correction.error is not None
-    assert "receipts atqb did not make" in correction.error and "PO P1" in correction.error
+    assert correction.status == "failed"
+    assert correction.error is not None
+    assert "receipts atqb did not make" in correction.error
+    assert "PO P1" in correction.error
     (po,) = h.qb.purchase_orders()
     assert (po.lines[0].quantity, po.lines[0].received_quantity) == (Decimal(5), Decimal(5))
 

@@ -47,7 +47,8 @@ def test_a_po_waits_for_its_records_receipts_for_the_po_and_the_sync_for_the_rec
 
 def test_records_are_ensured_once_for_many_pos(db: Database) -> None:
     report = _enqueue(db, order(1, line(11, CABLE, 1)), order(2, line(21, CABLE, 2)))
-    assert report.kinds()["vendor"] == 1 and report.kinds()["item"] == 1
+    assert report.kinds()["vendor"] == 1
+    assert report.kinds()["item"] == 1
     assert report.kinds()["purchase_order"] == 2
 
 
@@ -57,7 +58,8 @@ def test_records_the_mappings_know_get_no_job(db: Database) -> None:
         mappings.put("vendor", ACME.id, qb_id="80000001-1", qb_name="ACME SUPPLY")
         mappings.put("item", CABLE.id, qb_id="80000002-1", qb_name="Cable Cat6")
     report = _enqueue(db, order(1, line(11, CABLE, 1)))
-    assert "vendor" not in report.kinds() and "item" not in report.kinds()
+    assert "vendor" not in report.kinds()
+    assert "item" not in report.kinds()
     # A renamed Autotask vendor is looked up under its new name.
     renamed = _enqueue(db, order(2, line(21, CABLE, 1), vendor=Company(ACME.id, "Acme Inc")))
     assert renamed.kinds()["vendor"] == 1
@@ -137,4 +139,6 @@ def test_on_hand_counts_are_recorded_for_the_sync_to_read(db: Database) -> None:
     )
     with db.transaction() as conn:
         item = Mappings(conn, utcnow(), USER).get("item", CABLE.id)
-    assert item is not None and Decimal(item.data["on_hand"]) == 5 and item.qb_id is None
+    assert item is not None
+    assert Decimal(item.data["on_hand"]) == 5
+    assert item.qb_id is None

@@ -69,7 +69,8 @@ def test_enqueueing_a_hundred_pos_costs_the_statements_of_ten(db: Database, mode
         again, again_cost = _enqueue(db, user, _orders(count, 5, received=2), mode)
         assert first.kinds()["purchase_order"] == count
         assert changed.kinds()["purchase_order_update"] == count
-        assert again.created == [] and again.cancelled == []
+        assert again.created == []
+        assert again.cancelled == []
         costs[count] = [first_cost, changed_cost, again_cost]
     assert costs[100] == costs[10], costs
     assert costs[10][0] <= FIRST_POLL_AT_MOST, costs
@@ -99,7 +100,8 @@ def test_two_enqueuers_racing_on_the_same_pos_make_one_set_of_jobs(postgres_db: 
     with postgres_db.transaction() as conn:
         assert {job.id for job in JobStore(conn, T0).find()} == made
         dependencies = conn.execute(select(job_dependencies)).all()
-    assert dependencies and all({job, on} <= made for job, on in dependencies)
+    assert dependencies
+    assert all({job, on} <= made for job, on in dependencies)
 
 
 @pytest.mark.postgres

@@ -34,19 +34,24 @@ def test_a_po_whose_answer_was_lost_tells_its_whole_story(
     assert f"job #{po.id}  purchase_order  done" in out
     assert "subject:    PO P1 · Acme Supply" in out
     assert "Autotask:   PurchaseOrders 1" in out
-    assert "waits for:  #" in out and "vendor done (Vendor Acme Supply (Autotask 1))" in out
-    assert "needed by:  #" in out and "item_receipt done" in out
-    assert "how: found after a lost answer" in out and "ref_number: AT1" in out
+    assert "waits for:  #" in out
+    assert "vendor done (Vendor Acme Supply (Autotask 1))" in out
+    assert "needed by:  #" in out
+    assert "item_receipt done" in out
+    assert "how: found after a lost answer" in out
+    assert "ref_number: AT1" in out
     assert "steps: 2 request(s) sent" in out
     assert "PurchaseOrderAddRq: add the purchase order" in out
-    assert "answer at" in out and "no answer: new authenticate for the same user" in out
+    assert "answer at" in out
+    assert "no answer: new authenticate for the same user" in out
     assert "QuickBooks may have carried the request out" in out
     assert "PurchaseOrderQueryRq: read the purchase order (AT1)" in out
     assert "QuickBooks status 0 (Info): Status OK" in out
     assert "QuickBooks carried out the request. Nothing to do." in out
     assert "<PurchaseOrderAddRq" in out  # the raw request follows, for support
     shown = json.loads(show(h, po.id, capsys, "--json"))
-    assert len(shown["transmissions"]) == 2 and shown["result"]["ref_number"] == "AT1"
+    assert len(shown["transmissions"]) == 2
+    assert shown["result"]["ref_number"] == "AT1"
 
 
 def test_a_refused_item_shows_quickbooks_message_and_what_to_do(

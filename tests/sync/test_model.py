@@ -91,6 +91,7 @@ def test_markers_are_stable_and_fit_quickbooks_limits() -> None:
     assert receipt_ref_number(receiving_id=5) == "ATR5"
     guid = external_guid("purchase_order", 1)
     assert guid == external_guid("purchase_order", 1) != external_guid("purchase_order", 2)
-    assert guid.startswith("{") and len(guid) == 38
+    assert guid.startswith("{")
+    assert len(guid) == 38
     assert same_guid(guid, guid.lower().strip("{}"))
     assert not same_guid(guid, None)

@@ -46,7 +46,9 @@ def test_a_planned_job_stands_for_the_stored_one_until_the_flush(db: Database) -
         )
         receipt, _ = plan.add(job(None, "PurchaseOrderItems", 11, depends_on=(update.id,)))
         assert (again, created_again) == (stored, False)
-        assert isinstance(update, Planned) and created and update.status == "waiting"
+        assert isinstance(update, Planned)
+        assert created
+        assert update.status == "waiting"
         # Found as a stored job would be: by its key, and among the jobs about its PO.
         assert plan.add(job("po:1:b")) == (update, False)
         active = plan.jobs_about(
@@ -57,7 +59,9 @@ def test_a_planned_job_stands_for_the_stored_one_until_the_flush(db: Database) -
         assert len(seen) == 2  # all of it from the snapshot
         plan.flush()
         (flushed, made) = plan.resolve(update)
-        assert isinstance(flushed, Job) and made and flushed.idempotency_key == "po:1:b"
+        assert isinstance(flushed, Job)
+        assert made
+        assert flushed.idempotency_key == "po:1:b"
         assert plan.resolve(stored) == (stored, False)
         store = JobStore(conn, T0)
         assert store.prerequisites(flushed.id) == [stored.id]
@@ -79,9 +83,11 @@ def test_what_was_not_loaded_is_read_when_asked(db: Database) -> None:
         assert plan.jobs_about("PurchaseOrders", 7, ["purchase_order"], ["pending"]) == [stored]
         assert plan.add(job("po:7:a", autotask_id=7)) == (stored, False)
         mapping = plan.mapping("purchase_order", 7)
-        assert mapping is not None and mapping.qb_id == "7-1"
+        assert mapping is not None
+        assert mapping.qb_id == "7-1"
         assert plan.done("account_check", "check:1")
-        assert not plan.done("account_check", "check:2") and not plan.done("item", "check:1")
+        assert not plan.done("account_check", "check:2")
+        assert not plan.done("item", "check:1")
 
 
 def test_mapping_data_is_seen_at_once_and_written_at_the_flush(db: Database) -> None:
@@ -93,13 +99,16 @@ def test_mapping_data_is_seen_at_once_and_written_at_the_flush(db: Database) -> 
         plan.put_data("item", 101, {"on_hand": "5"})
         plan.put_data("item", 102, {"on_hand": "2", "gone": None})
         item = plan.mapping("item", 101)
-        assert item is not None and item.qb_id == "80-1" and item.data == {"a": "1", "on_hand": "5"}
+        assert item is not None
+        assert item.qb_id == "80-1"
+        assert item.data == {"a": "1", "on_hand": "5"}
         assert len(seen) == 1  # no job asked for: the mappings only
         plan.flush()
         assert len(seen) == 2
     with db.transaction() as conn:
         stored = Mappings(conn, T0, USER).get_many("item", [101, 102])
-    assert stored[101].data == {"a": "1", "on_hand": "5"} and stored[101].qb_name == "Cable"
+    assert stored[101].data == {"a": "1", "on_hand": "5"}
+    assert stored[101].qb_name == "Cable"
     assert stored[102].data == {"on_hand": "2"}
 
 
@@ -127,6 +136,7 @@ def test_cancelling_flushes_first_and_reads_the_jobs_again(db: Database) -> None
         )
         # Jobs planned after the flush name the flushed ones by their ids.
         later, _ = plan.add(job("po:1:b", depends_on=(after.id,)))
-        assert isinstance(later.id, Ref) and later.status == "failed"
+        assert isinstance(later.id, Ref)
+        assert later.status == "failed"
         plan.flush()
         assert JobStore(conn, T0).prerequisites(plan.resolve(later)[0].id) == [dependent.id]

@@ -67,7 +67,8 @@ def test_received_mode_makes_everything_once_and_on_hand_ends_at_the_autotask_to
     assert names.count("ItemQueryRq") == 1
     assert names.count("ItemInventoryQueryRq") == 1
     assert session.round_trips == 7  # one of them for the one-time account check
-    assert list(session.percents) == sorted(session.percents) and session.percents[-1] == 100
+    assert list(session.percents) == sorted(session.percents)
+    assert session.percents[-1] == 100
     (adjustment,) = h.qb.inventory_adjustments()
     assert [str(a.quantity_difference) for a in adjustment.lines] == ["2"]
 
@@ -76,11 +77,13 @@ def test_the_same_data_enqueued_again_makes_no_new_work(h: Harness) -> None:
     po = order(1, line(11, CABLE, 5))
     first = h.enqueue([po], stock(p101=5))
     again = h.enqueue([po], stock(p101=5))
-    assert again.created == [] and {j.id for j in again.reused} <= {j.id for j in first.created}
+    assert again.created == []
+    assert {j.id for j in again.reused} <= {j.id for j in first.created}
     h.run()
     h.assert_all_done()
     after = h.enqueue([po], stock(p101=5))
-    assert after.created == [] and after.reused == []
+    assert after.created == []
+    assert after.reused == []
     assert h.qb.counts()["PurchaseOrder"] == 1
 
 
@@ -158,7 +161,9 @@ def test_updates_change_quantities_add_and_remove_lines_in_place(h: Harness) -> 
     (mod_xml,) = mods
     # The Mod lists every line to keep (QuickBooks deletes the others) and adds with -1.
     ids = element_texts(mod_xml, ".//PurchaseOrderLineMod/TxnLineID")
-    assert ids[0] == kept_line_id and ids.count("-1") == 1 and len(ids) == 4
+    assert ids[0] == kept_line_id
+    assert ids.count("-1") == 1
+    assert len(ids) == 4
 
 
 def test_a_line_removed_before_any_receipt_is_deleted(
@@ -189,7 +194,8 @@ def test_a_stale_edit_sequence_is_read_again_and_the_change_repeated(h: Harness)
     (po,) = h.qb.purchase_orders("AT1")
     assert po.lines[0].quantity == 6
     names = h.request_names()
-    assert names.count("PurchaseOrderModRq") == 2 and names.count("PurchaseOrderQueryRq") == 2
+    assert names.count("PurchaseOrderModRq") == 2
+    assert names.count("PurchaseOrderQueryRq") == 2
 
 
 def test_a_product_named_like_a_non_inventory_part_fails_with_its_po_and_nothing_else(
@@ -209,7 +215,8 @@ def test_a_product_named_like_a_non_inventory_part_fails_with_its_po_and_nothing
     )
     assert 'the QuickBooks non-inventory part "Mouse"' in error
     po_status, po_error = statuses[("purchase_order", 1)]
-    assert po_status == "failed" and "(Item Mouse (Autotask 103)) failed" in po_error
+    assert po_status == "failed"
+    assert "(Item Mouse (Autotask 103)) failed" in po_error
     assert statuses[("purchase_order", 2)][0] == "done"
     assert h.qb.counts()["PurchaseOrder"] == 1
     assert h.qb.purchase_orders("AT2")
@@ -229,8 +236,10 @@ def test_a_vendor_named_like_a_quickbooks_customer_fails_naming_the_customer(h: 
     assert "QuickBooks 3100 (Error)" in (vendor.error or "")
     assert 'held by the QuickBooks customer "Acme Supply"' in (vendor.error or "")
     (po,) = h.jobs("purchase_order")
-    assert po.status == "failed" and f"job #{vendor.id}" in (po.error or "")
-    assert h.qb.counts()["Vendor"] == 0 and h.qb.counts()["PurchaseOrder"] == 0
+    assert po.status == "failed"
+    assert f"job #{vendor.id}" in (po.error or "")
+    assert h.qb.counts()["Vendor"] == 0
+    assert h.qb.counts()["PurchaseOrder"] == 0
 
 
 def test_an_existing_vendor_in_another_case_is_matched_not_duplicated(h: Harness) -> None:
@@ -239,7 +248,8 @@ def test_an_existing_vendor_in_another_case_is_matched_not_duplicated(h: Harness
     h.enqueue([order(1, line(11, CABLE, 2))])
     h.run()
     h.assert_all_done()
-    assert h.qb.counts()["Vendor"] == 1 and h.qb.counts()["ItemInventory"] == 1
+    assert h.qb.counts()["Vendor"] == 1
+    assert h.qb.counts()["ItemInventory"] == 1
     (po,) = h.qb.purchase_orders("AT1")
     assert po.vendor.full_name == "ACME SUPPLY"
     (vendor,) = h.jobs("vendor")
@@ -361,7 +371,8 @@ def test_the_ship_to_and_line_customers_are_ensured(h: Harness) -> None:
         "Fabrikam",
         None,
     ]
-    assert ACME.name == po.vendor.full_name and CONTOSO.name == "Contoso Ltd"
+    assert ACME.name == po.vendor.full_name
+    assert CONTOSO.name == "Contoso Ltd"
 
 
 def test_the_embedded_sqlite_database_runs_the_same_workflow(sqlite_database_url: str) -> None:

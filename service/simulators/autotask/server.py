@@ -321,7 +321,7 @@ class _Server(ThreadingHTTPServer):
         with self._connections_lock:
             return len(self._connections)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, _request: Any, client_address: Any) -> None:
         logger.debug("simulated Autotask: error serving %s", client_address, exc_info=True)
 
 
@@ -907,7 +907,8 @@ class SimulatedAutotask(TenantData):
 
         def answer() -> _Answer:
             if action == "children":
-                assert entity.parent is not None and parent_id is not None
+                assert entity.parent is not None
+                assert parent_id is not None
                 search: object = {
                     "filter": [{"op": "eq", "field": entity.parent[2], "value": parent_id}]
                 }

@@ -239,11 +239,11 @@ def _render_item(ctx: Context, record: ListRecord, guid: bool) -> etree._Element
     return item_ret(ctx.company, record, ctx.include, guid=guid)
 
 
-def _render_account(ctx: Context, record: ListRecord, guid: bool) -> etree._Element:
+def _render_account(ctx: Context, record: ListRecord, _guid: bool) -> etree._Element:
     return account_ret(ctx.company.accounts[record.list_id], ctx.include)
 
 
-def host_query(ctx: Context, rq: etree._Element) -> Answer:
+def host_query(ctx: Context, _rq: etree._Element) -> Answer:
     """A minimal HostRet: product, version, the qbXML versions supported, file mode."""
     host = ctx.company.host
     ret = RetBuilder("HostRet")
@@ -257,7 +257,7 @@ def host_query(ctx: Context, rq: etree._Element) -> Answer:
     return Answer([ret.build(ctx.include)])
 
 
-def company_query(ctx: Context, rq: etree._Element) -> Answer:
+def company_query(ctx: Context, _rq: etree._Element) -> Answer:
     """A minimal CompanyRet: the company's name (no custom fields, so OwnerID adds nothing)."""
     ret = RetBuilder("CompanyRet")
     ret.flag("IsSampleCompany", False)

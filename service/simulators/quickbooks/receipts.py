@@ -132,7 +132,6 @@ def _linked_po(ctx: Context, txn_id: str, vendor: Ref) -> PurchaseOrder:
 def _receipt_line(
     ctx: Context,
     source: etree._Element,
-    po: PurchaseOrder | None,
     po_line: PurchaseOrderLine | None,
 ) -> ItemReceiptLine:
     company = ctx.company
@@ -188,13 +187,13 @@ def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
             continue
         for po_line in open_lines:
             source = etree.Element("ItemLineAdd")
-            drafts.append(_Draft(_receipt_line(ctx, source, po, po_line), po_line, po))
+            drafts.append(_Draft(_receipt_line(ctx, source, po_line), po_line, po))
 
     for source in add.findall("ItemLineAdd"):
         if source.find("ItemRef") is None:
             raise errors.invalid_reference("Item", None, RECEIPT_LINE)
         linked_po, linked_line, closed = _line_link(ctx, source, vendor, header_links)
-        line = _receipt_line(ctx, source, linked_po, linked_line)
+        line = _receipt_line(ctx, source, linked_line)
         if closed is not None:  # received all the same, but not linked
             warning = warning or closed
             linked_po, linked_line = None, None
