@@ -19,9 +19,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from service import __version__, logsafe
 from service.clock import utcnow
 from service.db import Database
+from service.jobstatus import JobStatus
 from service.jobstore import Job, JobStore, JobStoreError
 from service.migrate import is_current, upgrade
-from service.models import JOB_STATUSES
 from service.retention import prune
 from service.settings import Settings, SettingsError, load_settings
 from service.sync.explain import job_story
@@ -474,7 +474,7 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(data, indent=2))
         return 0
     print("\n".join(job_story(job, prerequisites, dependents, transmissions)))
-    if job.status == "pending" and job.run_after > utcnow():
+    if job.status == JobStatus.PENDING and job.run_after > utcnow():
         print(f"  next try: {job.run_after:%Y-%m-%d %H:%M:%S} UTC")
     return 0
 
@@ -679,7 +679,10 @@ def build_parser() -> argparse.ArgumentParser:
             "file) the job is for, attempts, last change, what it is about, the last error."
         ),
     )
-    listing.add_argument("--status", choices=JOB_STATUSES, help="only jobs with this status")
+    # The values, not the members: argparse names wrong choices by their repr.
+    listing.add_argument(
+        "--status", choices=[s.value for s in JobStatus], help="only jobs with this status"
+    )
     listing.add_argument("--limit", type=_positive_int, default=None, help="at most this many jobs")
     listing.add_argument(
         "--json",

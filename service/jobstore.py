@@ -49,17 +49,20 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from service.models import (
+from service.jobstatus import (
     ACTIVE_STATUSES,
-    UNFINISHED_PREDICATE,
+    BROKEN_STATUSES,
     UNFINISHED_STATUSES,
+    JobStatus,
+    sql_literals,
+)
+from service.models import (
+    UNFINISHED_PREDICATE,
     job_dependencies,
     jobs,
     transmissions,
 )
 from service.retry import DEFAULT_RETRY, RetryPolicy
-
-FINISHED_STATUSES = ("done", "failed", "cancelled")
 
 
 class JobStoreError(Exception):
@@ -229,14 +232,16 @@ class Counts:
     by_kind_status: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def status_is(*statuses: str) -> ColumnElement[bool]:
+def status_is(*statuses: JobStatus) -> ColumnElement[bool]:
     """``jobs.status`` is one of ``statuses``, written as literal SQL.
 
     psycopg prepares statements it runs often, and PostgreSQL then plans them once for any
     parameter values (a generic plan): a bound ``status = $1`` can no longer use the partial
     indexes over ``status = 'pending'`` and the like (service/models.py), a literal can.
     """
-    literals: list[ColumnElement[Any]] = [literal_column(f"'{status}'") for status in statuses]
+    literals: list[ColumnElement[Any]] = [
+        literal_column(sql_literals([status])) for status in statuses
+    ]
     return jobs.c.status == literals[0] if len(literals) == 1 else jobs.c.status.in_(literals)
 
 
@@ -311,7 +316,7 @@ def _claim_statement() -> Update:
         select(jobs.c.id)
         .where(
             jobs.c.qbwc_user == bindparam("p_user"),
-            status_is("pending"),
+            status_is(JobStatus.PENDING),
             jobs.c.run_after <= _NOW,
         )
         .order_by(jobs.c.priority, jobs.c.id)
@@ -326,7 +331,7 @@ def _claim_statement() -> Update:
         update(jobs)
         .where(jobs.c.id.in_(select(candidates.c.id)))
         .values(
-            status="in_flight",
+            status=JobStatus.IN_FLIGHT,
             attempts=jobs.c.attempts + 1,
             lease_session_id=bindparam("p_session_id", type_=jobs.c.lease_session_id.type),
             leased_at=_NOW,
@@ -359,7 +364,7 @@ def _complete_statement(count: int) -> Update:
         update(jobs)
         .where(_ids(jobs.c.id, count))
         .values(
-            status="done",
+            status=JobStatus.DONE,
             result=_by_id(jobs.c.result, count, jobs.c.id),
             error=None,
             failed_by=None,
@@ -387,12 +392,12 @@ def _release_dependents_statement() -> Update:
     blocked = exists(
         select(prerequisite.c.depends_on_id)
         .select_from(prerequisite.join(p_jobs, prerequisite.c.depends_on_id == p_jobs.c.id))
-        .where(prerequisite.c.job_id == jobs.c.id, p_jobs.c.status != "done")
+        .where(prerequisite.c.job_id == jobs.c.id, p_jobs.c.status != JobStatus.DONE)
     )
     return (
         update(jobs)
         .where(
-            jobs.c.status == "waiting",
+            jobs.c.status == JobStatus.WAITING,
             jobs.c.id.in_(
                 select(job_dependencies.c.job_id).where(
                     job_dependencies.c.depends_on_id.in_(bindparam("p_ids", expanding=True))
@@ -400,7 +405,7 @@ def _release_dependents_statement() -> Update:
             ),
             ~blocked,
         )
-        .values(status="pending", run_after=_NOW, updated_at=_NOW)
+        .values(status=JobStatus.PENDING, run_after=_NOW, updated_at=_NOW)
         .returning(jobs.c.id)
     )
 
@@ -420,13 +425,17 @@ def _progress() -> tuple[Label[Any], ...]:
     )
 
 
-def birth_status(prerequisites: Iterable[str]) -> str:
+def birth_status(prerequisites: Iterable[str]) -> JobStatus:
     """The status of a new job whose prerequisites have these statuses: failed after a failed or
     cancelled one, pending when all are done (or there are none), else waiting."""
     statuses = list(prerequisites)
-    if any(status in ("failed", "cancelled") for status in statuses):
-        return "failed"
-    return "pending" if all(status == "done" for status in statuses) else "waiting"
+    if any(status in BROKEN_STATUSES for status in statuses):
+        return JobStatus.FAILED
+    return (
+        JobStatus.PENDING
+        if all(status == JobStatus.DONE for status in statuses)
+        else JobStatus.WAITING
+    )
 
 
 def _unique(found: Iterable[Job]) -> list[Job]:
@@ -572,14 +581,14 @@ class JobStore:
     @staticmethod
     def _next_ready(qbwc_user: Any) -> Any:
         return select(func.min(jobs.c.run_after)).where(
-            jobs.c.qbwc_user == qbwc_user, status_is("pending")
+            jobs.c.qbwc_user == qbwc_user, status_is(JobStatus.PENDING)
         )
 
     @staticmethod
     def _elsewhere(qbwc_user: Any, session_id: Any) -> Any:
         return select(func.count()).where(
             jobs.c.qbwc_user == qbwc_user,
-            status_is("in_flight"),
+            status_is(JobStatus.IN_FLIGHT),
             jobs.c.lease_session_id != session_id,
         )
 
@@ -616,7 +625,7 @@ class JobStore:
         # The kind as a literal too (see status_is): a generic plan guessing how many jobs have
         # "some kind" reads the whole table.
         query = select(jobs.c.idempotency_key).where(
-            status_is("done"),
+            status_is(JobStatus.DONE),
             jobs.c.kind == literal(kind, literal_execute=True),
             jobs.c.idempotency_key.in_(keyed),
         )
@@ -714,7 +723,7 @@ class JobStore:
     def _job_row(
         self, new: NewJob, key: str | None, prerequisites: Sequence[Job], job_id: int | None
     ) -> dict[str, Any]:
-        failed = next((p for p in prerequisites if p.status in ("failed", "cancelled")), None)
+        failed = next((p for p in prerequisites if p.status in BROKEN_STATUSES), None)
         values = {
             "kind": new.kind,
             "qbwc_user": new.qbwc_user,
@@ -839,15 +848,15 @@ class JobStore:
             return
         self.conn.execute(
             update(jobs)
-            .where(jobs.c.id.in_(job_ids), jobs.c.status == "in_flight")
-            .values(status="pending", attempts=jobs.c.attempts - 1, **self._no_lease())
+            .where(jobs.c.id.in_(job_ids), jobs.c.status == JobStatus.IN_FLIGHT)
+            .values(status=JobStatus.PENDING, attempts=jobs.c.attempts - 1, **self._no_lease())
         )
 
     def leased_to(self, session_id: int) -> list[Job]:
         """The in-flight jobs a session holds."""
         query = (
             select(jobs)
-            .where(jobs.c.lease_session_id == session_id, status_is("in_flight"))
+            .where(jobs.c.lease_session_id == session_id, status_is(JobStatus.IN_FLIGHT))
             .order_by(jobs.c.id)
         )
         return [Job.from_row(row) for row in self.conn.execute(query).mappings()]
@@ -943,7 +952,7 @@ class JobStore:
             update(jobs)
             .where(jobs.c.id == job_id)
             .values(
-                status="pending",
+                status=JobStatus.PENDING,
                 state=state,
                 attempts=0,
                 error=None,
@@ -962,10 +971,10 @@ class JobStore:
         job = self.get(job_id)
         if job.attempts >= job.max_attempts:
             self.fail(job_id, f"gave up after {job.attempts} attempts: {error}")
-            return "failed"
+            return JobStatus.FAILED
         run_after = self.now + self.retry_policy.delay(job.attempts) if delay else self.now
         values: dict[str, Any] = {
-            "status": "pending",
+            "status": JobStatus.PENDING,
             "error": error,
             "run_after": run_after,
             **self._no_lease(),
@@ -973,14 +982,14 @@ class JobStore:
         if state is not None:
             values["state"] = state
         self.conn.execute(update(jobs).where(jobs.c.id == job_id).values(values))
-        return "pending"
+        return JobStatus.PENDING
 
     def fail(self, job_id: int, error: str) -> list[int]:
         """Mark a job failed and fail every job that waits on it; return the dependents failed."""
         self.conn.execute(
             update(jobs)
             .where(jobs.c.id == job_id)
-            .values(status="failed", error=error, **self._no_lease())
+            .values(status=JobStatus.FAILED, error=error, **self._no_lease())
         )
         return self._fail_dependents(job_id)
 
@@ -997,7 +1006,7 @@ class JobStore:
                             job_dependencies.c.depends_on_id == prerequisite.id
                         )
                     ),
-                    jobs.c.status.in_(("waiting", "pending")),
+                    jobs.c.status.in_((JobStatus.WAITING, JobStatus.PENDING)),
                 )
                 .order_by(jobs.c.id)
             ).mappings()
@@ -1007,7 +1016,7 @@ class JobStore:
                     update(jobs)
                     .where(jobs.c.id == dependent.id)
                     .values(
-                        status="failed",
+                        status=JobStatus.FAILED,
                         error=self._prerequisite_error(prerequisite),
                         failed_by=prerequisite.id,
                         **self._no_lease(),
@@ -1019,7 +1028,7 @@ class JobStore:
 
     @staticmethod
     def _prerequisite_error(prerequisite: Job) -> str:
-        verb = "was cancelled" if prerequisite.status == "cancelled" else "failed"
+        verb = "was cancelled" if prerequisite.status == JobStatus.CANCELLED else "failed"
         reason = f": {prerequisite.error}" if prerequisite.error else ""
         return f"prerequisite {_describe(prerequisite)} {verb}{reason}"
 
@@ -1046,7 +1055,7 @@ class JobStore:
     def rescue_expired(self) -> list[int]:
         """In-flight jobs whose lease has expired are ready again; return their ids."""
         query = select(jobs).where(
-            status_is("in_flight"),
+            status_is(JobStatus.IN_FLIGHT),
             or_(jobs.c.lease_expires_at < self.now, jobs.c.lease_session_id.is_(None)),
         )
         expired = [Job.from_row(row) for row in self.conn.execute(query).mappings()]
@@ -1076,16 +1085,16 @@ class JobStore:
         failure had failed wait for it again.
         """
         job = self.get(job_id)
-        if job.status not in ("failed", "cancelled"):
+        if job.status not in BROKEN_STATUSES:
             raise JobStoreError(
                 f"job #{job.id} is {job.status}; only failed or cancelled jobs can be retried"
             )
         root = job
         while root.failed_by is not None:
             root = self.get(root.failed_by)
-            if root.status not in ("failed", "cancelled"):
+            if root.status not in BROKEN_STATUSES:
                 break
-        if root.idempotency_key is not None and root.status == "cancelled":
+        if root.idempotency_key is not None and root.status == JobStatus.CANCELLED:
             newer = self.conn.execute(
                 select(jobs.c.id).where(
                     jobs.c.idempotency_key == root.idempotency_key,
@@ -1096,13 +1105,13 @@ class JobStore:
             if newer is not None:
                 raise JobStoreError(f"job #{newer} already carries the same work as job #{root.id}")
         blocked = any(
-            p.status != "done" for p in self.get_many(self.prerequisites(root.id)).values()
+            p.status != JobStatus.DONE for p in self.get_many(self.prerequisites(root.id)).values()
         )
         self.conn.execute(
             update(jobs)
             .where(jobs.c.id == root.id)
             .values(
-                status="waiting" if blocked else "pending",
+                status=JobStatus.WAITING if blocked else JobStatus.PENDING,
                 attempts=0,
                 error=None,
                 failed_by=None,
@@ -1121,8 +1130,8 @@ class JobStore:
             current = frontier.pop()
             found = self.conn.execute(
                 update(jobs)
-                .where(jobs.c.failed_by == current, jobs.c.status == "failed")
-                .values(status="waiting", error=None, failed_by=None, updated_at=self.now)
+                .where(jobs.c.failed_by == current, jobs.c.status == JobStatus.FAILED)
+                .values(status=JobStatus.WAITING, error=None, failed_by=None, updated_at=self.now)
                 .returning(jobs.c.id)
             ).scalars()
             ids = [int(i) for i in found]
@@ -1133,10 +1142,12 @@ class JobStore:
     def cancel(self, job_id: int) -> Job:
         """Operator cancel: the job will not run; the jobs waiting on it fail, naming it."""
         job = self.get(job_id)
-        if job.status in ("done", "cancelled"):
+        if job.status in (JobStatus.DONE, JobStatus.CANCELLED):
             raise JobStoreError(f"job #{job.id} is already {job.status}")
         self.conn.execute(
-            update(jobs).where(jobs.c.id == job_id).values(status="cancelled", **self._no_lease())
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(status=JobStatus.CANCELLED, **self._no_lease())
         )
         self._fail_dependents(job_id)
         return self.get(job_id)
@@ -1145,6 +1156,6 @@ class JobStore:
         """Move a pending job's next run (used by tests and by operators' tools)."""
         self.conn.execute(
             update(jobs)
-            .where(and_(jobs.c.id == job_id, jobs.c.status == "pending"))
+            .where(and_(jobs.c.id == job_id, jobs.c.status == JobStatus.PENDING))
             .values(run_after=when, updated_at=self.now)
         )

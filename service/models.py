@@ -34,10 +34,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-#: Statuses of CONTRACT.md. "Unfinished" statuses hold the idempotency key: a failed job waits for
-#: an operator, so enqueueing the same work again returns it instead of silently trying again.
-JOB_STATUSES = ("pending", "waiting", "in_flight", "done", "failed", "cancelled")
-UNFINISHED_STATUSES = ("pending", "waiting", "in_flight", "failed")
+from service.jobstatus import (
+    ACTIVE_STATUSES,
+    JOB_STATUSES,
+    UNFINISHED_STATUSES,
+    JobStatus,
+    sql_literals,
+)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -82,15 +85,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: Json}
 
 
-_status_list = ", ".join(f"'{s}'" for s in JOB_STATUSES)
 #: The unique index's predicate, as literal SQL. ON CONFLICT must name it literally too: with
 #: bound parameters PostgreSQL cannot match the partial index once a prepared statement uses a
 #: generic plan ("no unique or exclusion constraint matching the ON CONFLICT specification").
-UNFINISHED_PREDICATE = f"status IN ({', '.join(repr(s) for s in UNFINISHED_STATUSES)})"
-#: Jobs with work still to do (a failed job waits for an operator, not for QuickBooks).
-ACTIVE_STATUSES = ("pending", "waiting", "in_flight")
+UNFINISHED_PREDICATE = f"status IN ({sql_literals(UNFINISHED_STATUSES)})"
 #: The predicate of the partial indexes over active jobs (literal SQL, for the same reason).
-ACTIVE_PREDICATE = f"status IN ({', '.join(repr(s) for s in ACTIVE_STATUSES)})"
+ACTIVE_PREDICATE = f"status IN ({sql_literals(ACTIVE_STATUSES)})"
 
 
 class JobRow(Base):
@@ -98,7 +98,7 @@ class JobRow(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_status_list})", name="status"),
+        CheckConstraint(f"status IN ({sql_literals(JOB_STATUSES)})", name="status"),
         # Enqueueing the same work twice yields one job: the database refuses the second row.
         Index(
             "uq_jobs_idempotency_key_unfinished",
@@ -113,8 +113,8 @@ class JobRow(Base):
             "qbwc_user",
             "priority",
             "id",
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text(f"status = {sql_literals([JobStatus.PENDING])}"),
+            sqlite_where=text(f"status = {sql_literals([JobStatus.PENDING])}"),
         ),
         # A user's active jobs: the progress of a session, when work is next due, the answers
         # other sessions still owe. Independent of how many finished jobs are kept.
@@ -130,8 +130,8 @@ class JobRow(Base):
         Index(
             "ix_jobs_lease_expires_at_in_flight",
             "lease_expires_at",
-            postgresql_where=text("status = 'in_flight'"),
-            sqlite_where=text("status = 'in_flight'"),
+            postgresql_where=text(f"status = {sql_literals([JobStatus.IN_FLIGHT])}"),
+            sqlite_where=text(f"status = {sql_literals([JobStatus.IN_FLIGHT])}"),
         ),
         Index("ix_jobs_status_kind", "status", "kind"),
         Index("ix_jobs_lease_session_id", "lease_session_id"),

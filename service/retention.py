@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Column, Select, delete, select
 
 from service.db import Database
+from service.jobstatus import JobStatus
 from service.jobstore import status_is
 from service.models import jobs, transmissions, wc_sessions
 
@@ -32,7 +33,7 @@ log = logging.getLogger("atqb.retention")
 #: Rows removed per transaction.
 BATCH = 5000
 #: Job statuses whose transmissions may go once old (``failed`` waits for an operator).
-PRUNABLE_STATUSES = ("done", "cancelled")
+PRUNABLE_STATUSES = (JobStatus.DONE, JobStatus.CANCELLED)
 #: How often ``atqb serve`` prunes when ``ATQB_PRUNE_AFTER_DAYS`` is set (seconds).
 AUTOMATIC_INTERVAL = 3600.0
 

@@ -17,8 +17,8 @@ from lxml import etree
 from service import __version__
 from service.admin.markup import Html, join, render
 from service.admin.queries import JobFilter
+from service.jobstatus import BROKEN_STATUSES, JOB_STATUSES, JobStatus
 from service.jobstore import Counts, Job, Transmission
-from service.models import JOB_STATUSES
 from service.pollcycles import PollCycle
 from service.qbxml.status import describe, describe_hresult
 from service.webconnector.sessions import Session
@@ -110,13 +110,14 @@ CSP = (
     "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
-STATUS_WORDS = {
-    "pending": "ready to send",
-    "waiting": "waiting on another job",
-    "in_flight": "sent, no answer yet",
-    "done": "done",
-    "failed": "needs an operator",
-    "cancelled": "cancelled",
+#: What each job status means, for a badge's tooltip.
+STATUS_WORDS: dict[str, str] = {
+    JobStatus.PENDING: "ready to send",
+    JobStatus.WAITING: "waiting on another job",
+    JobStatus.IN_FLIGHT: "sent, no answer yet",
+    JobStatus.DONE: "done",
+    JobStatus.FAILED: "needs an operator",
+    JobStatus.CANCELLED: "cancelled",
 }
 NOTICES = {
     "retried": "Retried: the job will be sent again at the next Web Connector run.",
@@ -757,7 +758,7 @@ def transmission_section(t: Transmission, number: int) -> Html:
 
 def _actions(urls: Urls, job: Job, csrf: str) -> Html:
     buttons = []
-    if job.status in ("failed", "cancelled"):
+    if job.status in BROKEN_STATUSES:
         buttons.append(
             render(
                 '<form class="inline" method="post" action="{href}">'
@@ -768,7 +769,7 @@ def _actions(urls: Urls, job: Job, csrf: str) -> Html:
                 id=job.id,
             )
         )
-    if job.status not in ("done", "cancelled"):
+    if job.status not in (JobStatus.DONE, JobStatus.CANCELLED):
         buttons.append(
             render(
                 '<form class="inline" method="post" action="{href}">'
@@ -793,7 +794,7 @@ def job_page(urls: Urls, detail: JobDetail, csrf: str, *, notice: str | None = N
         ("Web Connector user", job.qbwc_user),
         ("Attempts", f"{job.attempts} of {job.max_attempts}"),
     ]
-    if job.status == "pending" and job.run_after > detail.now:
+    if job.status == JobStatus.PENDING and job.run_after > detail.now:
         facts.append(("Next try", f"{when(job.run_after)} UTC"))
     if job.autotask_entity is not None:
         facts.append(("Autotask", f"{job.autotask_entity} {job.autotask_id}"))

@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Text, and_, cast, func, or_, select
 
+from service.jobstatus import JOB_STATUSES
 from service.jobstore import Job
-from service.models import JOB_STATUSES, jobs
+from service.models import jobs
 
 #: Longest value accepted for each text filter.
 MAX_FILTER = 200

@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from service.clock import utcnow
 from service.db import Database
+from service.jobstatus import JobStatus
 from service.jobstore import Job, JobStore
 from service.migrate import upgrade
 from service.settings import Settings, TransferSelection
@@ -210,7 +211,7 @@ def _summary(
     with database.transaction() as conn:
         jobs = JobStore(conn, utcnow()).find()
     out("Summary")
-    done = [j for j in jobs if j.status == "done"]
+    done = [j for j in jobs if j.status == JobStatus.DONE]
     how: Counter[str] = Counter()
     for job in done:
         verb = str((job.result or {}).get("how") or "done")
@@ -242,7 +243,7 @@ def _summary(
         if po.get("externalPONumber")
     ]
     out(f"  Autotask External P.O. # written back: {', '.join(written) or 'none'}")
-    failed = [j for j in jobs if j.status == "failed"]
+    failed = [j for j in jobs if j.status == JobStatus.FAILED]
     causes = [j for j in failed if not (j.error or "").startswith("prerequisite job")]
     out(f"  Failed: {len(causes)} job(s) QuickBooks refused; unrelated work went on")
     for job in sorted(causes, key=lambda j: j.id):

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
+from service.jobstatus import JobStatus
 from service.models import jobs, poller_orders, poller_state
 
 #: Name of the mark that holds the watermarks and counts of the change detection.
@@ -269,7 +270,7 @@ class PollerStore:
             )
             .where(
                 jobs.c.kind == "purchase_order",
-                jobs.c.status == "done",
+                jobs.c.status == JobStatus.DONE,
                 jobs.c.qbwc_user == qbwc_user,
                 poller_orders.c.written_back.is_(None),
                 or_(

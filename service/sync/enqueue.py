@@ -49,6 +49,7 @@ from sqlalchemy import Connection
 
 from service.clock import utcnow
 from service.db import Database
+from service.jobstatus import ACTIVE_STATUSES, JobStatus
 from service.jobstore import Job, NewJob, Ref
 from service.kinds import MAX_LOOKUP_VALUES
 from service.qbxml import build
@@ -72,7 +73,6 @@ from service.sync.model import (
 )
 from service.sync.plan import Handle, Plan, order
 
-ACTIVE = ("pending", "waiting", "in_flight")
 PO_KINDS = ("purchase_order", "purchase_order_update")
 LINE_KINDS = ("item_receipt", "item_receipt_correction")
 _NAME_LIMITS = {
@@ -286,7 +286,9 @@ class Enqueuer:
                 idempotency_key=f"{self.user}:{kind}:{autotask_id}:{fingerprint(qb_name)}",
                 autotask_entity=_ENTITIES[kind],
                 autotask_id=autotask_id,
-                depends_on=(check.id,) if check is not None and check.status != "done" else (),
+                depends_on=(check.id,)
+                if check is not None and check.status != JobStatus.DONE
+                else (),
             )
         )
 
@@ -331,7 +333,7 @@ class Enqueuer:
             return
         mapping = self.plan.mapping("purchase_order", po.id)
         transferred = mapping is not None and bool(mapping.qb_id)
-        active = self._jobs_about("PurchaseOrders", po.id, PO_KINDS, ACTIVE)
+        active = self._jobs_about("PurchaseOrders", po.id, PO_KINDS, ACTIVE_STATUSES)
         if po.canceled and not transferred:
             self._cancel_before_transfer(po, active)
             return
@@ -496,7 +498,7 @@ class Enqueuer:
             self._supersede(po.id)
             self.report.skipped.append(f"PO {po.label} is Canceled in Autotask: not transferred")
             return
-        if any(job.status == "in_flight" for job in active):
+        if any(job.status == JobStatus.IN_FLIGHT for job in active):
             # It may be in QuickBooks by now: close it once the transfer is done.
             self._add_update(po, self._payload(po), active, [])
             return
@@ -512,7 +514,7 @@ class Enqueuer:
         made: list[Handle] = []
         lines = {line.id: line for line in po.lines}
         mapped = self.plan.mappings_of("po_line", lines)
-        after = [po_job.id] if po_job is not None and po_job.status != "done" else []
+        after = [po_job.id] if po_job is not None and po_job.status != JobStatus.DONE else []
         if self.settings.transfer_mode is TransferMode.RECEIVED:
             for line in po.lines:
                 target = Decimal(build.format_quantity(line.quantity))
@@ -551,7 +553,7 @@ class Enqueuer:
                     date=receiving.received_on.isoformat() if receiving.received_on else None,
                 )
                 made.append(job)
-        return [job for job in made if job.status != "done"]
+        return [job for job in made if job.status != JobStatus.DONE]
 
     def _corrections(self, po: PurchaseOrder, *, pending_rows: bool) -> list[Handle]:
         """Corrections of lines whose QuickBooks receipts hold more than Autotask says
@@ -605,7 +607,7 @@ class Enqueuer:
                 f"{how['target']} received",
                 key=f"{line.id}:{fingerprint(how)}",
             )
-            if job.status != "done":
+            if job.status != JobStatus.DONE:
                 made.append(job)
         return made
 
@@ -613,7 +615,7 @@ class Enqueuer:
         """Received mode: what QuickBooks will hold as received on the line once its unfinished
         receipts (up to their target) and corrections (down to theirs) have run, in order."""
         received = Decimal(str((known.data if known else {}).get("received", "0")))
-        for job in self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE):
+        for job in self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE_STATUSES):
             target = job.payload.get("target")
             if target is None:
                 continue
@@ -661,7 +663,7 @@ class Enqueuer:
         """A job about one PO line (a receipt or a correction), after ``after`` and the line's
         unfinished receipts and corrections."""
         line = next(line for line in po.lines if line.id == line_id)
-        earlier = self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE)
+        earlier = self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE_STATUSES)
         return self._add(
             NewJob(
                 kind=kind,
@@ -714,7 +716,7 @@ class Enqueuer:
     def _supersede(self, po_id: int, fingerprint: str | None = None) -> None:
         """Newer Autotask data replaces the PO's failed jobs (those made for other data, or all
         of them without ``fingerprint``): cancel them and the jobs they failed."""
-        for job in self._jobs_about("PurchaseOrders", po_id, PO_KINDS, ("failed",)):
+        for job in self._jobs_about("PurchaseOrders", po_id, PO_KINDS, (JobStatus.FAILED,)):
             if fingerprint is None or job.payload.get("fingerprint") != fingerprint:
                 self._cancel_with_dependents(job.id)
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from service.jobstatus import ACTIVE_STATUSES
 from service.jobstore import Job
 from service.kinds import (
     Context,
@@ -77,7 +78,7 @@ def _receiving(ctx: Context, user: str, product_ids: list[int]) -> set[int]:
         .where(
             jobs.c.qbwc_user == user,
             jobs.c.kind.in_(LINE_KINDS),
-            jobs.c.status.in_(("pending", "waiting", "in_flight")),
+            jobs.c.status.in_(ACTIVE_STATUSES),
             product.in_(product_ids),
         )
         .distinct()
@@ -126,7 +127,7 @@ class SyncInventory:
         if not claim or claim.get("job") == job.id or claim.get("to") != on_hand:
             return False
         other = ctx.store.get_many([claim["job"]]).get(claim["job"])
-        return other is not None and other.status in ("pending", "waiting", "in_flight")
+        return other is not None and other.status in ACTIVE_STATUSES
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """From the counts, the lines to adjust; after the adjustment, done."""

@@ -30,11 +30,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from service.jobstatus import UNFINISHED_STATUSES, JobStatus
 from service.jobstore import Job, JobStore, NewJob, Ref, birth_status
-from service.models import UNFINISHED_STATUSES
 from service.sync.mapping import Mapping, MappingKind, Mappings
 
-CANCELLABLE = ("pending", "waiting", "failed")
+CANCELLABLE = (JobStatus.PENDING, JobStatus.WAITING, JobStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,9 @@ class Plan:
                 if flushed
                 else self._planned[prerequisite.index].status
             )
-        return self._status.get(prerequisite, "waiting")  # unknown here: not known to be done
+        return self._status.get(
+            prerequisite, JobStatus.WAITING
+        )  # unknown here: not known to be done
 
     def _local(self, prerequisite: int | Ref, start: int) -> int | Ref:
         """A prerequisite as the flush of the entries from ``start`` names it."""

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Select, and_
 from service import __version__, metrics
 from service.clock import utcnow
 from service.db import Database
+from service.jobstatus import JobStatus
 from service.jobstore import Answer, Job, JobStore, SentRequest
 from service.kinds import (
     MAX_LOOKUP_VALUES,
@@ -467,7 +468,7 @@ class Exchange:
             self._finish(call, session, job, RetryLater(NO_RESPONSE))
             return
         metrics.quickbooks_status(answer.status_code, answer.status_severity)
-        if job.status != "in_flight" or job.lease_session_id != session.id:
+        if job.status != JobStatus.IN_FLIGHT or job.lease_session_id != session.id:
             return  # cancelled by an operator, or its lease expired meanwhile: answer kept only
         if answer.status_code == INTERNAL_ERROR and not job.state.get("_internal_error"):
             # Status 1000 is retried once (reference/qbxml.md 7); a second one fails the job.
@@ -501,7 +502,7 @@ class Exchange:
         text = f"QuickBooks HRESULT {info.hresult}: {message or info.meaning} — {info.action}"
         for transmission in sent:
             job = jobs[transmission.job_id]
-            if job.status != "in_flight" or job.lease_session_id != session.id:
+            if job.status != JobStatus.IN_FLIGHT or job.lease_session_id != session.id:
                 continue
             decision: Decision
             if info.hresult == HRESULT_PARSE_ERROR:
@@ -529,7 +530,7 @@ class Exchange:
             status = call.store.retry_later(
                 job.id, decision.error, state=decision.state, delay=not solo
             )
-            ended = 1 if status == "failed" else 0
+            ended = 1 if status == JobStatus.FAILED else 0
         else:
             ended = 1 + len(call.store.fail(job.id, decision.error))
         call.finished += ended
