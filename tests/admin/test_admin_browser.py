@@ -18,11 +18,11 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from service.clock import utcnow
@@ -136,7 +136,22 @@ def click_and_load(browser: WebDriver, element: WebElement) -> None:
     does not wait for the navigation a form's submit or a link starts)."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 15).until(staleness_of(page))
+    WebDriverWait(browser, 15).until(lambda _driver: _is_gone(page))
+
+
+def _is_gone(element: WebElement) -> bool:
+    """Whether ``element``'s page has been replaced. Chromium reports a node of a page it is
+    leaving either as stale or, in the middle of the navigation, as "does not belong to the
+    document" (an unknown error, not StaleElementReferenceException); both mean gone."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in (exc.msg or ""):
+            return True
+        raise
+    return False
 
 
 # jobs before signed_in: the page signed in on must already list them
