@@ -87,6 +87,19 @@ def check_closing_date(company: Company, txn_date: date, what: str) -> None:
         raise errors.closing_date(what)
 
 
+def check_txn_mod(company: Company, txn: Txn, mod: etree._Element, what: str) -> None:
+    """What every transaction Mod is checked for before it changes anything: the EditSequence
+    it names is the current one (3200), and neither the transaction's date nor the TxnDate the
+    Mod moves it to is in the closed period (3171)."""
+    edit_sequence = text(mod, "EditSequence") or ""
+    if edit_sequence != txn.edit_sequence:
+        raise errors.edit_sequence_out_of_date(edit_sequence)
+    check_closing_date(company, txn.txn_date, what)
+    new_date = parse_date(text(mod, "TxnDate"))
+    if new_date is not None:
+        check_closing_date(company, new_date, what)
+
+
 def mod_txn_header(txn: Txn, mod: etree._Element) -> None:
     """Apply the TxnDate, RefNumber and Memo a transaction Mod sends (an empty element clears
     RefNumber and Memo; TxnDate cannot be cleared)."""

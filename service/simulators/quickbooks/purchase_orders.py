@@ -45,6 +45,7 @@ from service.simulators.quickbooks.context import (
     Context,
     QueryOutcome,
     check_closing_date,
+    check_txn_mod,
     mod_txn_header,
     replace_fields,
     text,
@@ -57,7 +58,6 @@ from service.simulators.quickbooks.values import (
     format_quantity,
     money,
     parse_bool,
-    parse_date,
     parse_decimal,
 )
 
@@ -176,13 +176,7 @@ def purchase_order_mod(ctx: Context, rq: etree._Element) -> Answer:
     po = company.purchase_orders.get(txn_id)
     if po is None:
         raise errors.object_not_found(txn_id)
-    edit_sequence = text(mod, "EditSequence") or ""
-    if edit_sequence != po.edit_sequence:
-        raise errors.edit_sequence_out_of_date(edit_sequence)
-    check_closing_date(company, po.txn_date, WHERE)
-    new_date = parse_date(text(mod, "TxnDate"))
-    if new_date is not None:
-        check_closing_date(company, new_date, WHERE)
+    check_txn_mod(company, po, mod, WHERE)
 
     # Work on copies so that a refused Mod changes nothing.
     vendor = po.vendor

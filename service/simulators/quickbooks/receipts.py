@@ -70,6 +70,7 @@ from service.simulators.quickbooks.context import (
     QueryOutcome,
     UnsupportedRequestError,
     check_closing_date,
+    check_txn_mod,
     mod_txn_header,
     replace_fields,
     text,
@@ -93,7 +94,7 @@ from service.simulators.quickbooks.render import (
     inventory_adjustment_ret,
     item_receipt_ret,
 )
-from service.simulators.quickbooks.values import format_datetime, money, parse_date, parse_decimal
+from service.simulators.quickbooks.values import format_datetime, money, parse_decimal
 
 RECEIPT = "ItemReceipt"
 RECEIPT_LINE = "ItemReceipt line"
@@ -358,13 +359,7 @@ def item_receipt_mod(ctx: Context, rq: etree._Element) -> Answer:
     mod = rq[0]
     company = ctx.company
     receipt = _receipt_to_change(ctx, text(mod, "TxnID") or "")
-    edit_sequence = text(mod, "EditSequence") or ""
-    if edit_sequence != receipt.edit_sequence:
-        raise errors.edit_sequence_out_of_date(edit_sequence)
-    check_closing_date(company, receipt.txn_date, RECEIPT)
-    new_date = parse_date(text(mod, "TxnDate"))
-    if new_date is not None:
-        check_closing_date(company, new_date, RECEIPT)
+    check_txn_mod(company, receipt, mod, RECEIPT)
     for unmodelled in ("VendorRef", "ExpenseLineMod", "ClearExpenseLines", "ClearItemLines"):
         if mod.find(unmodelled) is not None:
             raise UnsupportedRequestError(f"ItemReceiptModRq: {unmodelled} is not modelled")
