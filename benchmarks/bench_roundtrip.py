@@ -8,6 +8,10 @@ median, p90 and p99 of the time the service took per round trip, measured at the
 
 * **bare spyne** (``bare_spyne.py``): the same eight methods in spyne under waitress, no
   persistence: the floor atqb's figures are read against (the ratio column);
+* **durable floor** (PostgreSQL): bare spyne committing one one-row write per call, durably,
+  without an ORM: the least a round trip can cost that keeps the request before it goes and the
+  answer before it is acknowledged. What it adds to bare spyne is what durability alone costs on
+  this machine, before atqb does any work of its own;
 * **1 job** per round trip (batch size 1): every round trip claims, builds, records, parses and
   completes one job;
 * **history** (PostgreSQL): the same with ``--history`` answered transmissions and a tenth as
@@ -34,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -82,11 +87,18 @@ def drive(url: str, jobs: int, batch: int) -> tuple[list[float], list[float]]:
 
 
 @contextmanager
-def bare_spyne(jobs: int, batch: int) -> Iterator[str]:
-    """``bare_spyne.py`` serving ``jobs`` requests; yields its SOAP URL."""
+def bare_spyne(jobs: int, batch: int, durable: str | None = None) -> Iterator[str]:
+    """``bare_spyne.py`` serving ``jobs`` requests (committing to ``durable``, a SQLAlchemy
+    PostgreSQL URL, when given); yields its SOAP URL."""
     port = free_port()
     command = [sys.executable, str(HERE / "bare_spyne.py"), "--port", str(port)]
-    process = subprocess.Popen([*command, "--jobs", str(jobs), "--batch", str(batch)])
+    command += ["--jobs", str(jobs), "--batch", str(batch)]
+    if durable is not None:
+        command += [
+            "--durable",
+            make_url(durable).set(drivername="postgresql").render_as_string(False),
+        ]
+    process = subprocess.Popen(command)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 30
@@ -153,6 +165,19 @@ def main() -> None:
     with bare_spyne(n, 1) as url:
         sends, receives = drive(url, n, 1)
     floor = report("bare spyne, 1 job", [s + r for s, r in zip(sends, receives, strict=True)])
+    if "postgres" in engines(args.engine):
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            database_url("postgres", Path(folder)) as u,
+            bare_spyne(n, 1, durable=u) as url,
+        ):
+            sends, receives = drive(url, n, 1)
+        both = [s + r for s, r in zip(sends, receives, strict=True)]
+        durable = report("durable floor (PostgreSQL), 1 job", both, floor)
+        print(
+            f"{'':<36} durability alone adds {durable - floor:.2f} ms; "
+            f"2.5x bare spyne leaves atqb {2.5 * floor - durable:.2f} ms for its own work"
+        )
     with bare_spyne(batched, BATCH) as url:
         sends, receives = drive(url, batched, BATCH)
     floor_send = report(f"bare spyne, {BATCH} jobs: sendRequestXML", sends)
