@@ -25,13 +25,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Label,
     RowMapping,
+    Select,
     Update,
     and_,
     bindparam,
@@ -61,6 +62,7 @@ from service.models import (
     job_dependencies,
     jobs,
     transmissions,
+    wc_sessions,
 )
 from service.retry import DEFAULT_RETRY, RetryPolicy
 
@@ -200,6 +202,14 @@ class Transmission:
         data["sent_at"] = _iso(self.sent_at)
         data["received_at"] = _iso(self.received_at)
         return data
+
+
+class OpenRequest(NamedTuple):
+    """A request a session sent that has no answer yet: its transmission, job and requestID."""
+
+    id: int
+    job_id: int
+    request_id: str
 
 
 @dataclass(frozen=True)
@@ -407,6 +417,32 @@ def _release_dependents_statement() -> Update:
         )
         .values(status=JobStatus.PENDING, run_after=_NOW, updated_at=_NOW)
         .returning(jobs.c.id)
+    )
+
+
+#: The job columns of :func:`_with_open_requests`, by name and label.
+_J_LABELS = [(c.name, f"j_{c.name}") for c in jobs.c]
+
+
+@cache
+def _with_open_requests(sessions: Select[Any]) -> Select[Any]:
+    return (
+        sessions.add_columns(
+            transmissions.c.id.label("t_id"),
+            transmissions.c.job_id.label("t_job_id"),
+            transmissions.c.request_id.label("t_request_id"),
+        )
+        .add_columns(*(jobs.c[c].label(j) for c, j in _J_LABELS))
+        .outerjoin(
+            transmissions,
+            and_(
+                transmissions.c.session_id == wc_sessions.c.id,
+                transmissions.c.received_at.is_(None),
+            ),
+        )
+        .outerjoin(jobs, jobs.c.id == transmissions.c.job_id)
+        .order_by(transmissions.c.id)
+        .with_for_update(of=wc_sessions)
     )
 
 
@@ -917,6 +953,27 @@ class JobStore:
             .order_by(transmissions.c.id)
         )
         return [Transmission.from_row(row) for row in self.conn.execute(query).mappings()]
+
+    def session_with_open_requests(
+        self, sessions: Select[Any], params: Mapping[str, Any]
+    ) -> tuple[RowMapping | None, list[OpenRequest], dict[int, Job]]:
+        """The row of ``sessions`` (a query of at most one ``wc_sessions`` row, with its
+        ``params``), the requests that session sent that have no answer yet (oldest first) and
+        their jobs, in one statement; ``(None, [], {})`` when there is no such session.
+
+        The session's row stays locked until the transaction ends: two calls on one session at
+        once take turns. PostgreSQL re-reads only that row once the lock is free, not the
+        requests joined to it, so the second call may still see requests the first one answered:
+        :meth:`record_answers` tells which are still open.
+        """
+        rows = list(self.conn.execute(_with_open_requests(sessions), params).mappings())
+        if not rows:
+            return None, [], {}
+        if rows[0]["t_id"] is None:
+            return rows[0], [], {}
+        sent = [OpenRequest(r["t_id"], r["t_job_id"], r["t_request_id"]) for r in rows]
+        found = [Job.from_row({c: r[j] for c, j in _J_LABELS}) for r in rows]
+        return rows[0], sent, {job.id: job for job in found}
 
     def record_answer(self, transmission_id: int, answer: Answer) -> None:
         """Fill in the answer of a transmission (once: an answered transmission is kept as is)."""

@@ -25,16 +25,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Connection, Select, and_
+from sqlalchemy import Connection
 
 from service import __version__, metrics
 from service.clock import utcnow
 from service.db import Database
 from service.jobstatus import JobStatus
-from service.jobstore import Answer, Job, JobStore, SentRequest
+from service.jobstore import Answer, Job, JobStore, OpenRequest, SentRequest
 from service.kinds import (
     MAX_LOOKUP_VALUES,
     Context,
@@ -50,7 +49,6 @@ from service.kinds import (
     builtin_kinds,
     error_text,
 )
-from service.models import jobs, transmissions, wc_sessions
 from service.qbxml.build import Request, message
 from service.qbxml.parse import QbXmlParseError, pair_responses, parse_response, raw_responses
 from service.qbxml.status import describe_hresult
@@ -85,14 +83,6 @@ UNKNOWN_TICKET = (
     "atqb: this session's ticket is unknown or has expired; the Web Connector will "
     "start a new session at its next run"
 )
-
-
-class _Sent(NamedTuple):
-    """A request of the session that has no answer yet: its transmission, job and requestID."""
-
-    id: int
-    job_id: int
-    request_id: str
 
 
 @dataclass
@@ -491,7 +481,7 @@ class Exchange:
         self,
         call: _Call,
         session: Session,
-        sent: list[_Sent],
+        sent: list[OpenRequest],
         jobs: Mapping[int, Job],
         hresult: str,
         message: str,
@@ -573,23 +563,18 @@ class Exchange:
 
     def _open_requests(
         self, call: _Call, ticket: str
-    ) -> tuple[Session | None, list[_Sent], dict[int, Job]]:
-        """The live session of ``ticket``, the requests it sent that have no answer yet (oldest
-        first) and their jobs, in one statement.
-
-        The session's row stays locked until the call's transaction ends: two calls on one
-        ticket at once take turns. PostgreSQL re-reads only that row once the lock is free, not
-        the requests joined to it, so the second call may still see requests the first one
-        answered: recording the answers tells (:meth:`JobStore.record_answers`)."""
+    ) -> tuple[Session | None, list[OpenRequest], dict[int, Job]]:
+        """The live session of ``ticket`` (locked), the requests it sent that have no answer yet
+        and their jobs, in one statement (:meth:`JobStore.session_with_open_requests`)."""
         if not ticket:
             return None, [], {}
-        rows = list(call.conn.execute(_open_requests(), Sessions.ticket_params(ticket)).mappings())
-        session = call.sessions.from_row(rows[0] if rows else None)
-        if session is None or rows[0]["t_id"] is None:
-            return session, [], {}
-        sent = [_Sent(r["t_id"], r["t_job_id"], r["t_request_id"]) for r in rows]
-        found = [Job.from_row({c: r[j] for c, j in _J_LABELS}) for r in rows]
-        return session, sent, {job.id: job for job in found}
+        row, sent, owners = call.store.session_with_open_requests(
+            Sessions.by_ticket(), Sessions.ticket_params(ticket)
+        )
+        session = call.sessions.from_row(row)
+        if session is None:
+            return None, [], {}
+        return session, sent, owners
 
     def _touch(self, call: _Call, session: Session, **changes: object) -> None:
         """Record the call on the session, with the jobs it finished."""
@@ -606,7 +591,7 @@ class Exchange:
 
 
 def _read_answers(
-    sent: list[_Sent], response: str, hresult: str, message: str
+    sent: list[OpenRequest], response: str, hresult: str, message: str
 ) -> tuple[dict[int, Answer], dict[int, Response], str | None]:
     """What receiveResponseXML stores for each request ``sent``, by transmission id; QuickBooks'
     response to each (when the answer could be read); and why the answer could not be read."""
@@ -637,34 +622,6 @@ def _read_answers(
         for tid, answer in responses.items()
     }
     return answers, responses, None
-
-
-#: The columns of :func:`_open_requests`' jobs, by name and label.
-_J_LABELS = [(c.name, f"j_{c.name}") for c in jobs.c]
-
-
-@cache
-def _open_requests() -> Select[Any]:
-    """The query of :meth:`Exchange._open_requests` (parameters: ``Sessions.ticket_params``)."""
-    return (
-        Sessions.by_ticket()
-        .add_columns(
-            transmissions.c.id.label("t_id"),
-            transmissions.c.job_id.label("t_job_id"),
-            transmissions.c.request_id.label("t_request_id"),
-        )
-        .add_columns(*(jobs.c[c].label(j) for c, j in _J_LABELS))
-        .outerjoin(
-            transmissions,
-            and_(
-                transmissions.c.session_id == wc_sessions.c.id,
-                transmissions.c.received_at.is_(None),
-            ),
-        )
-        .outerjoin(jobs, jobs.c.id == transmissions.c.job_id)
-        .order_by(transmissions.c.id)
-        .with_for_update(of=wc_sessions)
-    )
 
 
 def _request_count(planned: list[tuple[Job, Step]]) -> int:
