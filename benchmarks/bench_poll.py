@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from service.clock import utcnow
 from service.db import Database
 from service.migrate import upgrade
-from service.poller import Poller
+from service.poller.core import Poller
 from service.settings import load_settings
 from service.simulators.autotask import SimulatedAutotask
 from service.webconnector.sessions import Sessions

@@ -30,7 +30,7 @@ from service.webconnector.sessions import Sessions, User, UserError
 
 if TYPE_CHECKING:
     from service.autotask import AutotaskClient
-    from service.poller import Poller
+    from service.poller.core import Poller
 
 
 class CommandError(Exception):
@@ -295,7 +295,7 @@ def _ready_poller(database: Database, settings: Settings) -> tuple[AutotaskClien
     """The Autotask client and the poller; :class:`CommandError` naming everything missing
     (the Autotask credentials, the Web Connector user) and how to set it."""
     from service.autotask import AutotaskClient, AutotaskError
-    from service.poller import Poller, PollerError, resolve_qbwc_user
+    from service.poller.core import Poller, PollerError, resolve_qbwc_user
 
     missing = []
     client: AutotaskClient | None = None
@@ -355,7 +355,7 @@ def _print_dry_run(poller: Poller, settings: Settings) -> None:
 
 def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
     """Select POs for transfer (manual selection)."""
-    from service.poller import select_for_transfer
+    from service.poller.core import select_for_transfer
     from service.settings import TransferSelection
 
     fresh = set(select_for_transfer(_database(settings), list(args.po_ids)))
@@ -375,7 +375,7 @@ def cmd_transfer(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_inventory_sync(_args: argparse.Namespace, settings: Settings) -> int:
     """Ask for a full inventory sync in the next poll cycle."""
-    from service.poller import request_full_sync
+    from service.poller.core import request_full_sync
 
     asked = request_full_sync(_database(settings))
     if asked:

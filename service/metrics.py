@@ -11,7 +11,7 @@ Two sources:
 * **The database**, read at scrape time (the same figures whichever process answers): jobs by
   kind and status, Web Connector sessions by how they ended, and the Autotask poller's cycles,
   requests and throttling (the poller is another process and records each cycle in
-  ``poll_cycles``, see :mod:`service.pollcycles`).
+  ``poll_cycles``, see :mod:`service.poller.cycles`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from service.db import Database
 from service.jobstore import JobStore
 from service.models import wc_sessions
-from service.pollcycles import PollCycles
+from service.poller.cycles import PollCycles
 from service.qbxml.status import KNOWN_HRESULTS, normalize_hresult
 
 #: Web Connector methods (label values are limited to these and "other").

@@ -275,7 +275,7 @@ POLL_OUTCOMES = ("running", "ok", "failed")
 class PollCycleRow(Base):
     """One cycle of the Autotask poller (``atqb poll``): what it asked Autotask, what it enqueued.
 
-    Written by the poller (see :mod:`service.pollcycles`), read by ``/admin`` and ``/metrics``,
+    Written by the poller (see :mod:`service.poller.cycles`), read by ``/admin`` and ``/metrics``,
     which run in another process: the database is the only thing the two share.
     """
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from service.clock import utcnow
 from service.db import Database
 from service.jobstore import JobStore
-from service.poller import Poller
+from service.poller.core import Poller
 from service.settings import load_settings
 from service.simulators.autotask import SimulatedAutotask
 from service.simulators.webconnector import SimulatedWebConnector

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service import metrics
 from service.db import Database
-from service.pollcycles import PollCycles
+from service.poller.cycles import PollCycles
 from service.simulators.quickbooks import HostInfo, SimulatedQuickBooks
 from service.simulators.webconnector import Faults, SimulatedWebConnector
 from service.webconnector.sessions import Sessions

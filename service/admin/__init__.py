@@ -38,7 +38,7 @@ from service.clock import utcnow
 from service.db import Database, describe_outage
 from service.jobstore import JobNotFound, JobStore, JobStoreError
 from service.kinds import builtin_kinds
-from service.pollcycles import PollCycles
+from service.poller.cycles import PollCycles
 from service.settings import Settings
 from service.webconnector.sessions import Sessions
 from service.webconnector.throttle import LoginThrottle

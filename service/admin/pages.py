@@ -19,7 +19,7 @@ from service.admin.markup import Html, join, render
 from service.admin.queries import JobFilter
 from service.jobstatus import BROKEN_STATUSES, JOB_STATUSES, JobStatus
 from service.jobstore import Counts, Job, Transmission
-from service.pollcycles import PollCycle
+from service.poller.cycles import PollCycle
 from service.qbxml.status import describe, describe_hresult
 from service.webconnector.sessions import Session
 from service.xmlsafe import UnsafeXMLError, parse_text

@@ -2,6 +2,8 @@
 
 ::
 
+    from service.poller.core import Poller
+
     with AutotaskClient.from_settings(settings) as client:
         poller = Poller(database, settings, client)       # jobs for ATQB_QBWC_USER
         outcome = poller.run_cycle()                      # one cycle (``atqb poll --once``)
@@ -10,27 +12,8 @@
 
 How a cycle finds changes without modified stamps, and what it cannot see, is described in
 :mod:`service.poller.core`. State (per-PO fingerprints, watermarks, manual selections, a requested
-full inventory sync) lives in the tables ``poller_orders`` and ``poller_state``.
+full inventory sync) lives in the tables ``poller_orders`` and ``poller_state``
+(:mod:`service.poller.state`), and each cycle's record in ``poll_cycles``
+(:mod:`service.poller.cycles`, which ``atqb serve`` reads for ``/admin`` and ``/metrics``: so this
+package imports none of its modules itself, and the service does not load the poller).
 """
-
-from __future__ import annotations
-
-from .core import (
-    SWEEP_SIZE,
-    CycleOutcome,
-    Poller,
-    PollerError,
-    request_full_sync,
-    resolve_qbwc_user,
-    select_for_transfer,
-)
-
-__all__ = [
-    "SWEEP_SIZE",
-    "CycleOutcome",
-    "Poller",
-    "PollerError",
-    "request_full_sync",
-    "resolve_qbwc_user",
-    "select_for_transfer",
-]

@@ -84,7 +84,7 @@ from service.autotask import (
 from service.autotask import filters as f
 from service.clock import utcnow
 from service.db import Database, describe_outage
-from service.pollcycles import PollCycles, log_cycle
+from service.poller.cycles import PollCycles, log_cycle
 from service.retry import RetryPolicy
 from service.settings import Settings, TransferSelection
 from service.sync.common import po_ref_number

@@ -8,7 +8,7 @@ import pytest
 from service.admin import pages
 from service.db import Database
 from service.jobstore import JobStore, NewJob
-from service.pollcycles import PollCycles
+from service.poller.cycles import PollCycles
 from service.webconnector.sessions import Sessions
 from tests.admin.helpers import T0, doc, job_ids, later
 

@@ -44,7 +44,7 @@ from service.autotask.retry import RequestRetry
 from service.db import Database
 from service.migrate import upgrade
 from service.models import jobs
-from service.poller import Poller
+from service.poller.core import Poller
 from service.settings import load_settings
 from service.simulators.autotask import SimulatedAutotask
 from service.simulators.quickbooks import SimulatedQuickBooks

@@ -11,7 +11,7 @@ import pytest
 
 from service.clock import utcnow
 from service.db import Database
-from service.pollcycles import PollCycles
+from service.poller.cycles import PollCycles
 from service.simulators.autotask import SimulatedAutotask
 from tests.poller.helpers import all_jobs, atqb, po_lines, point_cli_at, populate
 from tests.sync.helpers import harness

@@ -11,8 +11,8 @@ import pytest
 from service.autotask import AutotaskClient, RequestBudget
 from service.clock import utcnow
 from service.db import Database
-from service.pollcycles import PollCycles
-from service.poller import Poller, PollerError, resolve_qbwc_user
+from service.poller.core import Poller, PollerError, resolve_qbwc_user
+from service.poller.cycles import PollCycles
 from service.settings import load_settings
 from service.simulators.autotask import SimulatedAutotask
 from tests.poller.helpers import Shop, all_jobs, atqb, point_cli_at, populate

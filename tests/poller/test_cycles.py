@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.db import Database
-from service.pollcycles import PollCycles, log_cycle
+from service.poller.cycles import PollCycles, log_cycle
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
