@@ -1,5 +1,12 @@
 """The job store: every query on jobs, their dependencies and their transmissions.
 
+No other module of the service runs SQL on the ``jobs``, ``job_dependencies`` or
+``transmissions`` tables (tests/test_job_table_owner.py checks it): what the rest of the service
+asks of them is a :class:`JobStore` method named for what it answers (the ``/admin`` filters, the
+products a receipt will still change, the POs whose transfer awaits its write-back, old
+transmissions to prune), so a change of index or status touches this file only. A method that
+joins another table says so.
+
 A :class:`JobStore` works inside one transaction (``Database.transaction()``) at one instant
 (``now``), so tests can move time by handing another instant instead of sleeping.
 
@@ -33,10 +40,13 @@ from sqlalchemy import (
     Label,
     RowMapping,
     Select,
+    Text,
     Update,
     and_,
     bindparam,
     case,
+    cast,
+    delete,
     exists,
     func,
     insert,
@@ -61,6 +71,7 @@ from service.models import (
     UNFINISHED_PREDICATE,
     job_dependencies,
     jobs,
+    poller_orders,
     transmissions,
     wc_sessions,
 )
@@ -254,6 +265,9 @@ def status_is(*statuses: JobStatus) -> ColumnElement[bool]:
     ]
     return jobs.c.status == literals[0] if len(literals) == 1 else jobs.c.status.in_(literals)
 
+
+#: A job that ended and will not run again (unless an operator retries a cancelled one).
+FINISHED_STATUSES = (JobStatus.DONE, JobStatus.CANCELLED)
 
 #: Ids per statement when reading many records: well below the engines' limits on parameters.
 IDS_PER_STATEMENT = 5000
@@ -488,6 +502,47 @@ def _describe(job: Job) -> str:
     return f"job #{job.id} {job.kind}{subject}"
 
 
+def _payload_text() -> ColumnElement[Any]:
+    return cast(jobs.c.payload, Text)
+
+
+def _po_condition(po: str) -> ColumnElement[bool]:
+    """The ``po`` filter of :meth:`JobStore.find`."""
+    named = f"PO {po}"
+    subject = jobs.c.subject
+    conditions = [
+        func.lower(subject) == named.lower(),
+        subject.istartswith(named + " ", autoescape=True),
+        subject.icontains(" " + named + " ", autoescape=True),
+        subject.iendswith(" " + named, autoescape=True),
+    ]
+    number = po.removeprefix("#")
+    if number.isdigit() and len(number) < 19:
+        conditions.append(
+            and_(jobs.c.autotask_entity == "PurchaseOrders", jobs.c.autotask_id == int(number))
+        )
+    return or_(*conditions)
+
+
+def _text_condition(text: str) -> ColumnElement[bool]:
+    """The ``text`` filter of :meth:`JobStore.find`."""
+    conditions = [
+        column.icontains(text, autoescape=True)
+        for column in (
+            jobs.c.subject,
+            jobs.c.error,
+            jobs.c.kind,
+            jobs.c.qbwc_user,
+            jobs.c.idempotency_key,
+            _payload_text(),
+        )
+    ]
+    number = text.removeprefix("#")
+    if number.isdigit() and len(number) < 19:
+        conditions.append(jobs.c.id == int(number))
+    return or_(*conditions)
+
+
 class JobStore:
     """All job-store operations, inside the transaction of ``connection`` at the instant ``now``."""
 
@@ -522,16 +577,46 @@ class JobStore:
         status: str | None = None,
         kind: str | None = None,
         qbwc_user: str | None = None,
+        po: str | None = None,
+        vendor: str | None = None,
+        text: str | None = None,
+        before: int | None = None,
         limit: int | None = None,
     ) -> list[Job]:
-        """Jobs, newest first, optionally filtered."""
+        """Jobs, newest first, optionally filtered (``atqb jobs list``, the searches of
+        ``/admin``), at most ``limit``, with ids below ``before``.
+
+        ``status``, ``kind`` and ``qbwc_user`` match exactly. The text filters match
+        case-insensitively, ``%`` and ``_`` as plain characters:
+
+        * ``po``: jobs about that Autotask purchase order (``autotask`` =
+          ``PurchaseOrders``/id), and jobs whose subject names it as ``PO <value>`` (the sync
+          engine writes subjects such as ``PO 1234 · Acme Supply`` for the PO's receipts and
+          adjustments too).
+        * ``vendor``: the text appears in the subject or in the job's payload.
+        * ``text``: the text appears in the subject, error, kind, user, idempotency key or
+          payload; a number also matches the job with that id.
+        """
         query = select(jobs).order_by(jobs.c.id.desc())
+        if before is not None:
+            query = query.where(jobs.c.id < before)
         if status is not None:
             query = query.where(jobs.c.status == status)
         if kind is not None:
             query = query.where(jobs.c.kind == kind)
         if qbwc_user is not None:
             query = query.where(jobs.c.qbwc_user == qbwc_user)
+        if po is not None:
+            query = query.where(_po_condition(po))
+        if vendor is not None:
+            query = query.where(
+                or_(
+                    jobs.c.subject.icontains(vendor, autoescape=True),
+                    _payload_text().icontains(vendor, autoescape=True),
+                )
+            )
+        if text is not None:
+            query = query.where(_text_condition(text))
         if limit is not None:
             query = query.limit(limit)
         return [Job.from_row(row) for row in self.conn.execute(query).mappings()]
@@ -666,6 +751,56 @@ class JobStore:
             jobs.c.idempotency_key.in_(keyed),
         )
         return {str(key) for key in self.conn.execute(query).scalars()}
+
+    def products_in_active_jobs(
+        self, qbwc_user: str, kinds: Iterable[str], product_ids: Iterable[int]
+    ) -> set[int]:
+        """Which of these products (``payload["product_id"]``) an active job of one of these
+        kinds, of this user, is about."""
+        product = jobs.c.payload["product_id"].as_integer()
+        query = (
+            select(product)
+            .where(
+                jobs.c.qbwc_user == qbwc_user,
+                jobs.c.kind.in_(list(kinds)),
+                jobs.c.status.in_(ACTIVE_STATUSES),
+                product.in_(list(product_ids)),
+            )
+            .distinct()
+        )
+        return set(self.conn.execute(query).scalars())
+
+    def transfers_to_write_back(self, qbwc_user: str) -> list[tuple[int, dict[str, Any]]]:
+        """(PO id, result of its latest done ``purchase_order`` job) of this user's POs whose
+        transfer is done and whose QuickBooks number the poller has not written to Autotask
+        yet, nor put off until later: joins the poller's ``poller_orders``."""
+        query = (
+            select(jobs.c.autotask_id, jobs.c.result)
+            .select_from(
+                jobs.join(
+                    poller_orders,
+                    and_(
+                        poller_orders.c.po_id == jobs.c.autotask_id,
+                        jobs.c.autotask_entity == "PurchaseOrders",
+                    ),
+                )
+            )
+            .where(
+                jobs.c.kind == "purchase_order",
+                jobs.c.status == JobStatus.DONE,
+                jobs.c.qbwc_user == qbwc_user,
+                poller_orders.c.written_back.is_(None),
+                or_(
+                    poller_orders.c.write_back_after.is_(None),
+                    poller_orders.c.write_back_after <= self.now,
+                ),
+            )
+            .order_by(jobs.c.id)
+        )
+        found: dict[int, dict[str, Any]] = {}
+        for po_id, result in self.conn.execute(query):
+            found[int(po_id)] = dict(result or {})
+        return list(found.items())
 
     # -- enqueueing ------------------------------------------------------------------------
 
@@ -974,6 +1109,24 @@ class JobStore:
         sent = [OpenRequest(r["t_id"], r["t_job_id"], r["t_request_id"]) for r in rows]
         found = [Job.from_row({c: r[j] for c, j in _J_LABELS}) for r in rows]
         return rows[0], sent, {job.id: job for job in found}
+
+    def remove_finished_transmissions(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` transmissions sent before ``before`` of jobs that ended done or
+        cancelled before it (a failed job's wait for an operator); return how many went."""
+        old = (
+            select(transmissions.c.id)
+            .join(jobs, jobs.c.id == transmissions.c.job_id)
+            .where(
+                status_is(*FINISHED_STATUSES),
+                jobs.c.updated_at < before,
+                transmissions.c.sent_at < before,
+            )
+            .limit(limit)
+        )
+        batch = list(self.conn.execute(old).scalars())
+        if batch:
+            self.conn.execute(delete(transmissions).where(transmissions.c.id.in_(batch)))
+        return len(batch)
 
     def record_answer(self, transmission_id: int, answer: Answer) -> None:
         """Fill in the answer of a transmission (once: an answered transmission is kept as is)."""

@@ -7,9 +7,11 @@ timestamps: ``atqb jobs list`` and ``/admin`` keep their history), every transmi
 that is not done or cancelled (pending, waiting, in flight, and failed: an operator needs its
 requests and answers), live sessions, users, mappings and poll cycles.
 
-Rows go in batches of :data:`BATCH`, each in its own short transaction, so pruning a year of
-history never holds locks for long nor stops the Web Connector's calls. Per-call queries do not
-depend on how much history is kept (issue 13): pruning saves disk space, not time.
+The job store picks and deletes the transmissions
+(:meth:`~service.jobstore.JobStore.remove_finished_transmissions`). Rows go in batches of
+:data:`BATCH`, each in its own short transaction, so pruning a year of history never holds
+locks for long nor stops the Web Connector's calls. Per-call queries do not depend on how much
+history is kept (issue 13): pruning saves disk space, not time.
 """
 
 from __future__ import annotations
@@ -19,21 +21,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Column, Select, delete, select
+from sqlalchemy import Connection, delete, select
 
 from service.db import Database
-from service.jobstatus import JobStatus
-from service.jobstore import status_is
-from service.models import jobs, transmissions, wc_sessions
+from service.jobstore import JobStore
+from service.models import wc_sessions
 
 log = logging.getLogger("atqb.retention")
 
 #: Rows removed per transaction.
 BATCH = 5000
-#: Job statuses whose transmissions may go once old (``failed`` waits for an operator).
-PRUNABLE_STATUSES = (JobStatus.DONE, JobStatus.CANCELLED)
 #: How often ``atqb serve`` prunes when ``ATQB_PRUNE_AFTER_DAYS`` is set (seconds).
 AUTOMATIC_INTERVAL = 3600.0
 
@@ -49,33 +47,32 @@ class Pruned:
 def prune(database: Database, older_than: timedelta, now: datetime) -> Pruned:
     """Remove finished jobs' transmissions and ended sessions older than ``older_than``."""
     cutoff = now - older_than
-    old_transmissions = (
-        select(transmissions.c.id)
-        .join(jobs, jobs.c.id == transmissions.c.job_id)
-        .where(
-            status_is(*PRUNABLE_STATUSES),
-            jobs.c.updated_at < cutoff,
-            transmissions.c.sent_at < cutoff,
-        )
-        .limit(BATCH)
-    )
-    old_sessions = select(wc_sessions.c.id).where(wc_sessions.c.ended_at < cutoff).limit(BATCH)
+
+    def old_transmissions(conn: Connection) -> int:
+        return JobStore(conn, now).remove_finished_transmissions(cutoff, BATCH)
+
+    def old_sessions(conn: Connection) -> int:
+        ended = select(wc_sessions.c.id).where(wc_sessions.c.ended_at < cutoff).limit(BATCH)
+        batch = list(conn.execute(ended).scalars())
+        if batch:
+            conn.execute(delete(wc_sessions).where(wc_sessions.c.id.in_(batch)))
+        return len(batch)
+
     return Pruned(
-        transmissions=_in_batches(database, old_transmissions, transmissions.c.id),
-        sessions=_in_batches(database, old_sessions, wc_sessions.c.id),
+        transmissions=_in_batches(database, old_transmissions),
+        sessions=_in_batches(database, old_sessions),
     )
 
 
-def _in_batches(database: Database, ids: Select[Any], key: Column[Any]) -> int:
-    """Delete the rows of ``key``'s table whose key ``ids`` selects, a batch per transaction."""
+def _in_batches(database: Database, remove: Callable[[Connection], int]) -> int:
+    """Call ``remove`` (which deletes at most :data:`BATCH` rows and says how many) in a
+    transaction of its own until a batch comes up short; return the rows removed."""
     removed = 0
     while True:
         with database.transaction() as conn:
-            batch = list(conn.execute(ids).scalars())
-            if batch:
-                conn.execute(delete(key.table).where(key.in_(batch)))
-        removed += len(batch)
-        if len(batch) < BATCH:
+            batch = remove(conn)
+        removed += batch
+        if batch < BATCH:
             return removed
 
 

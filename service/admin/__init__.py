@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.admin import pages, security
 from service.admin.markup import Html
-from service.admin.queries import FilterError, JobFilter, find_jobs
+from service.admin.queries import FilterError, JobFilter
 from service.clock import utcnow
 from service.db import Database, describe_outage
 from service.jobstore import JobNotFound, JobStore, JobStoreError
@@ -201,8 +201,9 @@ class AdminApp:
             job_filter, before = JobFilter(), None
         now = utcnow()
         with self.db.transaction() as conn:
-            counts = JobStore(conn, now).counts()
-            found = find_jobs(conn, job_filter, limit=PAGE_SIZE + 1, before=before)
+            store = JobStore(conn, now)
+            counts = store.counts()
+            found = job_filter.find(store, limit=PAGE_SIZE + 1, before=before)
             sessions = Sessions(conn, now)
             data = pages.Overview(
                 counts=counts,

@@ -1,25 +1,15 @@
 """The job searches of ``/admin``: status, kind, Web Connector user, PO, vendor and free text.
 
-What a filter matches (case-insensitive; ``%`` and ``_`` are plain characters):
-
-* ``po``: jobs about that Autotask purchase order (``autotask`` = ``PurchaseOrders``/id), and jobs
-  whose subject names it as ``PO <value>`` (the sync engine writes subjects such as
-  ``PO 1234 · Acme Supply`` for the PO's receipts and adjustments too).
-* ``vendor``: the text appears in the subject or in the job's payload.
-* ``text``: the text appears in the subject, error, kind, user, idempotency key or payload; a
-  number also matches the job with that id.
+Read and checked here from the page's query string; what each filter matches is
+:meth:`JobStore.find`'s to say, which runs the search (the job store holds every query on jobs).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
-
-from sqlalchemy import ColumnElement, Connection, Text, and_, cast, func, or_, select
 
 from service.jobstatus import JOB_STATUSES
-from service.jobstore import Job
-from service.models import jobs
+from service.jobstore import Job, JobStore
 
 #: Longest value accepted for each text filter.
 MAX_FILTER = 200
@@ -67,68 +57,16 @@ class JobFilter:
         """The non-empty filters, for links."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
-
-def _payload_text() -> ColumnElement[Any]:
-    return cast(jobs.c.payload, Text)
-
-
-def _po_condition(po: str) -> ColumnElement[bool]:
-    named = f"PO {po}"
-    subject = jobs.c.subject
-    conditions = [
-        func.lower(subject) == named.lower(),
-        subject.istartswith(named + " ", autoescape=True),
-        subject.icontains(" " + named + " ", autoescape=True),
-        subject.iendswith(" " + named, autoescape=True),
-    ]
-    number = po.removeprefix("#")
-    if number.isdigit() and len(number) < 19:
-        conditions.append(
-            and_(jobs.c.autotask_entity == "PurchaseOrders", jobs.c.autotask_id == int(number))
+    def find(self, store: JobStore, *, limit: int, before: int | None = None) -> list[Job]:
+        """The jobs matching the filter, newest first, at most ``limit``, with ids below
+        ``before`` (:meth:`JobStore.find`)."""
+        return store.find(
+            status=self.status or None,
+            kind=self.kind or None,
+            qbwc_user=self.user or None,
+            po=self.po or None,
+            vendor=self.vendor or None,
+            text=self.text or None,
+            before=before,
+            limit=limit,
         )
-    return or_(*conditions)
-
-
-def _text_condition(text: str) -> ColumnElement[bool]:
-    conditions = [
-        column.icontains(text, autoescape=True)
-        for column in (
-            jobs.c.subject,
-            jobs.c.error,
-            jobs.c.kind,
-            jobs.c.qbwc_user,
-            jobs.c.idempotency_key,
-            _payload_text(),
-        )
-    ]
-    number = text.removeprefix("#")
-    if number.isdigit() and len(number) < 19:
-        conditions.append(jobs.c.id == int(number))
-    return or_(*conditions)
-
-
-def find_jobs(
-    conn: Connection, job_filter: JobFilter, *, limit: int, before: int | None = None
-) -> list[Job]:
-    """Jobs matching the filter, newest first, at most ``limit``, with ids below ``before``."""
-    query = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(jobs.c.id < before)
-    if job_filter.status:
-        query = query.where(jobs.c.status == job_filter.status)
-    if job_filter.kind:
-        query = query.where(jobs.c.kind == job_filter.kind)
-    if job_filter.user:
-        query = query.where(jobs.c.qbwc_user == job_filter.user)
-    if job_filter.po:
-        query = query.where(_po_condition(job_filter.po))
-    if job_filter.vendor:
-        query = query.where(
-            or_(
-                jobs.c.subject.icontains(job_filter.vendor, autoescape=True),
-                _payload_text().icontains(job_filter.vendor, autoescape=True),
-            )
-        )
-    if job_filter.text:
-        query = query.where(_text_condition(job_filter.text))
-    return [Job.from_row(row) for row in conn.execute(query).mappings()]

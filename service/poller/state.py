@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
-from service.jobstatus import JobStatus
-from service.models import jobs, poller_orders, poller_state
+from service.jobstore import JobStore
+from service.models import poller_orders, poller_state
 
 #: Name of the mark that holds the watermarks and counts of the change detection.
 MARKS = "marks"
@@ -256,34 +256,8 @@ class PollerStore:
 
     def transferred_not_written(self, qbwc_user: str) -> list[tuple[int, dict[str, Any]]]:
         """(PO id, transfer result) of every PO whose transfer is done and whose QuickBooks
-        number is not yet in Autotask."""
-        query = (
-            select(jobs.c.autotask_id, jobs.c.result)
-            .select_from(
-                jobs.join(
-                    poller_orders,
-                    and_(
-                        poller_orders.c.po_id == jobs.c.autotask_id,
-                        jobs.c.autotask_entity == "PurchaseOrders",
-                    ),
-                )
-            )
-            .where(
-                jobs.c.kind == "purchase_order",
-                jobs.c.status == JobStatus.DONE,
-                jobs.c.qbwc_user == qbwc_user,
-                poller_orders.c.written_back.is_(None),
-                or_(
-                    poller_orders.c.write_back_after.is_(None),
-                    poller_orders.c.write_back_after <= self.now,
-                ),
-            )
-            .order_by(jobs.c.id)
-        )
-        found: dict[int, dict[str, Any]] = {}
-        for po_id, result in self.conn.execute(query):
-            found[int(po_id)] = dict(result or {})
-        return list(found.items())
+        number is not yet in Autotask (:meth:`JobStore.transfers_to_write_back`)."""
+        return JobStore(self.conn, self.now).transfers_to_write_back(qbwc_user)
 
     def written_back(self, po_id: int, number: str) -> None:
         """Record the number written to the PO's External P.O. # ("" when it cannot be)."""

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from service.jobstatus import ACTIVE_STATUSES
 from service.jobstore import Job
 from service.kinds import (
@@ -38,7 +36,6 @@ from service.kinds import (
     StepOutcome,
     failure,
 )
-from service.models import jobs
 from service.qbxml import build
 from service.qbxml.types import (
     InventoryAdjustment,
@@ -72,18 +69,7 @@ def _receiving(ctx: Context, user: str, product_ids: list[int]) -> set[int]:
     Autotask's count already includes what they will receive: adjusting now would be undone by
     the receipt. The sync that follows that receipt adjusts the item instead.
     """
-    product = jobs.c.payload["product_id"].as_integer()
-    rows = ctx.conn.execute(
-        select(product)
-        .where(
-            jobs.c.qbwc_user == user,
-            jobs.c.kind.in_(LINE_KINDS),
-            jobs.c.status.in_(ACTIVE_STATUSES),
-            product.in_(product_ids),
-        )
-        .distinct()
-    ).scalars()
-    return set(rows)
+    return ctx.store.products_in_active_jobs(user, LINE_KINDS, product_ids)
 
 
 class SyncInventory:
