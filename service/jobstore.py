@@ -802,6 +802,41 @@ class JobStore:
             found[int(po_id)] = dict(result or {})
         return list(found.items())
 
+    def dependents_within(self, job_id: int, statuses: Iterable[JobStatus]) -> list[int]:
+        """The jobs that wait for this one, directly or through others, reached only through
+        jobs of these statuses, in one statement: each after the jobs that wait for it (depth
+        first, a job's dependents by id, each job where it is reached first)."""
+        wanted = status_is(*statuses)
+        dependency = job_dependencies
+        found = (
+            select(dependency.c.job_id, dependency.c.depends_on_id)
+            .join(jobs, jobs.c.id == dependency.c.job_id)
+            .where(dependency.c.depends_on_id == job_id, wanted)
+            .cte("found", recursive=True)
+        )
+        further = job_dependencies.alias("further")
+        found = found.union(
+            select(further.c.job_id, further.c.depends_on_id)
+            .join(found, found.c.job_id == further.c.depends_on_id)
+            .join(jobs, jobs.c.id == further.c.job_id)
+            .where(wanted)
+        )
+        waiting: dict[int, list[int]] = {}
+        for dependent, prerequisite in self.conn.execute(select(found)).all():
+            waiting.setdefault(int(prerequisite), []).append(int(dependent))
+        ordered: list[int] = []
+        seen: set[int] = set()
+
+        def visit(current: int) -> None:
+            for dependent in sorted(waiting.get(current, ())):
+                if dependent not in seen:
+                    seen.add(dependent)
+                    visit(dependent)
+                    ordered.append(dependent)
+
+        visit(job_id)
+        return ordered
+
     # -- enqueueing ------------------------------------------------------------------------
 
     def enqueue(self, new: NewJob) -> tuple[Job, bool]:

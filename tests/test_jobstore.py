@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from service.db import Database
+from service.jobstatus import JobStatus
 from service.jobstore import Answer, Job, JobNotFound, JobStore, JobStoreError, NewJob, Ref
 from service.models import jobs
 from service.webconnector.sessions import Sessions
@@ -180,6 +181,32 @@ def test_cancel_fails_dependents_and_retry_of_root_revives_them(db: Database) ->
         assert s.get(item.id).status == "pending"
         assert s.get(po.id).status == "waiting"
         assert s.get(po.id).error is None
+
+
+def test_dependents_within_walks_only_through_the_statuses_asked_for(db: Database) -> None:
+    """A diamond below the root, and a branch cut by a job of another status: each dependent
+    once, after the jobs that wait for it, in one statement."""
+    with store(db) as s:
+        root, _ = s.enqueue(new("root"))
+        left, _ = s.enqueue(new("left", depends_on=(root.id,)))
+        right, _ = s.enqueue(new("right", depends_on=(root.id,)))
+        below, _ = s.enqueue(new("below", depends_on=(left.id, right.id)))
+        busy, _ = s.enqueue(new("busy", depends_on=(root.id,)))
+        behind, _ = s.enqueue(new("behind", depends_on=(busy.id,)))
+        s.conn.execute(update(jobs).where(jobs.c.id == busy.id).values(status="in_flight"))
+        with counting(db) as seen:
+            found = s.dependents_within(root.id, (JobStatus.WAITING, JobStatus.PENDING))
+        assert found == [below.id, left.id, right.id]
+        assert len(seen) == 1
+        assert s.dependents_within(behind.id, (JobStatus.WAITING,)) == []
+        every = (JobStatus.WAITING, JobStatus.IN_FLIGHT)
+        assert s.dependents_within(root.id, every) == [
+            below.id,
+            left.id,
+            right.id,
+            behind.id,
+            busy.id,
+        ]
 
 
 def test_operator_actions_refuse_wrong_states(db: Database) -> None:

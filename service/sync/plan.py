@@ -267,11 +267,9 @@ class Plan:
         return Ref(prerequisite.index - start)
 
     def _cancel(self, job_id: int) -> list[int]:
-        cancelled: list[int] = []
-        for dependent in self.store.dependents(job_id):
-            if self.store.get(dependent).status in CANCELLABLE:
-                cancelled += self._cancel(dependent)
+        cancelled = self.store.dependents_within(job_id, CANCELLABLE)
         if self.store.get(job_id).status in CANCELLABLE:
-            self.store.cancel(job_id)
             cancelled.append(job_id)
+        for each in cancelled:
+            self.store.cancel(each)
         return cancelled
