@@ -488,6 +488,24 @@ def birth_status(prerequisites: Iterable[str]) -> JobStatus:
     )
 
 
+def _levels(entries: Sequence[NewJob]) -> list[int]:
+    """The level of each entry of :meth:`JobStore.enqueue_many`: 0 when it names no earlier
+    entry, else one more than the deepest entry it names; an entry with the key of an earlier
+    one shares that entry's level (it resolves to that entry's job, once that is known).
+    :class:`ValueError` for a :class:`Ref` that is not to an earlier entry."""
+    owner: dict[str, int] = {}  # key → the first entry with it
+    levels: list[int] = []
+    for index, entry in enumerate(entries):
+        refs = [d.index for d in entry.depends_on if isinstance(d, Ref)]
+        if any(not 0 <= ref < index for ref in refs):
+            raise ValueError(f"entry {index} names a job that is not an earlier entry: {refs}")
+        key = entry.idempotency_key
+        first = owner.setdefault(key, index) if isinstance(key, str) else index
+        depth = max((levels[ref] + 1 for ref in refs), default=0)
+        levels.append(levels[first] if first != index else depth)
+    return levels
+
+
 def _unique(found: Iterable[Job]) -> list[Job]:
     """Each job once, in order of first appearance."""
     return list({job.id: job for job in found}.values())
@@ -867,23 +885,13 @@ class JobStore:
         """
         if not entries:
             return []
-        owner: dict[str, int] = {}  # key → the first entry with it
-        levels: list[int] = []
-        for index, entry in enumerate(entries):
-            refs = [d.index for d in entry.depends_on if isinstance(d, Ref)]
-            if any(not 0 <= ref < index for ref in refs):
-                raise ValueError(f"entry {index} names a job that is not an earlier entry: {refs}")
-            key = entry.idempotency_key
-            first = owner.setdefault(key, index) if isinstance(key, str) else index
-            # The same key as an earlier entry: that entry's job, as soon as it is known.
-            depth = max((levels[ref] + 1 for ref in refs), default=0)
-            levels.append(levels[first] if first != index else depth)
+        levels = _levels(entries)
         stored = {d for entry in entries for d in entry.depends_on if not isinstance(d, Ref)}
         known = {job.id: job for job in self._lock_prerequisites(sorted(stored))}
         ids = self._reserve_ids(len(entries)) if len(entries) > 1 else [None]
         results: dict[int, tuple[Job, bool]] = {}
         waits: dict[int, list[Job]] = {}  # new job's entry → its prerequisites
-        owner.clear()
+        owner: dict[str, int] = {}  # key → the entry whose row carries it
         for level in range(max(levels) + 1):
             rows: dict[int, dict[str, Any]] = {}
             same: dict[int, int] = {}  # entry → the entry of this level with the same key
@@ -906,14 +914,9 @@ class JobStore:
                     owner[key] = index
                 rows[index] = self._job_row(entry, key, prerequisites, ids[index])
                 waits[index] = prerequisites
-            inserted = self._insert_jobs(rows)
-            taken = [i for i in rows if i not in inserted]
-            holders = self._key_holders([rows[i]["idempotency_key"] for i in taken])
-            for index in rows:
-                if index in inserted:
-                    results[index] = (inserted[index], True)
-                else:
-                    results[index] = (holders[rows[index]["idempotency_key"]], False)
+            for index, (job, created) in self._insert_level(rows).items():
+                results[index] = (job, created)
+                if not created:
                     del waits[index]
             for index, first in same.items():
                 results[index] = (results[first][0], False)
@@ -925,6 +928,21 @@ class JobStore:
             ]
         )
         return [results[index] for index in range(len(entries))]
+
+    def _insert_level(self, rows: Mapping[int, dict[str, Any]]) -> dict[int, tuple[Job, bool]]:
+        """Insert one level's rows (by entry): each entry's new job, or the unfinished job that
+        holds its key, and whether it is new."""
+        inserted = self._insert_jobs(rows)
+        taken = [i for i in rows if i not in inserted]
+        holders = self._key_holders([rows[i]["idempotency_key"] for i in taken])
+        return {
+            index: (
+                (inserted[index], True)
+                if index in inserted
+                else (holders[rows[index]["idempotency_key"]], False)
+            )
+            for index in rows
+        }
 
     def _job_row(
         self, new: NewJob, key: str | None, prerequisites: Sequence[Job], job_id: int | None
