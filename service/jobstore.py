@@ -1165,7 +1165,8 @@ class JobStore:
 
     def remove_finished_transmissions(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` transmissions sent before ``before`` of jobs that ended done or
-        cancelled before it (a failed job's wait for an operator); return how many went."""
+        cancelled before it (a failed job's stay: an operator needs them); return how many
+        went."""
         old = (
             select(transmissions.c.id)
             .join(jobs, jobs.c.id == transmissions.c.job_id)
