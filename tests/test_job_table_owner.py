@@ -19,9 +19,6 @@ TABLES = ("jobs", "job_dependencies", "transmissions")
 #: The names service/models.py gives the tables and their ORM classes.
 MODEL_NAMES = {*TABLES, "JobRow", "JobDependencyRow", "TransmissionRow"}
 OWNERS = {"service/jobstore.py", "service/models.py"}
-#: Still holding SQL on the job tables: the lead moves its last joined read into the job store
-#: in the same issue (16); remove it from here then.
-NOT_YET_MOVED = {"service/webconnector/exchange.py"}
 
 _TABLE = "|".join(TABLES)
 #: A table named where SQL names a table: after FROM, JOIN, UPDATE, INTO or TABLE, or qualifying
@@ -84,7 +81,7 @@ def test_only_the_job_store_queries_the_job_tables() -> None:
     offenders = {}
     for path in sorted((REPO / "service").rglob("*.py")):
         name = path.relative_to(REPO).as_posix()
-        if name in OWNERS | NOT_YET_MOVED:
+        if name in OWNERS:
             continue
         found = _sql_on_job_tables(path.read_text(encoding="utf-8"))
         if found:
@@ -123,6 +120,6 @@ def test_the_check_sees_each_way_of_reaching_the_tables() -> None:
 
 def test_the_owners_hold_what_the_check_looks_for() -> None:
     """The check reads the files that exist: the store and the schema are where it says."""
-    for name in OWNERS | NOT_YET_MOVED:
+    for name in OWNERS:
         assert (REPO / name).is_file(), name
     assert _sql_on_job_tables((REPO / "service/jobstore.py").read_text(encoding="utf-8"))
