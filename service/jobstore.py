@@ -781,7 +781,7 @@ class JobStore:
             .where(
                 jobs.c.qbwc_user == qbwc_user,
                 jobs.c.kind.in_(list(kinds)),
-                jobs.c.status.in_(ACTIVE_STATUSES),
+                status_is(*ACTIVE_STATUSES),
                 product.in_(list(product_ids)),
             )
             .distinct()
@@ -854,6 +854,19 @@ class JobStore:
 
         visit(job_id)
         return ordered
+
+    def lock_if_status(self, job_ids: Iterable[int], statuses: Iterable[JobStatus]) -> set[int]:
+        """Lock those of these jobs that have one of these statuses now (until the transaction
+        ends: a claim skips them); return their ids."""
+        ids = list(job_ids)
+        if not ids:
+            return set()
+        query = (
+            select(jobs.c.id)
+            .where(jobs.c.id.in_(ids), jobs.c.status.in_(list(statuses)))
+            .with_for_update()
+        )
+        return set(self.conn.execute(query).scalars())
 
     # -- enqueueing ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from service.db import Database
+from service.jobstatus import JobStatus
 from service.jobstore import Job, JobStore, NewJob, Ref
 from service.settings import load_settings
 from service.webconnector.exchange import Exchange
@@ -58,6 +59,25 @@ def test_a_locked_candidate_is_skipped_not_waited_for(postgres_db: Database) -> 
                 session_id=second, qbwc_user="office", limit=1, lease_seconds=60
             )
     assert [j.id for j in claimed_a] == [job_id]
+    assert claimed_b == []
+
+
+def test_jobs_locked_for_cancelling_are_not_claimed_meanwhile(postgres_db: Database) -> None:
+    """The enqueuer cancels superseded jobs it has locked (``lock_if_status``): a session's
+    claim in between skips them, and a job claimed before the lock is left to its answer."""
+    (session,) = _sessions(postgres_db, 1)
+    claimed_first, kept = _enqueue(postgres_db, 2)
+    with postgres_db.transaction() as conn:
+        JobStore(conn, T0).claim(session_id=session, qbwc_user="office", limit=1, lease_seconds=60)
+    wanted = (JobStatus.PENDING, JobStatus.WAITING, JobStatus.FAILED)
+    with postgres_db.transaction() as conn_a:
+        locked = JobStore(conn_a, T0).lock_if_status([claimed_first, kept], wanted)
+        with postgres_db.transaction() as conn_b:
+            conn_b.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            claimed_b = JobStore(conn_b, T0).claim(
+                session_id=session, qbwc_user="office", limit=5, lease_seconds=60
+            )
+    assert locked == {kept}
     assert claimed_b == []
 
 

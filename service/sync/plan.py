@@ -267,9 +267,11 @@ class Plan:
         return Ref(prerequisite.index - start)
 
     def _cancel(self, job_id: int) -> list[int]:
-        cancelled = self.store.dependents_within(job_id, CANCELLABLE)
-        if self.store.get(job_id).status in CANCELLABLE:
-            cancelled.append(job_id)
+        found = [*self.store.dependents_within(job_id, CANCELLABLE), job_id]
+        # Locked and read again: a job a session claimed since the read above is not cancelled
+        # under its answer (and, locked, none can be claimed until this transaction ends).
+        still = self.store.lock_if_status(found, CANCELLABLE)
+        cancelled = [each for each in found if each in still]
         for each in cancelled:
             self.store.cancel(each)
         return cancelled
