@@ -20,7 +20,7 @@ values (every job gets the whole answer and picks its own records out of it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -242,11 +242,3 @@ class CompanyQuery:
             return trouble
         companies = response.records_of(CompanyRecord)
         return Done({"company_name": companies[0].company_name if companies else None})
-
-
-def builtin_kinds() -> Mapping[str, JobKind]:
-    """The kinds this version of atqb knows, by name."""
-    from service.sync.kinds import sync_kinds  # the sync builds on this module
-
-    kinds: list[JobKind] = [CompanyQuery(), *sync_kinds()]
-    return {kind.name: kind for kind in kinds}

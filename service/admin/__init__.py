@@ -36,8 +36,8 @@ from service.admin.markup import Html
 from service.admin.queries import FilterError, JobFilter
 from service.clock import utcnow
 from service.db import Database, describe_outage
+from service.jobkinds import builtin_kinds
 from service.jobstore import JobNotFound, JobStore, JobStoreError
-from service.kinds import builtin_kinds
 from service.poller.cycles import PollCycles
 from service.settings import Settings
 from service.webconnector.sessions import Sessions

@@ -1,4 +1,4 @@
-"""The job kinds of the sync, for :func:`service.kinds.builtin_kinds`."""
+"""The job kinds of the sync, for :func:`service.jobkinds.builtin_kinds`."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from service import __version__, metrics
 from service.clock import utcnow
 from service.db import Database
+from service.jobkinds import builtin_kinds
 from service.jobstatus import JobStatus
 from service.jobstore import Answer, Job, JobStore, OpenRequest, SentRequest
 from service.kinds import (
@@ -46,7 +47,6 @@ from service.kinds import (
     RetryLater,
     Step,
     StepOutcome,
-    builtin_kinds,
     error_text,
 )
 from service.qbxml.build import Request, message
