@@ -89,7 +89,9 @@ from service.retry import RetryPolicy
 from service.settings import Settings, TransferSelection
 from service.sync.common import po_ref_number
 from service.sync.enqueue import Enqueuer, EnqueueReport
+from service.sync.model import Product as SyncProduct
 from service.sync.model import PurchaseOrder as SyncPurchaseOrder
+from service.sync.model import StockLevel
 from service.webconnector.sessions import Sessions
 
 from .reader import AutotaskReader, Statuses, WholeOrder
@@ -379,6 +381,76 @@ class Poller:
         return self.settings.calendar_date(self.now()), True
 
     def _cycle(self, outcome: CycleOutcome, *, dry_run: bool = False) -> None:
+        cycle, full_sync, cutoff = self._open_cycle(outcome)
+        statuses = cycle.statuses
+        marks = cycle.marks
+        po_mark = int(marks.get("po", 0))
+        first = "item" not in marks
+
+        # 1. New POs.
+        new_ids = self._new_orders(cycle, outcome, po_mark)
+        # 2-3. New and removed lines and receipts.
+        if not first:
+            self._new_rows(cycle)
+        # 5. The rolling check.
+        self._read(cycle, self._to_read(cycle))
+        # 4. Status counts.
+        if not first and po_mark > 0:
+            self._check_statuses(cycle, po_mark)
+        if first:
+            self._first_marks(cycle)
+
+        foreign = self._foreign_numbers(cycle)
+        prints = {i: self._fingerprint(cycle, whole, foreign) for i, whole in cycle.read.items()}
+        changed = self._changed(cycle, outcome, prints, cutoff)
+        outcome.new = sum(1 for w in changed if w.id in new_ids or w.id not in cycle.known)
+        outcome.changed = len(changed) - outcome.new
+        outcome.checked = len(cycle.read) - len(changed)
+        built = self.reader.build(changed, statuses)
+        outcome.problems += built.problems
+        outcome.skipped = built.skipped
+        self._explain_changed(cycle, outcome, changed, built.skipped, foreign)
+        products, stock = self._full_sync_rows(outcome) if full_sync else ([], [])
+
+        orders = [self._with_twin(po, cycle, foreign) for po in built.orders]
+        report = EnqueueReport()
+        try:
+            with self.database.transaction() as conn:
+                now = self.now()
+                enqueuer = Enqueuer(conn, now, self.settings, self.user)
+                if orders:
+                    report = enqueuer.purchase_orders(orders, built.stock)
+                if full_sync:
+                    report = enqueuer.full_inventory_sync(products, stock)
+                store = PollerStore(conn, now)
+                fingerprints = {w.id: prints[w.id] for w in changed if w.id not in built.skipped}
+                _save_states(store, cycle, fingerprints, built.skipped, foreign, history=first)
+                store.set_mark(MARKS, marks)
+                if full_sync:
+                    store.set_mark(FULL_SYNC, None)
+                if outcome.cutoff_recorded:
+                    store.set_mark(CUTOFF, {"date": cutoff.isoformat()})
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        outcome.enqueued = report.kinds()
+        outcome.problems += report.skipped
+        if outcome.cutoff_recorded and not dry_run:
+            log.warning("transfer cutoff recorded: %s", outcome.cutoff_note())
+        if not dry_run:
+            self._write_back(outcome)
+
+    def _full_sync_rows(self, outcome: CycleOutcome) -> tuple[list[SyncProduct], list[StockLevel]]:
+        """Every stocked product and its on-hand counts, for a full inventory sync."""
+        stock = self.reader.stock(None)
+        products = self.reader.products({row.product_id for row in stock})
+        outcome.full_sync = True
+        return products, stock
+
+    def _open_cycle(self, outcome: CycleOutcome) -> tuple[_Cycle, bool, date]:
+        """The cycle's working set from the database, whether a full inventory sync is asked
+        for, and the transfer cutoff (recorded in ``outcome``)."""
         statuses = Statuses.of(self.client)
         with self.database.transaction() as conn:
             store = PollerStore(conn, self.now())
@@ -387,8 +459,6 @@ class Poller:
             cutoff, outcome.cutoff_recorded = self._cutoff(store)
         outcome.cutoff = cutoff
         marks = cycle.marks
-        po_mark = int(marks.get("po", 0))
-        first = "item" not in marks
         cycle.dirty = {i for i, s in cycle.known.items() if s.needs_read}
         if marks.get("cutoff", cutoff.isoformat()) > cutoff.isoformat():
             # ATQB_TRANSFER_SINCE moved earlier: what the old cutoff left out is read again.
@@ -396,8 +466,11 @@ class Poller:
                 i for i, s in cycle.known.items() if s.fingerprint is None and s.status is not None
             }
         marks["cutoff"] = cutoff.isoformat()
+        return cycle, full_sync, cutoff
 
-        # 1. New POs.
+    def _new_orders(self, cycle: _Cycle, outcome: CycleOutcome, po_mark: int) -> set[int]:
+        """Read the POs created since ``po_mark``; those the sync should see become dirty.
+        Returns their IDs and moves the mark past them."""
         for header in self.reader.new_orders(po_mark):
             po_id, status = int(header["id"]), header.get("status")
             if isinstance(status, int):
@@ -409,56 +482,55 @@ class Poller:
                 else:
                     outcome.decisions.append(_decision(WholeOrder(header, [], []), "out", why))
         new_ids = set(cycle.headers)
-        marks["po"] = max([po_mark, *new_ids])
+        cycle.marks["po"] = max([po_mark, *new_ids])
+        return new_ids
 
-        # 2-3. New and removed lines and receipts.
+    def _new_rows(self, cycle: _Cycle) -> None:
+        """Mark dirty the POs with new lines or receipts; when rows were removed (a count below
+        the mark changed), every handed-over PO not Canceled."""
+        marks = cycle.marks
+        lines = self.reader.new_rows(_ITEMS, int(marks["item"]), "orderID")
+        receipts = self.reader.new_rows(_RECEIPTS, int(marks["recv"]), "purchaseOrderItemID")
+        cycle.dirty |= {int(r["orderID"]) for r in lines if isinstance(r.get("orderID"), int)}
+        receipt_lines = {
+            int(r["purchaseOrderItemID"])
+            for r in receipts
+            if isinstance(r.get("purchaseOrderItemID"), int)
+        }
+        if receipt_lines:
+            cycle.dirty |= self.reader.orders_of_lines(receipt_lines)
         resync = False
-        if not first:
-            lines = self.reader.new_rows(_ITEMS, int(marks["item"]), "orderID")
-            receipts = self.reader.new_rows(_RECEIPTS, int(marks["recv"]), "purchaseOrderItemID")
-            cycle.dirty |= {int(r["orderID"]) for r in lines if isinstance(r.get("orderID"), int)}
-            receipt_lines = {
-                int(r["purchaseOrderItemID"])
-                for r in receipts
-                if isinstance(r.get("purchaseOrderItemID"), int)
-            }
-            if receipt_lines:
-                cycle.dirty |= self.reader.orders_of_lines(receipt_lines)
-            for name, entity, rows in (("item", _ITEMS, lines), ("recv", _RECEIPTS, receipts)):
-                count = self.client.count(entity, f.lte("id", int(marks[name])))
-                if count != marks[f"{name}_count"]:
-                    resync = True
-                marks[f"{name}_count"] = count + len(rows)
-                marks[name] = max([int(marks[name]), *(int(r["id"]) for r in rows)])
+        for name, entity, rows in (("item", _ITEMS, lines), ("recv", _RECEIPTS, receipts)):
+            count = self.client.count(entity, f.lte("id", int(marks[name])))
+            if count != marks[f"{name}_count"]:
+                resync = True
+            marks[f"{name}_count"] = count + len(rows)
+            marks[name] = max([int(marks[name]), *(int(r["id"]) for r in rows)])
         if resync:
             cycle.dirty |= {
                 i
                 for i, s in cycle.known.items()
-                if s.fingerprint is not None and s.status != statuses.canceled
+                if s.fingerprint is not None and s.status != cycle.statuses.canceled
             }
 
-        # 5. The rolling check.
+    def _to_read(self, cycle: _Cycle) -> set[int]:
+        """The dirty POs and this cycle's share of the rolling check, less those the sync
+        should not see."""
         with self.database.transaction() as conn:
             sweep = set(PollerStore(conn, self.now()).sweep(self.sweep_size, cycle.dirty))
-        self._read(
-            cycle,
-            {
-                i
-                for i in cycle.dirty | sweep
-                if i not in cycle.known
-                or cycle.known[i].status is None
-                or self._wanted(cycle, i, cycle.status_now.get(i, cycle.known[i].status or 0))
-            },
-        )
+        return {
+            i
+            for i in cycle.dirty | sweep
+            if i not in cycle.known
+            or cycle.known[i].status is None
+            or self._wanted(cycle, i, cycle.status_now.get(i, cycle.known[i].status or 0))
+        }
 
-        # 4. Status counts.
-        if not first and po_mark > 0:
-            self._check_statuses(cycle, po_mark)
-        if first:
-            self._first_marks(cycle)
-
-        foreign = self._foreign_numbers(cycle)
-        prints = {i: self._fingerprint(cycle, whole, foreign) for i, whole in cycle.read.items()}
+    def _changed(
+        self, cycle: _Cycle, outcome: CycleOutcome, prints: dict[int, str], cutoff: date
+    ) -> list[WholeOrder]:
+        """The POs read whose fingerprint moved, in ID order; those left out are recorded as
+        decisions in ``outcome``."""
         changed = []
         for po_id, whole in sorted(cycle.read.items()):
             known = cycle.known.get(po_id)
@@ -469,16 +541,21 @@ class Poller:
                 outcome.decisions.append(_decision(whole, "out", why))
             elif prints[po_id] != (known.fingerprint if known else None):
                 changed.append(whole)
-        outcome.new = sum(1 for w in changed if w.id in new_ids or w.id not in cycle.known)
-        outcome.changed = len(changed) - outcome.new
-        outcome.checked = len(cycle.read) - len(changed)
-        built = self.reader.build(changed, statuses)
-        outcome.problems += built.problems
-        outcome.skipped = built.skipped
+        return changed
+
+    def _explain_changed(
+        self,
+        cycle: _Cycle,
+        outcome: CycleOutcome,
+        changed: list[WholeOrder],
+        skipped: dict[int, str],
+        foreign: dict[int, str],
+    ) -> None:
+        """Record in ``outcome`` why each changed PO goes to the sync, or is skipped."""
         for whole in changed:
             known = cycle.known.get(whole.id)
-            if whole.id in built.skipped:
-                why = f"skipped, tried again next cycle: {built.skipped[whole.id]}"
+            if whole.id in skipped:
+                why = f"skipped, tried again next cycle: {skipped[whole.id]}"
                 log.warning("PO %s %s", whole.id, why)
                 outcome.decisions.append(_decision(whole, "out", why))
             else:
@@ -495,56 +572,6 @@ class Poller:
                         )
                     )
                 outcome.decisions.append(_decision(whole, "in", why))
-        products, stock = [], []
-        if full_sync:
-            stock = self.reader.stock(None)
-            products = self.reader.products({row.product_id for row in stock})
-            outcome.full_sync = True
-
-        orders = [self._with_twin(po, cycle, foreign) for po in built.orders]
-        report = EnqueueReport()
-        try:
-            with self.database.transaction() as conn:
-                now = self.now()
-                enqueuer = Enqueuer(conn, now, self.settings, self.user)
-                if orders:
-                    report = enqueuer.purchase_orders(orders, built.stock)
-                if full_sync:
-                    report = enqueuer.full_inventory_sync(products, stock)
-                store = PollerStore(conn, now)
-                fingerprints = {w.id: prints[w.id] for w in changed if w.id not in built.skipped}
-                for po_id in cycle.read:
-                    status = cycle.status_now[po_id]
-                    store.verified(
-                        po_id,
-                        status,
-                        statuses.final(status),
-                        fingerprints.get(po_id),
-                        built.skipped.get(po_id),
-                        history=first,
-                    )
-                for po_id, status in cycle.status_now.items():
-                    if po_id not in cycle.read:
-                        store.saw(po_id, status, statuses.final(status), history=first)
-                for po_id in cycle.gone:
-                    store.gone(po_id)
-                for po_id in foreign:
-                    store.written_back(po_id, "")  # never overwrite a number atqb did not write
-                store.set_mark(MARKS, marks)
-                if full_sync:
-                    store.set_mark(FULL_SYNC, None)
-                if outcome.cutoff_recorded:
-                    store.set_mark(CUTOFF, {"date": cutoff.isoformat()})
-                if dry_run:
-                    raise _DryRun
-        except _DryRun:
-            pass
-        outcome.enqueued = report.kinds()
-        outcome.problems += report.skipped
-        if outcome.cutoff_recorded and not dry_run:
-            log.warning("transfer cutoff recorded: %s", outcome.cutoff_note())
-        if not dry_run:
-            self._write_back(outcome)
 
     def _foreign_numbers(self, cycle: _Cycle) -> dict[int, str]:
         """External P.O. #s of POs read this cycle that atqb did not write (by hand, Autotask's
@@ -707,6 +734,36 @@ class Poller:
                 continue
             out(outcome.line())
             stop.wait(max(every, outcome.retry_after or 0.0))
+
+
+def _save_states(
+    store: PollerStore,
+    cycle: _Cycle,
+    fingerprints: dict[int, str],
+    skipped: dict[int, str],
+    foreign: dict[int, str],
+    *,
+    history: bool,
+) -> None:
+    """Record what the cycle saw of each PO: read, seen in a status count, or gone."""
+    statuses = cycle.statuses
+    for po_id in cycle.read:
+        status = cycle.status_now[po_id]
+        store.verified(
+            po_id,
+            status,
+            statuses.final(status),
+            fingerprints.get(po_id),
+            skipped.get(po_id),
+            history=history,
+        )
+    for po_id, status in cycle.status_now.items():
+        if po_id not in cycle.read:
+            store.saw(po_id, status, statuses.final(status), history=history)
+    for po_id in cycle.gone:
+        store.gone(po_id)
+    for po_id in foreign:
+        store.written_back(po_id, "")  # never overwrite a number atqb did not write
 
 
 def _selected(cycle: _Cycle, po_id: int) -> bool:

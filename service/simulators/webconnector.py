@@ -359,6 +359,16 @@ def parse_answer(method: str, status: int, content_type: str, body: bytes) -> Re
     that is not a SOAP 1.1 envelope, or a response element that is not
     ``{http://developer.intuit.com/}<method>Response``.
     """
+    answer = _soap_answer(status, content_type, body)
+    expected = f"{{{INTUIT_NS}}}{method}Response"
+    if answer.tag != expected:
+        raise AnswerError("unreadable", f"the answer is {answer.tag}, expected {expected}")
+    return _result_value(method, answer.find(f"{{{INTUIT_NS}}}{method}Result"))
+
+
+def _soap_answer(status: int, content_type: str, body: bytes) -> etree._Element:
+    """The element a SOAP 1.1 envelope's Body holds; raises :class:`AnswerError` for an HTTP
+    error, a body that is no envelope, or a SOAP Fault."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if status not in (200, 500):
         raise AnswerError("http", f"HTTP {status} from the service")
@@ -383,10 +393,11 @@ def parse_answer(method: str, status: int, content_type: str, body: bytes) -> Re
         raise AnswerError("fault", f"SOAP Fault {code}: {text}".rstrip(": "))
     if status != 200:
         raise AnswerError("http", f"HTTP {status} without a SOAP Fault")
-    expected = f"{{{INTUIT_NS}}}{method}Response"
-    if answer.tag != expected:
-        raise AnswerError("unreadable", f"the answer is {answer.tag}, expected {expected}")
-    result = answer.find(f"{{{INTUIT_NS}}}{method}Result")
+    return answer
+
+
+def _result_value(method: str, result: etree._Element | None) -> Result:
+    """The value of ``method``'s result element (see :func:`parse_answer`)."""
     if method == "authenticate":
         if result is None:
             raise AnswerError("unreadable", "authenticateResult is missing")

@@ -131,14 +131,7 @@ def _compile(entity: EntityDef, raw: object, budget: list[int]) -> Predicate:
         raise QueryError("A filter has no op.")
     op = op.casefold()
     if op in ("and", "or"):
-        items = keys.get("items")
-        if not isinstance(items, list) or not items:
-            raise QueryError(f"An {op!r} filter needs a non-empty items array.")
-        parts = [_compile(entity, item, budget) for item in items]
-        if op == "or":
-            budget[0] += len(parts)
-            return lambda row: any(p(row) for p in parts)
-        return lambda row: all(p(row) for p in parts)
+        return _compile_group(entity, op, keys.get("items"), budget)
     udf = keys.get("udf") is True
     fd, get = (_udf_getter if udf else _field_getter)(entity, keys.get("field"))
     if op in ("exist", "notexist"):
@@ -148,14 +141,39 @@ def _compile(entity: EntityDef, raw: object, budget: list[int]) -> Predicate:
         raise QueryError(f"The {op} filter on {fd.name} needs a value.")
     value = keys["value"]
     if op in ("in", "notin"):
-        if not isinstance(value, list) or not value:
-            raise QueryError(f"The {op} filter on {fd.name} needs a non-empty array of values.")
-        budget[0] += len(value)
-        wanted = {_norm(_coerce(fd, v)) for v in value}
-        inside = op == "in"
-        return lambda row: (v := get(row)) is not None and (_norm(v) in wanted) is inside
+        return _compile_membership(fd, get, op, value, budget)
     if op not in _COMPARE:
         raise QueryError(f"Unknown filter operator {keys['op']!r}.")
+    return _compile_comparison(fd, get, op, value)
+
+
+def _compile_group(entity: EntityDef, op: str, items: object, budget: list[int]) -> Predicate:
+    """An ``and`` or ``or`` of the filters in ``items`` (each condition of an ``or`` counts)."""
+    if not isinstance(items, list) or not items:
+        raise QueryError(f"An {op!r} filter needs a non-empty items array.")
+    parts = [_compile(entity, item, budget) for item in items]
+    if op == "or":
+        budget[0] += len(parts)
+        return lambda row: any(p(row) for p in parts)
+    return lambda row: all(p(row) for p in parts)
+
+
+def _compile_membership(
+    fd: FieldDef, get: Callable[[Row], Any], op: str, value: object, budget: list[int]
+) -> Predicate:
+    """An ``in`` or ``notin`` filter (each value counts as a condition of an ``or``)."""
+    if not isinstance(value, list) or not value:
+        raise QueryError(f"The {op} filter on {fd.name} needs a non-empty array of values.")
+    budget[0] += len(value)
+    wanted = {_norm(_coerce(fd, v)) for v in value}
+    inside = op == "in"
+    return lambda row: (v := get(row)) is not None and (_norm(v) in wanted) is inside
+
+
+def _compile_comparison(
+    fd: FieldDef, get: Callable[[Row], Any], op: str, value: object
+) -> Predicate:
+    """A filter comparing the field with one value (``eq``, ``gt``, ``contains``...)."""
     if isinstance(value, list | dict):
         raise QueryError(f"The {op} filter on {fd.name} needs a single value.")
     if op in _TEXT_ONLY and fd.type != "string":

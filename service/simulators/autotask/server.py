@@ -799,25 +799,32 @@ class SimulatedAutotask(TenantData):
             return "udfs", 1, only(method, "GET", lambda: _json(200, {"fields": []}))
         if not tail[0].isdigit():
             return None
-        record_id = int(tail[0])
-        if len(tail) == 1:
+        return self._record_route(request, entity, int(tail[0]), tail[1:])
+
+    def _record_route(
+        self, request: _Request, entity: EntityDef, record_id: int, tail: list[str]
+    ) -> tuple[Action, int, Callable[[], _Answer]] | None:
+        """The route below one record: the record, or its children (``Entity/{id}/Child...``)."""
+        method = request.method
+        only = self._only
+        if not tail:
             return "get", 1, only(method, "GET", lambda: self._get(entity, record_id, None))
         child = next(
             (
                 e
                 for e in ENTITIES.values()
-                if e.parent and e.parent[0] == entity.name and e.parent[1].casefold() == tail[1]
+                if e.parent and e.parent[0] == entity.name and e.parent[1].casefold() == tail[0]
             ),
             None,
         )
-        if child is None or len(tail) > 3:
+        if child is None or len(tail) > 2:
             return None
-        if len(tail) == 3 and tail[2] != "next":
-            if not tail[2].isdigit():
+        if len(tail) == 2 and tail[1] != "next":
+            if not tail[1].isdigit():
                 return None
-            child_id = int(tail[2])
+            child_id = int(tail[1])
             return "get", 1, only(method, "GET", lambda: self._get(child, child_id, record_id))
-        if method == "PATCH" and len(tail) == 2 and child.name == "PurchaseOrderItems":
+        if method == "PATCH" and len(tail) == 1 and child.name == "PurchaseOrderItems":
             return "patch", 1, lambda: self._patch(child, request.body, parent_id=record_id)
         page, answer = self._paged(request, child, "children", parent_id=record_id)
         return "children", page, only(method, "GET", answer)

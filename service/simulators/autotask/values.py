@@ -69,33 +69,38 @@ def _udfs(value: object) -> list[dict[str, Any]]:
     return out
 
 
+def _strict(fd: FieldDef, value: object) -> Any:
+    """A non-null ``value`` as stored in field ``fd``; raises ValueError saying what is wrong."""
+    if fd.type in ("long", "integer"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("is not an integer")
+        if fd.type == "integer" and not -(2**31) <= value < 2**31:
+            raise ValueError("is outside the 32-bit range")
+        return value
+    if fd.type == "double":
+        if isinstance(value, str):
+            raise ValueError("is not a number")
+        return _as_decimal(value)
+    if fd.type == "string":
+        if not isinstance(value, str):
+            raise ValueError("is not a string")
+        return value or None
+    if fd.type == "boolean":
+        if not isinstance(value, bool):
+            raise ValueError("is not a boolean")
+        return value
+    if fd.type == "datetime":
+        return _as_datetime(value)
+    return _udfs(value)
+
+
 def to_stored(fd: FieldDef, value: object) -> Any:
     """``value`` as stored in field ``fd``. Raises ValueError saying what is wrong (the message
     starts with the field name). Strict: integers must be integers, booleans booleans."""
     if value is None:
         return [] if fd.type == "udf" else None
     try:
-        if fd.type in ("long", "integer"):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError("is not an integer")
-            if fd.type == "integer" and not -(2**31) <= value < 2**31:
-                raise ValueError("is outside the 32-bit range")
-            return value
-        if fd.type == "double":
-            if isinstance(value, str):
-                raise ValueError("is not a number")
-            return _as_decimal(value)
-        if fd.type == "string":
-            if not isinstance(value, str):
-                raise ValueError("is not a string")
-            return value or None
-        if fd.type == "boolean":
-            if not isinstance(value, bool):
-                raise ValueError("is not a boolean")
-            return value
-        if fd.type == "datetime":
-            return _as_datetime(value)
-        return _udfs(value)
+        return _strict(fd, value)
     except ValueError as exc:
         raise ValueError(f"{fd.name} {exc}: {value!r}"[:200]) from None
 

@@ -106,6 +106,18 @@ def _apply_line(ctx: Context, line: PurchaseOrderLine, source: etree._Element) -
         line.desc = text(source, "Desc")
     elif item_el is not None and line.item is not None:
         line.desc = company.items[line.item.list_id].purchase_desc
+    _apply_amounts(company, line, source)
+    closed = parse_bool(text(source, "IsManuallyClosed"))
+    if closed is not None:
+        line.is_manually_closed = closed
+    line.fields = replace_fields(
+        line.fields, ctx.echo(source, "PurchaseOrderLineRet", _LINE_HANDLED, LINE_WHERE)
+    )
+
+
+def _apply_amounts(company: Company, line: PurchaseOrderLine, source: etree._Element) -> None:
+    """Set Quantity, Rate and Amount from ``source``: a Rate missing on a new line is the item's
+    purchase cost, an Amount sent sets the Rate, else the Amount is Quantity times Rate."""
     quantity = parse_decimal(text(source, "Quantity"))
     rate = parse_decimal(text(source, "Rate"))
     amount = parse_decimal(text(source, "Amount"))
@@ -123,12 +135,6 @@ def _apply_line(ctx: Context, line: PurchaseOrderLine, source: etree._Element) -
         line.amount = money(line.rate * (line.quantity if line.quantity is not None else 1))
     elif line.amount is None:
         line.amount = Decimal(0)
-    closed = parse_bool(text(source, "IsManuallyClosed"))
-    if closed is not None:
-        line.is_manually_closed = closed
-    line.fields = replace_fields(
-        line.fields, ctx.echo(source, "PurchaseOrderLineRet", _LINE_HANDLED, LINE_WHERE)
-    )
 
 
 def _next_ref_number(company: Company) -> str:

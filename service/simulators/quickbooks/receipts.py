@@ -231,6 +231,15 @@ def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
     )
     for expense in expenses:
         expense.txn_line_id = company.new_txn_id(receipt.time_created)
+    _receive(company, receipt, drafts)
+    company.item_receipts[receipt.txn_id] = receipt
+    ctx.define_macro(add, receipt.txn_id)
+    return Answer([item_receipt_ret(company, receipt, RetOptions(include=ctx.include))], warning)
+
+
+def _receive(company: Company, receipt: ItemReceipt, drafts: list[_Draft]) -> None:
+    """Give the new receipt's lines their IDs and links, and receive them: the linked PO lines'
+    received quantities, the inventory items' On Hand and value."""
     touched: dict[str, PurchaseOrder] = {}
     for draft in drafts:
         draft.line.txn_line_id = company.new_txn_id(receipt.time_created)
@@ -244,9 +253,6 @@ def item_receipt_add(ctx: Context, rq: etree._Element) -> Answer:
             item.total_value += draft.line.amount
     for po in touched.values():
         company.touch(po)
-    company.item_receipts[receipt.txn_id] = receipt
-    ctx.define_macro(add, receipt.txn_id)
-    return Answer([item_receipt_ret(company, receipt, RetOptions(include=ctx.include))], warning)
 
 
 def _line_link(
@@ -281,21 +287,25 @@ def _po_line_of(company: Company, line: ItemReceiptLine) -> PurchaseOrderLine | 
     return po.line(line.link[1]) if po is not None else None
 
 
-def _modified_receipt_line(
-    ctx: Context, receipt: ItemReceipt, source: etree._Element
-) -> ItemReceiptLine:
-    """A copy of the receipt line ``source`` names (or a new unlinked one for ``-1``), changed."""
+def _line_to_modify(ctx: Context, receipt: ItemReceipt, source: etree._Element) -> ItemReceiptLine:
+    """The receipt line an ItemLineMod names by TxnLineID, or a new unlinked one for ``-1``."""
     line_id = text(source, "TxnLineID") or ""
     if line_id == "-1":
         item_el = source.find("ItemRef")
         if item_el is None:
             raise errors.invalid_reference("Item", None, RECEIPT_LINE)
-        existing = ItemReceiptLine(txn_line_id="", item=ctx.resolve(item_el, RECEIPT_LINE).ref)
-    else:
-        found = next((ln for ln in receipt.lines if ln.txn_line_id == line_id), None)
-        if found is None:
-            raise errors.object_not_found(line_id)
-        existing = found
+        return ItemReceiptLine(txn_line_id="", item=ctx.resolve(item_el, RECEIPT_LINE).ref)
+    found = next((ln for ln in receipt.lines if ln.txn_line_id == line_id), None)
+    if found is None:
+        raise errors.object_not_found(line_id)
+    return found
+
+
+def _modified_receipt_line(
+    ctx: Context, receipt: ItemReceipt, source: etree._Element
+) -> ItemReceiptLine:
+    """A copy of the receipt line ``source`` names (or a new unlinked one for ``-1``), changed."""
+    existing = _line_to_modify(ctx, receipt, source)
     line = replace(existing, fields=list(existing.fields))
     item_el = source.find("ItemRef")
     if item_el is not None:

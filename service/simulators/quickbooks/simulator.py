@@ -150,6 +150,15 @@ class _Message:
     outcomes: list[RequestOutcome] = field(default_factory=list)
 
 
+def _check_modelled(rq: etree._Element) -> None:
+    """Refuse a request the simulator does not model: its type, or an element in it."""
+    if rq.tag not in HANDLERS:
+        raise UnsupportedRequestError(f"{rq.tag} is not modelled by the simulator")
+    for name in UNMODELLED:
+        if rq.find(f".//{name}") is not None:
+            raise UnsupportedRequestError(f"{rq.tag}: {name} is not modelled")
+
+
 def _parse_error(message: str = PARSE_ERROR_MESSAGE) -> QuickBooksHResultError:
     return QuickBooksHResultError(HRESULT_PARSE_ERROR, message)
 
@@ -240,11 +249,7 @@ class SimulatedQuickBooks(CompanyAPI):
                 raise UnsupportedRequestError(f"{attribute} (error recovery) is not modelled")
         requests = list(msgs)
         for rq in requests:
-            if rq.tag not in HANDLERS:
-                raise UnsupportedRequestError(f"{rq.tag} is not modelled by the simulator")
-            for name in UNMODELLED:
-                if rq.find(f".//{name}") is not None:
-                    raise UnsupportedRequestError(f"{rq.tag}: {name} is not modelled")
+            _check_modelled(rq)
         _normalise(root)
         message = _Message(
             on_error=on_error,
