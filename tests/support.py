@@ -22,6 +22,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
+import psycopg
 from lxml import etree
 from psycopg.sql import Literal
 
@@ -272,17 +273,18 @@ def until_a_lock_is_awaited(db: Database) -> None:
 def generic_plans(db: Database, statements: list[tuple[str, Any]]) -> dict[str, str]:
     """The plan PostgreSQL gives each statement (with its parameters, as recorded by a
     ``before_cursor_execute`` listener) once psycopg has prepared it and the plan is generic."""
-    plans = {}
+    plans: dict[str, str] = {}
     with db.transaction() as conn:
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
         raw = conn.connection.dbapi_connection
+        assert isinstance(raw, psycopg.Connection)  # PostgreSQL through psycopg
         for number, (statement, given) in enumerate(statements):
             # A statement run for many rows (a multi-row INSERT) is planned as for one.
             parameters = given[0] if isinstance(given, list) else given
             names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
             numbered = re.sub(
                 r"%\((\w+)\)s",
-                lambda m, names=names: f"${names.index(m.group(1)) + 1}",  # type: ignore[misc]
+                lambda m, names=names: f"${names.index(m.group(1)) + 1}",
                 statement,
             )
             conn.exec_driver_sql(f"PREPARE q{number} AS {numbered}")

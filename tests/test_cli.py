@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,11 +32,13 @@ CONTRACT_FIELDS = {
 
 
 @pytest.fixture
-def cli_db(sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
+def cli_db(
+    sqlite_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Database]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ATQB_DATABASE_URL", sqlite_database_url)
     database = Database.from_url(sqlite_database_url)
-    yield database  # type: ignore[misc]
+    yield database
     database.dispose()
 
 

@@ -234,7 +234,7 @@ def test_dockerfile_builds_on_python_3_11_slim_and_installs_the_package() -> Non
 
 def constraints() -> dict[str, str]:
     """constraints.txt as {normalised project name: pinned version}."""
-    pins = {}
+    pins: dict[str, str] = {}
     for raw in (REPO / "constraints.txt").read_text(encoding="utf-8").splitlines():
         line = raw.split("#", 1)[0].strip()
         if line:

@@ -13,7 +13,16 @@ from sqlalchemy.exc import IntegrityError
 
 from service.db import Database
 from service.jobstatus import JobStatus
-from service.jobstore import Answer, Job, JobNotFound, JobStore, JobStoreError, NewJob, Ref
+from service.jobstore import (
+    Answer,
+    Job,
+    JobNotFound,
+    JobStore,
+    JobStoreError,
+    KeyMaker,
+    NewJob,
+    Ref,
+)
 from service.models import jobs
 from service.webconnector.sessions import Sessions
 from tests.test_statements import counting
@@ -29,7 +38,7 @@ def store(db: Database, now: datetime = T0) -> Iterator[JobStore]:
         yield JobStore(conn, now)
 
 
-def new(key: str | None = None, **kw: object) -> NewJob:
+def new(key: str | KeyMaker | None = None, **kw: object) -> NewJob:
     fields: dict[str, object] = {
         "kind": "company_query",
         "qbwc_user": USER,
@@ -396,7 +405,7 @@ def _chain(n: int, vendor_id: int | None = None) -> list[NewJob]:
             new(f"po:{po}", kind="purchase_order", depends_on=(vendor,)),
             new(f"receipt:{po}", kind="item_receipt", depends_on=(Ref(first),)),
             new(
-                lambda ids, po=po: f"inventory:{po}:{'-'.join(map(str, ids))}",
+                _inventory_key(po),
                 kind="inventory_adjustment",
                 depends_on=(Ref(first), Ref(first + 1)),
             ),
@@ -419,12 +428,18 @@ def test_enqueue_many_resolves_references_in_list_order(db: Database) -> None:
         assert len(s.find()) == 7
 
 
+def _inventory_key(po: int) -> KeyMaker:
+    """The key of PO ``po``'s inventory adjustment, made from its prerequisites' IDs."""
+    return lambda ids: f"inventory:{po}:{'-'.join(map(str, ids))}"
+
+
 def _prefixed(entries: list[NewJob], prefix: str) -> list[NewJob]:
     """The same entries with other keys (the same work again, as if for another file)."""
 
-    def rekey(key: object) -> object:
+    def rekey(key: str | KeyMaker | None) -> str | KeyMaker | None:
         if callable(key):
-            return lambda ids, key=key: prefix + key(ids)
+            made = key
+            return lambda ids: prefix + made(ids)
         return prefix + key if isinstance(key, str) else key
 
     return [replace(e, idempotency_key=rekey(e.idempotency_key)) for e in entries]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from service.db import Database
-from service.sync.mapping import Mappings
+from service.sync.mapping import MappingKind, Mappings
 from tests.test_statements import counting
 
 T0 = datetime(2026, 12, 4, 7, 0, tzinfo=UTC)
@@ -25,10 +25,12 @@ def test_get_kinds_reads_several_kinds_in_one_statement(db: Database) -> None:
         found = mappings.get_kinds(
             {"vendor": [7, 8], "customer": [7], "item": [101, 102], "receiving": [5]}
         )
-        one_by_one = {
-            kind: mappings.get_many(kind, ids)
-            for kind, ids in (("vendor", [7, 8]), ("customer", [7]), ("item", [101, 102]))
-        }
+        asked: list[tuple[MappingKind, list[int]]] = [
+            ("vendor", [7, 8]),
+            ("customer", [7]),
+            ("item", [101, 102]),
+        ]
+        one_by_one = {kind: mappings.get_many(kind, ids) for kind, ids in asked}
     assert len(seen) == 1 + 3
     assert {kind: sorted(by_id) for kind, by_id in found.items()} == {
         "vendor": [7],

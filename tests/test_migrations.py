@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -39,7 +41,7 @@ def test_database_is_at_head_and_upgrade_is_repeatable(db: Database) -> None:
     assert current_revision(db) == head_revision(db)
 
 
-def test_fresh_database_is_not_current(tmp_path) -> None:
+def test_fresh_database_is_not_current(tmp_path: Path) -> None:
     database = Database.from_url(f"sqlite:///{tmp_path / 'new.db'}")
     assert current_revision(database) is None
     assert not is_current(database)

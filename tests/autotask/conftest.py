@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from autotask_fakes import BASE, CODE, SECRET, USER, FakeTime
 
 from service.autotask import AutotaskClient
+from tests.autotask.autotask_fakes import BASE, CODE, SECRET, USER, FakeTime
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from autotask_fakes import BASE, FakeTime, page, purchase_order
 from pytest_httpx import HTTPXMock
 
 from service.autotask import (
@@ -17,6 +16,7 @@ from service.autotask import (
     RequestBudget,
     TryLater,
 )
+from tests.autotask.autotask_fakes import BASE, FakeTime, page, purchase_order
 
 MakeClient = Callable[..., AutotaskClient]
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from autotask_fakes import BASE, CODE, SECRET, USER, ZONE_LOOKUP, page, sample
 from pytest_httpx import HTTPXMock
 
 from service.autotask import (
@@ -17,6 +16,7 @@ from service.autotask import (
     PurchaseOrder,
 )
 from service.settings import load_settings
+from tests.autotask.autotask_fakes import BASE, CODE, SECRET, USER, ZONE_LOOKUP, page, sample
 
 LOOKUP = httpx.URL(ZONE_LOOKUP, params={"user": USER})
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from autotask_fakes import BASE, FakeTime, page, purchase_order, sample
 from pytest_httpx import HTTPXMock
 
 from service.autotask import (
@@ -26,6 +25,7 @@ from service.autotask import (
     TryLater,
 )
 from service.autotask import filters as f
+from tests.autotask.autotask_fakes import BASE, FakeTime, page, purchase_order, sample
 
 QUERY = BASE + "PurchaseOrders/query"
 THREAD_LIMIT = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from autotask_fakes import BASE, swagger_item
 from pytest_httpx import HTTPXMock
 
 from service.autotask import AutotaskClient, MalformedResponse, PicklistError
+from tests.autotask.autotask_fakes import BASE, swagger_item
 
 
 def choice(value: str, label: str, *, active: bool = True, order: int = 0) -> dict[str, Any]:

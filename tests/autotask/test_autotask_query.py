@@ -9,18 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from autotask_fakes import (
-    BASE,
-    CODE,
-    SECRET,
-    USER,
-    next_page_url,
-    page,
-    purchase_order,
-    purchase_order_item,
-    sample,
-    swagger_item,
-)
 from pytest_httpx import HTTPXMock
 
 from service.autotask import (
@@ -35,6 +23,18 @@ from service.autotask import (
 )
 from service.autotask import filters as f
 from service.autotask.client import MAX_PAGES
+from tests.autotask.autotask_fakes import (
+    BASE,
+    CODE,
+    SECRET,
+    USER,
+    next_page_url,
+    page,
+    purchase_order,
+    purchase_order_item,
+    sample,
+    swagger_item,
+)
 
 AUTH_HEADERS = {
     "ApiIntegrationCode": CODE,

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from autotask_fakes import page, purchase_order_item, swagger, swagger_item
 from pytest_httpx import HTTPXMock
 
 from service.autotask import (
@@ -27,6 +26,7 @@ from service.autotask import (
     clean_text,
     on_hand_totals,
 )
+from tests.autotask.autotask_fakes import page, purchase_order_item, swagger, swagger_item
 
 MODELS: dict[type[Record], str] = {
     PurchaseOrder: "PurchaseOrderModel",

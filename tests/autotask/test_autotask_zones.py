@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from autotask_fakes import USER, ZONE_LOOKUP, FakeTime, page, purchase_order
 from pytest_httpx import HTTPXMock
 
 from service.autotask import (
@@ -17,6 +16,7 @@ from service.autotask import (
     PurchaseOrder,
     ZoneDiscoveryError,
 )
+from tests.autotask.autotask_fakes import USER, ZONE_LOOKUP, FakeTime, page, purchase_order
 
 ZONE14 = "https://webservices14.autotask.net/ATServicesRest/"
 BASE14 = ZONE14 + "V1.0/"

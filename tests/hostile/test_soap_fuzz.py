@@ -47,9 +47,8 @@ FUZZ = settings(
 
 # Characters XML 1.0 can carry (others cannot be sent inside an envelope at all).
 xml_chars = st.characters(
-    blacklist_categories=("Cs",),
-    blacklist_characters=[chr(c) for c in range(32) if chr(c) not in "\t\n\r"]
-    + ["\ufffe", "\uffff"],
+    exclude_categories=["Cs"],
+    exclude_characters=[chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff"],
 )
 texts = st.one_of(
     st.text(xml_chars, max_size=40),
@@ -216,8 +215,8 @@ def structural(draw: st.DrawFn, body: bytes) -> bytes:
         elif choice == 1 and params:
             body = body.replace(draw(st.sampled_from(params)).group(0), b"", 1)
         elif choice == 2 and params:
-            match = draw(st.sampled_from(params)).group(0)
-            body = body.replace(match, match * draw(st.integers(2, 4)), 1)
+            piece = draw(st.sampled_from(params)).group(0)
+            body = body.replace(piece, piece * draw(st.integers(2, 4)), 1)
         elif choice == 3:
             method = draw(
                 st.sampled_from(

@@ -214,7 +214,7 @@ def check_every_job_once(database: Database, connectors: list[Connector]) -> Non
         )
         assert sent == Counter(connector.job_ids), f"{connector.user} got other jobs or repeats"
     with database.transaction() as conn:
-        statuses = dict(
+        statuses: dict[str, int] = dict(
             conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status)).all()
         )
         per_job = conn.execute(

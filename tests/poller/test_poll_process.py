@@ -207,7 +207,7 @@ def _add_office(url: str) -> None:
 def _next_line(process: subprocess.Popen[str], starting: str) -> str:
     """The next line of the process' output that starts with ``starting``."""
     assert process.stdout is not None
-    seen = []
+    seen: list[str] = []
     while True:
         line = process.stdout.readline()
         assert line, f"the process ended ({process.poll()}); it printed {seen}"

@@ -24,9 +24,9 @@ def schema_problems(document: str) -> list[str]:
     """Violations against the reference XSD and the packaged copy (both must be empty)."""
     tree = etree.fromstring(document.encode("ascii"))
     schema = reference_schema()
-    problems = (
-        [] if schema.validate(tree) else [f"reference: {e.message}" for e in schema.error_log]
-    )
+    # lxml-stubs leave _ErrorLog without __iter__; lxml's error log is iterable.
+    errors = [] if schema.validate(tree) else list(schema.error_log)  # type: ignore[call-overload]
+    problems = [f"reference: {e.message}" for e in errors]
     return problems + [f"packaged: {p}" for p in schema_errors(document)]
 
 

@@ -21,6 +21,7 @@ from service.db import Database
 from service.jobstore import Job, JobStore
 from service.settings import load_settings
 from service.simulators.quickbooks import SimulatedQuickBooks
+from service.simulators.quickbooks.model import Ref as QbRef
 from service.simulators.webconnector import Faults, SessionReport, SimulatedWebConnector
 from service.sync.enqueue import EnqueueReport, enqueue_full_inventory_sync, enqueue_purchase_orders
 from service.sync.model import (
@@ -166,3 +167,8 @@ def harness(database_url: str, db: Database, **settings: object) -> Iterator[Har
 def element_texts(xml: str, path: str) -> list[str]:
     """Texts of the elements at ``path`` (XPath) in a qbXML document."""
     return [str(e.text) for e in parse_text(xml).iterfind(path) if isinstance(e, etree._Element)]
+
+
+def name_of(ref: QbRef | None) -> str | None:
+    """The FullName a simulated QuickBooks reference names (None when there is no reference)."""
+    return ref.full_name if ref is not None else None

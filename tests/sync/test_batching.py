@@ -12,7 +12,7 @@ from service.kinds import Lookup
 from service.settings import load_settings
 from service.simulators.quickbooks import SimulatedQuickBooks
 from service.sync.enqueue import enqueue_purchase_orders
-from service.sync.mapping import Mappings
+from service.sync.mapping import MappingKind, Mappings
 from service.sync.model import Company
 from service.webconnector.exchange import Exchange
 from service.xmlsafe import parse_text
@@ -94,11 +94,12 @@ def test_jobs_that_need_no_request_free_their_dependents_in_the_same_round_trip(
         # Meanwhile the records became known (another run learned them).
         with h.db.transaction() as conn:
             mappings = Mappings(conn, utcnow(), USER)
-            for kind, autotask_id, name in (
+            mapped: list[tuple[MappingKind, int, str]] = [
                 ("vendor", 1, "Acme Supply"),
                 ("customer", 2, "Contoso Ltd"),
                 ("item", 101, "Cable Cat6"),
-            ):
+            ]
+            for kind, autotask_id, name in mapped:
                 list_id = (
                     (h.qb.add_vendor if kind == "vendor" else h.qb.add_customer)(name).list_id
                     if kind != "item"

@@ -16,7 +16,7 @@ USER = "office"
 
 
 def job(
-    key: str | None, entity: str = "PurchaseOrders", autotask_id: int = 1, **kw: object
+    key: str | None, entity: str = "PurchaseOrders", autotask_id: int | None = 1, **kw: object
 ) -> NewJob:
     fields: dict[str, object] = {
         "kind": "purchase_order",
@@ -55,7 +55,8 @@ def test_a_planned_job_stands_for_the_stored_one_until_the_flush(db: Database) -
             "PurchaseOrders", 1, ["purchase_order", "purchase_order_update"], ["pending", "waiting"]
         )
         assert active == [stored, update]
-        assert sorted([update.id, stored.id], key=order) == [stored.id, update.id]
+        prerequisites: list[int | Ref] = [update.id, stored.id]
+        assert sorted(prerequisites, key=order) == [stored.id, update.id]
         assert len(seen) == 2  # all of it from the snapshot
         plan.flush()
         (flushed, made) = plan.resolve(update)
