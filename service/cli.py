@@ -81,14 +81,25 @@ def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _days(value: str) -> int:
-    try:
-        days = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {value!r}") from None
-    if days < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more days, got {days}")
-    return days
+def _whole_number(minimum: int, unit: str = "") -> Callable[[str], int]:
+    """An argument type: a whole number of at least ``minimum``; ``unit`` (e.g. "days") names
+    what it counts in the error an operator reads."""
+    of_unit, in_unit = (f" of {unit}", f" {unit}") if unit else ("", "")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number{of_unit}: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more{in_unit}, got {value}")
+        return value
+
+    return parse
+
+
+_days = _whole_number(0, "days")
+_positive_int = _whole_number(1)
 
 
 def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
@@ -507,16 +518,6 @@ def cmd_jobs_cancel(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- parser ----------------------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def _password_stdin(parser: argparse.ArgumentParser) -> None:

@@ -254,6 +254,24 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
     assert "usage:" in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["jobs", "show", "abc"], "argument id: not a whole number: 'abc'"),
+        (["jobs", "retry", "0"], "argument id: must be 1 or more, got 0"),
+        (["jobs", "list", "--limit", "-3"], "argument --limit: must be 1 or more, got -3"),
+        (["db", "prune", "--older-than", "x"], "not a whole number of days: 'x'"),
+        (["db", "prune", "--older-than", "-1"], "must be 0 or more days, got -1"),
+    ],
+)
+def test_bad_numbers_are_explained(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _out, err = run(argv, capsys)
+    assert code == 2
+    assert message in err
+
+
 def test_unmigrated_database_is_explained(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
