@@ -184,7 +184,6 @@ class EnsureList:
         """Use what QuickBooks found or created, or say who holds the name."""
         state = job.state
         phase = state.get("phase", "lookup")
-        qb_name: str = job.payload["qb_name"]
         if phase == "add" and response.outcome is Outcome.NAME_IN_USE:
             said = quickbooks_said(response)
             if state.get("holder"):
@@ -196,32 +195,43 @@ class EnsureList:
         if trouble is not None:
             return trouble
         if phase == "reactivate":
-            active = next(iter(response.records_of(ListRecord)), None)
-            if active is None:
-                return Fail(f"QuickBooks made the {self.spec.noun} active but returned no record")
-            result = self._remember(job, ctx, active, state["how"])
-            result["reactivated"] = (
-                f"{describe_record(active)} was inactive in QuickBooks: atqb made it active "
-                "(ATQB_REACTIVATE_INACTIVE=true)"
-            )
-            return Done(result)
+            return self._reactivated(job, response, ctx)
         if phase == "add":
             created = next(iter(response.records_of(ListRecord)), None)
             if created is None:
                 return Fail(f"QuickBooks added the {self.spec.noun} but returned no record")
             return Done(self._remember(job, ctx, created, "created"))
         if phase == "holder":
-            holder = _exact(response, qb_name)
-            if holder is not None:
-                return Fail(self._held(state["said"], describe_record(holder)))
-            return Fail(
-                self._held(
-                    state["said"],
-                    'a QuickBooks employee or "other name" record (QuickBooks names are shared '
-                    "by customers, vendors, employees and other names)",
-                )
-            )
-        record = _exact(response, qb_name)
+            return Fail(self._holder(job, response))
+        return self._looked_up(job, response, ctx, phase)
+
+    def _reactivated(self, job: Job, response: Response, ctx: Context) -> Decision:
+        """The record QuickBooks made active, remembered as the match it was."""
+        active = next(iter(response.records_of(ListRecord)), None)
+        if active is None:
+            return Fail(f"QuickBooks made the {self.spec.noun} active but returned no record")
+        result = self._remember(job, ctx, active, job.state["how"])
+        result["reactivated"] = (
+            f"{describe_record(active)} was inactive in QuickBooks: atqb made it active "
+            "(ATQB_REACTIVATE_INACTIVE=true)"
+        )
+        return Done(result)
+
+    def _holder(self, job: Job, response: Response) -> str:
+        """Why the job fails after the other list was asked who holds the name."""
+        holder = _exact(response, job.payload["qb_name"])
+        if holder is not None:
+            return self._held(job.state["said"], describe_record(holder))
+        return self._held(
+            job.state["said"],
+            'a QuickBooks employee or "other name" record (QuickBooks names are shared '
+            "by customers, vendors, employees and other names)",
+        )
+
+    def _looked_up(self, job: Job, response: Response, ctx: Context, phase: str) -> Decision:
+        """The answer of the lookup by name, or of the relookup after a 3100."""
+        state = job.state
+        record = _exact(response, job.payload["qb_name"])
         if record is not None and record.type == self.spec.ret:
             how = "matched" if phase == "lookup" else "matched after QuickBooks said 3100"
             if record.is_active is False:

@@ -334,28 +334,11 @@ class TransferPurchaseOrder:
         state = job.state
         line_ids = [line["id"] for line in po["lines"]]
         if state.get("phase") == "find":
-            trouble = failure(response)
-            if trouble is not None:
-                return trouble
-            refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
-            for record in response.records_of(PurchaseOrderRecord):
-                how = _ours(record, po, refs)
-                if how is not None:
-                    result = remember_po(ctx, job, record, line_ids)
-                    return Done({**result, "how": how})
-            return Next({})
+            return self._found(job, response, ctx)
         if state.get("phase") == "verify":
             return self._verified(job, response, ctx)
         if state.get("phase") == "reactivate":
-            if response.outcome is Outcome.STALE_EDIT_SEQUENCE:  # changed meanwhile: read again
-                return Next({k: v for k, v in state.items() if k != "sent"} | {"phase": "verify"})
-            trouble = failure(response)
-            if trouble is not None:
-                return trouble
-            left = state["inactive"][1:]
-            if left:
-                return Next({k: v for k, v in state.items() if k != "sent"} | {"inactive": left})
-            return Next({"verified": True, "reactivated": state["named"]})
+            return self._reactivated(job, response)
         if state.get("phase") == "link":
             return self._linked(job, response, ctx)
         if response.outcome is Outcome.INVALID_REFERENCE and not state.get("verified"):
@@ -364,6 +347,35 @@ class TransferPurchaseOrder:
         if not isinstance(added, PurchaseOrderRecord):
             return added
         return Done({**remember_po(ctx, job, added, line_ids), "how": "added"})
+
+    @staticmethod
+    def _found(job: Job, response: Response, ctx: Context) -> Decision:
+        """After a lost answer: the PO with our RefNumber and ExternalGUID, or add it again."""
+        po = job.payload["po"]
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
+        for record in response.records_of(PurchaseOrderRecord):
+            how = _ours(record, po, refs)
+            if how is not None:
+                result = remember_po(ctx, job, record, [line["id"] for line in po["lines"]])
+                return Done({**result, "how": how})
+        return Next({})
+
+    @staticmethod
+    def _reactivated(job: Job, response: Response) -> Decision:
+        """One inactive record made active: the next one, or the PO sent again."""
+        state = job.state
+        if response.outcome is Outcome.STALE_EDIT_SEQUENCE:  # changed meanwhile: read again
+            return Next({k: v for k, v in state.items() if k != "sent"} | {"phase": "verify"})
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        left = state["inactive"][1:]
+        if left:
+            return Next({k: v for k, v in state.items() if k != "sent"} | {"inactive": left})
+        return Next({"verified": True, "reactivated": state["named"]})
 
     def _no_twin(self, job: Job, why: str) -> Fail | None:
         """No QuickBooks PO to link to: fail and say what to do, or (selected with
