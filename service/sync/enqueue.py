@@ -71,6 +71,7 @@ from service.sync.model import (
     SyncInputError,
     on_hand_totals,
 )
+from service.sync.payloads import EnsurePayload, InventoryPayload, ItemFacts
 from service.sync.plan import Handle, Plan, order
 
 PO_KINDS = ("purchase_order", "purchase_order_update")
@@ -124,7 +125,7 @@ class Enqueuer:
         self.user = qbwc_user
         self.plan = Plan(conn, now, qbwc_user)
         self.report = EnqueueReport()
-        self._collisions: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self._collisions: dict[tuple[str, int], list[tuple[int, str]]] = {}
         #: The jobs this call made or reused so far, in order: the report once flushed.
         self._touched: list[Handle] = []
         self._planned = 0
@@ -191,7 +192,7 @@ class Enqueuer:
                 NewJob(
                     kind="inventory_adjustment",
                     qbwc_user=self.user,
-                    payload={"product_ids": ids, "reason": "full inventory sync"},
+                    payload=InventoryPayload(tuple(ids), "full inventory sync").to_json(),
                     subject=f"Full inventory sync · {len(ids)} item(s) (part {number} of "
                     f"{len(parts)})",
                     idempotency_key=self._full_sync_key(part),
@@ -244,9 +245,7 @@ class Enqueuer:
             for collision in found.collisions:
                 for source, _ in collision.sources:
                     self._collisions[(kind, source)] = [
-                        {"id": other, "name": name}
-                        for other, name in collision.sources
-                        if other != source
+                        (other, name) for other, name in collision.sources if other != source
                     ]
 
     def _qb_name(self, kind: str, name: str, what: str) -> str:
@@ -260,7 +259,7 @@ class Enqueuer:
     # -- vendors, customers, items -----------------------------------------------------------
 
     def _ensure(
-        self, kind: MappingKind, autotask_id: int, name: str, extra: dict[str, Any]
+        self, kind: MappingKind, autotask_id: int, name: str, item: ItemFacts | None = None
     ) -> Handle | None:
         """The unfinished job that ensures this record, or None when the mapping knows it."""
         qb_name = self._qb_name(kind, name, _source(kind, autotask_id))
@@ -273,15 +272,13 @@ class Enqueuer:
             and not clash
         ):
             return None
-        payload = {"autotask_id": autotask_id, "name": name, "qb_name": qb_name, **extra}
-        if clash:
-            payload["collides_with"] = clash
+        payload = EnsurePayload(autotask_id, name, qb_name, item, tuple(clash or ()))
         check = self._account_check() if kind == "item" else None
         return self._add(
             NewJob(
                 kind=kind,
                 qbwc_user=self.user,
-                payload=payload,
+                payload=payload.to_json(),
                 subject=f"{kind.capitalize()} {qb_name} (Autotask {autotask_id})",
                 idempotency_key=f"{self.user}:{kind}:{autotask_id}:{fingerprint(qb_name)}",
                 autotask_entity=_ENTITIES[kind],
@@ -317,12 +314,12 @@ class Enqueuer:
             "item",
             product.id,
             product.name,
-            {
-                "description": product.description,
-                "manufacturer_part_number": product.manufacturer_part_number,
-                "unit_cost": _price(product.unit_cost),
-                "unit_price": _price(product.unit_price),
-            },
+            ItemFacts(
+                description=product.description,
+                manufacturer_part_number=product.manufacturer_part_number,
+                unit_cost=_price(product.unit_cost),
+                unit_price=_price(product.unit_price),
+            ),
         )
 
     # -- purchase orders ---------------------------------------------------------------------
@@ -384,7 +381,7 @@ class Enqueuer:
                 NewJob(
                     kind="inventory_adjustment",
                     qbwc_user=self.user,
-                    payload={"product_ids": stocked, "reason": f"after PO {po.label}"},
+                    payload=InventoryPayload(tuple(stocked), f"after PO {po.label}").to_json(),
                     subject=f"Inventory after PO {po.label} · {len(stocked)} item(s)",
                     # New whenever the jobs it follows are: made from their ids at the flush.
                     idempotency_key=lambda ids: (
@@ -416,8 +413,8 @@ class Enqueuer:
 
     def _prerequisites(self, po: PurchaseOrder) -> list[int | Ref]:
         """The unfinished ensure jobs the PO waits for."""
-        found = [self._ensure("vendor", po.vendor.id, po.vendor.name, {})]
-        found += [self._ensure("customer", c.id, c.name, {}) for c in po.customers()]
+        found = [self._ensure("vendor", po.vendor.id, po.vendor.name)]
+        found += [self._ensure("customer", c.id, c.name) for c in po.customers()]
         found += [self._ensure_item(p) for p in po.products()]
         return sorted({job.id for job in found if job is not None}, key=order)
 

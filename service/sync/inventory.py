@@ -48,12 +48,13 @@ from service.qbxml.types import (
 from service.sync.common import decimal, quantity_text
 from service.sync.enqueue import LINE_KINDS
 from service.sync.mapping import Mappings
+from service.sync.payloads import InventoryPayload
 
 
 def _targets(job: Job, ctx: Context) -> dict[str, tuple[int, str, str]]:
     """ListID → (product id, item name, Autotask on-hand) for the job's mapped items."""
     mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user).get_many(
-        "item", job.payload["product_ids"]
+        "item", InventoryPayload.from_json(job.payload).product_ids
     )
     return {
         m.qb_id: (product_id, m.qb_name or "", str(m.data["on_hand"]))
@@ -81,6 +82,7 @@ class SyncInventory:
         """Count the items, or adjust the ones that differ."""
         state = job.state
         if state.get("phase") == "adjust" and state.get("sent") is None:
+            reason = InventoryPayload.from_json(job.payload).reason
             adjustment = InventoryAdjustment(
                 Ref(full_name=ctx.settings.adjustment_account),
                 tuple(
@@ -89,7 +91,7 @@ class SyncInventory:
                 ),
                 # The company's date (ATQB_TIMEZONE), not QuickBooks' clock nor UTC's.
                 txn_date=ctx.settings.calendar_date(ctx.now),
-                memo=f"atqb: On Hand from Autotask ({job.payload['reason']})",
+                memo=f"atqb: On Hand from Autotask ({reason})",
             )
             request = build.inventory_adjustment_add(request_id, adjustment)
             return Step(request, {**state, "sent": "adjust"})

@@ -54,6 +54,7 @@ from service.qbxml.types import InventoryItem, ListRecord, NameFilter, Ref, Resp
 from service.settings import Settings
 from service.sync.common import decimal, describe_record, quickbooks_said
 from service.sync.mapping import Mapping, MappingKind, Mappings
+from service.sync.payloads import EnsurePayload, ItemFacts
 
 
 @dataclass(frozen=True)
@@ -95,17 +96,17 @@ class EnsureList:
 
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """The next request, or done at once when the mapping already knows the record."""
-        payload, state = job.payload, job.state
-        qb_name: str = payload["qb_name"]
+        payload, state = self.payload(job), job.state
+        qb_name = payload.qb_name
         phase = state.get("phase", "start")
         if state.get("sent") in ("add", "reactivate"):
             phase = "lookup"  # the write's answer never came: it may have been carried out
         if phase == "start":
             mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
-            clash = self._collision(job, mappings)
+            clash = self._collision(payload, mappings)
             if clash is not None:
                 return Fail(clash)
-            known = mappings.get(self.spec.kind, payload["autotask_id"])
+            known = mappings.get(self.spec.kind, payload.autotask_id)
             if (
                 known is not None
                 and known.qb_id
@@ -117,7 +118,7 @@ class EnsureList:
             lookup = Lookup(self.spec.query, "full_names", (qb_name,))
             return Step.of_lookup(lookup, request_id, {"phase": "lookup"})
         if phase == "add":
-            request = self._add(request_id, job, ctx.settings)
+            request = self._add(request_id, payload, ctx.settings)
             return Step(request, {**state, "phase": "add", "sent": "add"})
         if phase == "reactivate":
             request = build.list_reactivate(
@@ -132,15 +133,18 @@ class EnsureList:
             return Step.of_lookup(lookup, request_id, {**state})
         return Fail(f"atqb does not know the step {phase!r} of a {self.spec.noun} job")
 
-    def _add(self, request_id: str, job: Job, settings: Settings) -> Request:
-        payload = job.payload
-        qb_name = payload["qb_name"]
+    def payload(self, job: Job) -> EnsurePayload:
+        """The job's payload, read (:class:`MalformedJson` when it is not one)."""
+        return EnsurePayload.from_json(job.payload, self.spec.noun)
+
+    def _add(self, request_id: str, payload: EnsurePayload, settings: Settings) -> Request:
+        qb_name = payload.qb_name
         if self.spec.kind == "vendor":
-            return build.vendor_add(request_id, qb_name, company_name=payload["name"])
+            return build.vendor_add(request_id, qb_name, company_name=payload.name)
         if self.spec.kind == "customer":
-            return build.customer_add(request_id, qb_name, company_name=payload["name"])
-        cost = payload.get("unit_cost")
-        price = payload.get("unit_price")
+            return build.customer_add(request_id, qb_name, company_name=payload.name)
+        item = payload.item or ItemFacts()
+        cost, price = item.unit_cost, item.unit_price
         parent, _, leaf = qb_name.rpartition(":")  # Autotask's Parent~Child: a sub-item
         return build.item_inventory_add(
             request_id,
@@ -150,31 +154,29 @@ class EnsureList:
                 income_account=Ref(full_name=settings.income_account),
                 cogs_account=Ref(full_name=settings.cogs_account),
                 asset_account=Ref(full_name=settings.asset_account),
-                manufacturer_part_number=payload.get("manufacturer_part_number"),
-                sales_desc=payload.get("description"),
+                manufacturer_part_number=item.manufacturer_part_number,
+                sales_desc=item.description,
                 sales_price=decimal(price) if price is not None else None,
-                purchase_desc=payload.get("description"),
+                purchase_desc=item.description,
                 purchase_cost=decimal(cost) if cost is not None else None,
             ),
         )
 
-    def _collision(self, job: Job, mappings: Mappings) -> str | None:
+    def _collision(self, payload: EnsurePayload, mappings: Mappings) -> str | None:
         """Another Autotask record, with another name, already is this QuickBooks record."""
-        payload = job.payload
-        clash = payload.get("collides_with")
-        others: list[tuple[int, str]] = [(c["id"], c["name"]) for c in clash or []]
-        for holder in mappings.holders(self.spec.kind, payload["qb_name"]):
+        others = list(payload.collides_with)
+        for holder in mappings.holders(self.spec.kind, payload.qb_name):
             source = holder.data.get("autotask_name")
-            if holder.autotask_id != payload["autotask_id"] and source != payload["name"]:
+            if holder.autotask_id != payload.autotask_id and source != payload.name:
                 others.append((holder.autotask_id, str(source)))
         if not others:
             return None
         named = ", ".join(f"{i} {n!r}" for i, n in others)
         limit = ITEM_NAME_MAX if self.spec.kind == "item" else VENDOR_NAME_MAX
         return (
-            f"Autotask {self.spec.noun} {payload['autotask_id']} {payload['name']!r} and "
+            f"Autotask {self.spec.noun} {payload.autotask_id} {payload.name!r} and "
             f"Autotask {self.spec.noun} {named} would all be the QuickBooks {self.spec.noun} "
-            f"{payload['qb_name']!r} (QuickBooks ignores case and keeps the first {limit} "
+            f"{payload.qb_name!r} (QuickBooks ignores case and keeps the first {limit} "
             "characters of a name): rename one of them in Autotask, then retry this job"
         )
 
@@ -219,7 +221,7 @@ class EnsureList:
 
     def _holder(self, job: Job, response: Response) -> str:
         """Why the job fails after the other list was asked who holds the name."""
-        holder = _exact(response, job.payload["qb_name"])
+        holder = _exact(response, self.payload(job).qb_name)
         if holder is not None:
             return self._held(job.state["said"], describe_record(holder))
         return self._held(
@@ -231,7 +233,7 @@ class EnsureList:
     def _looked_up(self, job: Job, response: Response, ctx: Context, phase: str) -> Decision:
         """The answer of the lookup by name, or of the relookup after a 3100."""
         state = job.state
-        record = _exact(response, job.payload["qb_name"])
+        record = _exact(response, self.payload(job).qb_name)
         if record is not None and record.type == self.spec.ret:
             how = "matched" if phase == "lookup" else "matched after QuickBooks said 3100"
             if record.is_active is False:
@@ -263,7 +265,7 @@ class EnsureList:
                     "how": f"{how}; was inactive, made active",
                 }
             )
-        return Fail(inactive_message(self.spec.noun, job.payload, describe_record(record)))
+        return Fail(inactive_message(self.spec.noun, self.payload(job), describe_record(record)))
 
     def _held(self, said: str, holder: str) -> str:
         fix = (
@@ -274,13 +276,14 @@ class EnsureList:
         return f"{said} The name is held by {holder}: {fix}, then retry this job."
 
     def _remember(self, job: Job, ctx: Context, record: ListRecord, how: str) -> dict[str, Any]:
+        payload = self.payload(job)
         mapping = Mappings(ctx.conn, ctx.now, job.qbwc_user).put(
             self.spec.kind,
-            job.payload["autotask_id"],
+            payload.autotask_id,
             qb_id=record.list_id,
             qb_name=record.full_name,
             edit_sequence=record.edit_sequence,
-            data={"autotask_name": job.payload["name"], "type": record.type},
+            data={"autotask_name": payload.name, "type": record.type},
         )
         result = self._result(mapping, how)
         if record.is_active is False:
@@ -291,10 +294,10 @@ class EnsureList:
         return {"list_id": mapping.qb_id, "full_name": mapping.qb_name, "how": how}
 
 
-def inactive_message(noun: str, payload: dict[str, Any], record: str) -> str:
+def inactive_message(noun: str, payload: EnsurePayload, record: str) -> str:
     """Why an inactive match fails its job, and the two ways out."""
     return (
-        f"Autotask {noun} {payload['autotask_id']} {payload['name']!r} matches {record}, which "
+        f"Autotask {noun} {payload.autotask_id} {payload.name!r} matches {record}, which "
         f"is inactive: QuickBooks does not let a new transaction use an inactive {noun}. Make it "
         "active in QuickBooks (or set ATQB_REACTIVATE_INACTIVE=true to let atqb do it), then "
         "retry this job."

@@ -1,4 +1,5 @@
-"""Properties of the PO update's planner (:func:`plan_change` and its line planning).
+"""Properties of the PO update's planner (:func:`plan_change` and its line planning), and of the
+job payloads (each reads back what it writes, through JSON).
 
 QuickBooks deletes the lines a line Mod does not name (reference/qbxml.md 4.9), and the update
 runs again whenever the PO changes, so the planner must name every line it keeps and must find
@@ -9,6 +10,7 @@ QuickBooks, different items, quantities, rates, customers, received quantities, 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ from service.qbxml.types import (
 )
 from service.sync.common import decimal
 from service.sync.mapping import Mappings
+from service.sync.payloads import EnsurePayload, InventoryPayload, ItemFacts
 from service.sync.purchase_orders import memo_text, plan_change
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -278,3 +281,30 @@ def test_every_kept_line_is_named(database: Database, scenario: Scenario) -> Non
         assert named.count(NEW_LINE_ID) == len(plan["adding"])
 
     _with_mappings(database, scenario, check)
+
+
+_TEXTS = st.text(max_size=20)
+_MAYBE = st.none() | _TEXTS
+_IDS = st.integers(-(2**53), 2**53)
+ENSURE_PAYLOADS = st.builds(
+    EnsurePayload,
+    autotask_id=_IDS,
+    name=_TEXTS,
+    qb_name=_TEXTS,
+    item=st.none() | st.builds(ItemFacts, _MAYBE, _MAYBE, _MAYBE, _MAYBE),
+    collides_with=st.lists(st.tuples(_IDS, _TEXTS), max_size=3).map(tuple),
+)
+
+
+@PROPERTIES
+@given(ENSURE_PAYLOADS)
+def test_an_ensure_payload_reads_back_what_it_writes(payload: EnsurePayload) -> None:
+    stored = json.loads(json.dumps(payload.to_json()))
+    assert EnsurePayload.from_json(stored) == payload
+
+
+@PROPERTIES
+@given(st.builds(InventoryPayload, st.lists(_IDS, max_size=5).map(tuple), _TEXTS))
+def test_an_inventory_payload_reads_back_what_it_writes(payload: InventoryPayload) -> None:
+    stored = json.loads(json.dumps(payload.to_json()))
+    assert InventoryPayload.from_json(stored) == payload

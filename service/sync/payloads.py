@@ -1,0 +1,93 @@
+"""The payloads of the sync's job kinds, as frozen dataclasses read from and written to JSON.
+
+A job's payload is what the enqueue API decided the job must do; it never changes after the
+enqueue. Each class reads a stored payload with ``from_json`` (a malformed one raises
+:class:`~service.sync.jsondata.MalformedJson` naming the field, which fails the job with that
+message) and writes it with ``to_json``, giving exactly the JSON (keys and values) that earlier
+versions stored, so jobs already in a database still load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from service.sync.jsondata import Fields
+
+#: The payload fields of an item job only, in the order they are stored.
+_ITEM_KEYS = ("description", "manufacturer_part_number", "unit_cost", "unit_price")
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What an item job adds to the name: the product's description, manufacturer part number,
+    unit cost and unit price (prices as text, as the payload keeps them)."""
+
+    description: str | None = None
+    manufacturer_part_number: str | None = None
+    unit_cost: str | None = None
+    unit_price: str | None = None
+
+
+@dataclass(frozen=True)
+class EnsurePayload:
+    """The payload of an ensure job: the Autotask record, its name in Autotask and in QuickBooks,
+    an item's facts, and the other Autotask records whose names become the same QuickBooks name
+    (``collides_with``: id and name of each)."""
+
+    autotask_id: int
+    name: str
+    qb_name: str
+    item: ItemFacts | None = None
+    collides_with: tuple[tuple[int, str], ...] = ()
+
+    @classmethod
+    def from_json(cls, data: object, kind: str = "ensure") -> EnsurePayload:
+        """Read a stored payload; :class:`MalformedJson` names what is wrong."""
+        fields = Fields(data, f"the {kind} job's payload")
+        item = None
+        if any(key in fields.data for key in _ITEM_KEYS):
+            item = ItemFacts(*(fields.optional(key, str) for key in _ITEM_KEYS))
+        clashes = []
+        for each in fields.optional("collides_with", list) or []:
+            other = Fields(each, f"the {kind} job's payload (collides_with)")
+            clashes.append((other.required("id", int), other.required("name", str)))
+        return cls(
+            fields.required("autotask_id", int),
+            fields.required("name", str),
+            fields.required("qb_name", str),
+            item,
+            tuple(clashes),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The payload as stored (an item's facts and collisions only when there are some)."""
+        data: dict[str, Any] = {
+            "autotask_id": self.autotask_id,
+            "name": self.name,
+            "qb_name": self.qb_name,
+        }
+        if self.item is not None:
+            data.update(asdict(self.item))
+        if self.collides_with:
+            data["collides_with"] = [{"id": i, "name": n} for i, n in self.collides_with]
+        return data
+
+
+@dataclass(frozen=True)
+class InventoryPayload:
+    """The payload of an inventory sync: the Autotask products whose On Hand it sets, and why
+    (the words of its adjustment's memo)."""
+
+    product_ids: tuple[int, ...]
+    reason: str
+
+    @classmethod
+    def from_json(cls, data: object) -> InventoryPayload:
+        """Read a stored payload; :class:`MalformedJson` names what is wrong."""
+        fields = Fields(data, "the inventory_adjustment job's payload")
+        return cls(fields.ints("product_ids"), fields.required("reason", str))
+
+    def to_json(self) -> dict[str, Any]:
+        """The payload as stored."""
+        return {"product_ids": list(self.product_ids), "reason": self.reason}

@@ -1,0 +1,55 @@
+"""Job payloads as stored: what this version writes reads back the same, and a malformed one
+fails its job with a message naming what is wrong (the exchange turns the kind's error into it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.clock import utcnow
+from service.jobstore import JobStore, NewJob
+from service.sync.payloads import EnsurePayload, InventoryPayload
+from tests.sync.helpers import ACME, CABLE, USER, Harness, line, order, stock
+
+
+def test_the_payloads_written_read_back_the_same(h: Harness) -> None:
+    """Jobs as the enqueue API writes them: read, then written, unchanged."""
+    h.enqueue([order(1, line(11, CABLE, 5))], stock(p101=5))
+    (sync,) = h.jobs("inventory_adjustment")
+    assert InventoryPayload.from_json(sync.payload).to_json() == sync.payload
+    assert sync.payload == {"product_ids": [CABLE.id], "reason": "after PO P1"}
+    jobs = h.jobs("vendor") + h.jobs("item")
+    assert [job.kind for job in jobs] == ["vendor", "item"]
+    for job in jobs:
+        assert EnsurePayload.from_json(job.payload, job.kind).to_json() == job.payload
+    assert h.jobs("vendor")[0].payload == {
+        "autotask_id": ACME.id,
+        "name": ACME.name,
+        "qb_name": ACME.name,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "why"),
+    [
+        ("vendor", {"autotask_id": 1, "name": "Acme"}, "'qb_name' is missing"),
+        ("vendor", {"autotask_id": "1", "name": "Acme", "qb_name": "Acme"}, "'autotask_id' is '1'"),
+        ("vendor", [], "[] is not an object"),
+        ("inventory_adjustment", {"product_ids": [101]}, "'reason' is missing"),
+        ("inventory_adjustment", {"product_ids": 101, "reason": "x"}, "'product_ids' is 101"),
+    ],
+)
+def test_a_malformed_payload_fails_its_job_naming_the_field(
+    h: Harness, kind: str, payload: Any, why: str
+) -> None:
+    with h.db.transaction() as conn:
+        JobStore(conn, utcnow()).enqueue(NewJob(kind=kind, qbwc_user=USER, payload=payload))
+    h.run()
+    (job,) = h.jobs(kind)
+    assert job.status == "failed"
+    assert job.error is not None
+    assert job.error.startswith(
+        f"atqb could not build the request: the {kind} job's payload is malformed: "
+    ), job.error
+    assert why in job.error
