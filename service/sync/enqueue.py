@@ -71,7 +71,14 @@ from service.sync.model import (
     SyncInputError,
     on_hand_totals,
 )
-from service.sync.payloads import EnsurePayload, InventoryPayload, ItemFacts
+from service.sync.payloads import (
+    CorrectionPayload,
+    EnsurePayload,
+    InventoryPayload,
+    ItemFacts,
+    PoLineOf,
+    ReceiptPayload,
+)
 from service.sync.plan import Handle, Plan, order
 
 PO_KINDS = ("purchase_order", "purchase_order_update")
@@ -522,16 +529,14 @@ class Enqueuer:
                 mark = f"line:{line.id}:{quantity_text(target)}" + (
                     f":{quantity_text(received)}" if received else ""
                 )
-                job = self._receipt(
-                    po,
-                    line.id,
-                    {"target": quantity_text(target)},
-                    key=mark,
+                payload = ReceiptPayload(
+                    _line_of(po, line.id),
+                    ref_number=receipt_ref_number(line_id=line.id),
                     guid=external_guid("receipt", mark),
-                    ref=receipt_ref_number(line_id=line.id),
-                    after=after,
                     date=po.order_date.isoformat() if po.order_date else None,
+                    target=quantity_text(target),
                 )
+                job = self._receipt(payload, key=mark, after=after)
                 made.append(job)
         else:
             done = self.plan.mappings_of("receiving", [r.id for r in po.receivings])
@@ -539,16 +544,15 @@ class Enqueuer:
                 if receiving.quantity < 0 or (receiving.id in done and done[receiving.id].qb_id):
                     continue  # a negative row lowers receipts: see _corrections
                 quantity = quantity_text(Decimal(build.format_quantity(receiving.quantity)))
-                job = self._receipt(
-                    po,
-                    receiving.line_id,
-                    {"receiving_id": receiving.id, "quantity": quantity},
-                    key=f"receiving:{receiving.id}",
+                payload = ReceiptPayload(
+                    _line_of(po, receiving.line_id),
+                    ref_number=receipt_ref_number(receiving_id=receiving.id),
                     guid=external_guid("receiving", receiving.id),
-                    ref=receipt_ref_number(receiving_id=receiving.id),
-                    after=after,
                     date=receiving.received_on.isoformat() if receiving.received_on else None,
+                    receiving_id=receiving.id,
+                    quantity=quantity,
                 )
+                job = self._receipt(payload, key=f"receiving:{receiving.id}", after=after)
                 made.append(job)
         return [job for job in made if job.status != JobStatus.DONE]
 
@@ -569,10 +573,10 @@ class Enqueuer:
             known = mapped.get(line.id)
             if known is None or not known.qb_id:
                 continue
-            how: dict[str, Any]
+            how: CorrectionPayload
             if received_mode:  # Autotask's rows make no receipts here
                 target = Decimal(build.format_quantity(line.quantity))
-                how = {"target": quantity_text(target)}
+                how = CorrectionPayload(_line_of(po, line.id), quantity_text(target))
                 if pending_rows or self._received_after_pending(line.id, known) <= target:
                     continue
             else:
@@ -588,7 +592,9 @@ class Enqueuer:
                     Decimal(0),
                 )
                 target = sum((Decimal(build.format_quantity(r.quantity)) for r in rows), Decimal(0))
-                how = {"target": quantity_text(max(target, Decimal(0))), "present": present}
+                how = CorrectionPayload(
+                    _line_of(po, line.id), quantity_text(max(target, Decimal(0))), tuple(present)
+                )
                 gone = any(
                     entry.get("receiving") not in present
                     for entry in known.data.get("receipts") or []
@@ -597,12 +603,11 @@ class Enqueuer:
                     continue
             job = self._line_job(
                 "item_receipt_correction",
-                po,
-                line.id,
-                how,
+                how.line,
+                how.to_json(),
                 subject=f"Correct receipts PO {po.label} · {line.product.name} to "
-                f"{how['target']} received",
-                key=f"{line.id}:{fingerprint(how)}",
+                f"{how.target} received",
+                key=f"{line.id}:{fingerprint(how.how())}",
             )
             if job.status != JobStatus.DONE:
                 made.append(job)
@@ -622,26 +627,14 @@ class Enqueuer:
                 received = min(received, Decimal(str(target)))
         return received
 
-    def _receipt(
-        self,
-        po: PurchaseOrder,
-        line_id: int,
-        how: dict[str, Any],
-        *,
-        key: str,
-        guid: str,
-        ref: str,
-        after: list[int | Ref],
-        date: str | None,
-    ) -> Handle:
-        amount = how.get("target") or how.get("quantity")
-        line = next(line for line in po.lines if line.id == line_id)
+    def _receipt(self, payload: ReceiptPayload, *, key: str, after: list[int | Ref]) -> Handle:
+        line = payload.line
         return self._line_job(
             "item_receipt",
-            po,
-            line_id,
-            {"ref_number": ref, "guid": guid, "date": date, **how},
-            subject=f"Receipt PO {po.label} · {line.product.name} x {amount}",
+            line,
+            payload.to_json(),
+            subject=f"Receipt PO {line.po_label} · {line.item} x "
+            f"{payload.target or payload.quantity}",
             key=key,
             after=after,
         )
@@ -649,9 +642,8 @@ class Enqueuer:
     def _line_job(
         self,
         kind: str,
-        po: PurchaseOrder,
-        line_id: int,
-        extra: dict[str, Any],
+        line: PoLineOf,
+        payload: dict[str, Any],
         *,
         subject: str,
         key: str,
@@ -659,24 +651,16 @@ class Enqueuer:
     ) -> Handle:
         """A job about one PO line (a receipt or a correction), after ``after`` and the line's
         unfinished receipts and corrections."""
-        line = next(line for line in po.lines if line.id == line_id)
-        earlier = self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE_STATUSES)
+        earlier = self._jobs_about("PurchaseOrderItems", line.line_id, LINE_KINDS, ACTIVE_STATUSES)
         return self._add(
             NewJob(
                 kind=kind,
                 qbwc_user=self.user,
-                payload={
-                    "po_id": po.id,
-                    "po_label": po.label,
-                    "line_id": line_id,
-                    "product_id": line.product.id,
-                    "item": line.product.name,
-                    **extra,
-                },
+                payload=payload,
                 subject=subject,
                 idempotency_key=f"{self.user}:{kind}:{key}",
                 autotask_entity="PurchaseOrderItems",
-                autotask_id=line_id,
+                autotask_id=line.line_id,
                 depends_on=tuple(sorted({*after, *(j.id for j in earlier)}, key=order)),
             )
         )
@@ -724,6 +708,12 @@ class Enqueuer:
 def _source(kind: str, autotask_id: int) -> str:
     """``Autotask product 12`` / ``Autotask company 7``, for messages."""
     return f"Autotask {'product' if kind == 'item' else 'company'} {autotask_id}"
+
+
+def _line_of(po: PurchaseOrder, line_id: int) -> PoLineOf:
+    """What a receipt or correction payload says of the line it is about."""
+    line = next(line for line in po.lines if line.id == line_id)
+    return PoLineOf(po.id, po.label, line.id, line.product.id, line.product.name)
 
 
 def _price(value: Decimal | int | None) -> str | None:

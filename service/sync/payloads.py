@@ -91,3 +91,99 @@ class InventoryPayload:
     def to_json(self) -> dict[str, Any]:
         """The payload as stored."""
         return {"product_ids": list(self.product_ids), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PoLineOf:
+    """The Autotask PO line a receipt or correction job is about: the PO (id, label), the line,
+    its product and the product's name."""
+
+    po_id: int
+    po_label: str
+    line_id: int
+    product_id: int
+    item: str
+
+    @classmethod
+    def read(cls, fields: Fields) -> PoLineOf:
+        """The line's fields of a payload."""
+        return cls(
+            fields.required("po_id", int),
+            fields.required("po_label", str),
+            fields.required("line_id", int),
+            fields.required("product_id", int),
+            fields.required("item", str),
+        )
+
+
+@dataclass(frozen=True)
+class ReceiptPayload:
+    """The payload of an item receipt: the line, the receipt's RefNumber, ExternalGUID and date
+    (ISO, None: today), and what to receive: up to ``target`` on the line (received mode) or
+    the ``quantity`` of one Autotask receiving row (unreceived mode, ``receiving_id``)."""
+
+    line: PoLineOf
+    ref_number: str
+    guid: str
+    date: str | None
+    target: str | None = None
+    receiving_id: int | None = None
+    quantity: str | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> ReceiptPayload:
+        """Read a stored payload; :class:`MalformedJson` names what is wrong."""
+        fields = Fields(data, "the item_receipt job's payload")
+        row = "target" not in fields.data
+        return cls(
+            PoLineOf.read(fields),
+            fields.required("ref_number", str),
+            fields.required("guid", str),
+            fields.optional("date", str),
+            target=None if row else fields.required("target", str),
+            receiving_id=fields.required("receiving_id", int) if row else None,
+            quantity=fields.required("quantity", str) if row else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The payload as stored (``target``, or ``receiving_id`` and ``quantity``)."""
+        how = (
+            {"target": self.target}
+            if self.target is not None
+            else {"receiving_id": self.receiving_id, "quantity": self.quantity}
+        )
+        return {
+            **asdict(self.line),
+            "ref_number": self.ref_number,
+            "guid": self.guid,
+            "date": self.date,
+            **how,
+        }
+
+
+@dataclass(frozen=True)
+class CorrectionPayload:
+    """The payload of a receipt correction: the line, the quantity its receipts must hold
+    (``target``), and in unreceived mode the Autotask receiving rows still there (``present``;
+    None in received mode)."""
+
+    line: PoLineOf
+    target: str
+    present: tuple[int, ...] | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> CorrectionPayload:
+        """Read a stored payload; :class:`MalformedJson` names what is wrong."""
+        fields = Fields(data, "the item_receipt_correction job's payload")
+        present = fields.ints("present") if "present" in fields.data else None
+        return cls(PoLineOf.read(fields), fields.required("target", str), present)
+
+    def how(self) -> dict[str, Any]:
+        """What the correction does, without the line (the enqueue API fingerprints it)."""
+        if self.present is None:
+            return {"target": self.target}
+        return {"target": self.target, "present": list(self.present)}
+
+    def to_json(self) -> dict[str, Any]:
+        """The payload as stored."""
+        return {**asdict(self.line), **self.how()}

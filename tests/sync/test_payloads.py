@@ -9,7 +9,13 @@ import pytest
 
 from service.clock import utcnow
 from service.jobstore import JobStore, NewJob
-from service.sync.payloads import EnsurePayload, InventoryPayload
+from service.sync.model import Receiving
+from service.sync.payloads import (
+    CorrectionPayload,
+    EnsurePayload,
+    InventoryPayload,
+    ReceiptPayload,
+)
 from tests.sync.helpers import ACME, CABLE, USER, Harness, line, order, stock
 
 
@@ -30,6 +36,35 @@ def test_the_payloads_written_read_back_the_same(h: Harness) -> None:
     }
 
 
+def test_the_line_payloads_written_read_back_the_same(h: Harness) -> None:
+    """Receipts of both modes and a correction, as the enqueue API writes them."""
+    h.enqueue([order(1, line(11, CABLE, 5))])
+    h.run()
+    h.enqueue([order(1, line(11, CABLE, 3))])
+    h.settings["transfer_mode"] = "unreceived"
+    h.enqueue([order(2, line(21, CABLE, 5), receivings=(Receiving(901, 21, 2),))])
+    receipts = h.jobs("item_receipt")
+    assert [("target" in j.payload, "receiving_id" in j.payload) for j in receipts] == [
+        (True, False),
+        (False, True),
+    ]
+    for job in receipts:
+        assert ReceiptPayload.from_json(job.payload).to_json() == job.payload
+    (correction,) = h.jobs("item_receipt_correction")
+    assert CorrectionPayload.from_json(correction.payload).to_json() == correction.payload
+    assert correction.payload == {
+        "po_id": 1,
+        "po_label": "P1",
+        "line_id": 11,
+        "product_id": CABLE.id,
+        "item": CABLE.name,
+        "target": "3",
+    }
+
+
+LINE = {"po_id": 1, "po_label": "P1", "line_id": 11, "product_id": 101, "item": "Cable"}
+
+
 @pytest.mark.parametrize(
     ("kind", "payload", "why"),
     [
@@ -38,6 +73,8 @@ def test_the_payloads_written_read_back_the_same(h: Harness) -> None:
         ("vendor", [], "[] is not an object"),
         ("inventory_adjustment", {"product_ids": [101]}, "'reason' is missing"),
         ("inventory_adjustment", {"product_ids": 101, "reason": "x"}, "'product_ids' is 101"),
+        ("item_receipt", {**LINE, "ref_number": "ATL11", "date": None, "target": "1"}, "'guid'"),
+        ("item_receipt_correction", {**LINE, "target": 3}, "'target' is 3, not a text"),
     ],
 )
 def test_a_malformed_payload_fails_its_job_naming_the_field(

@@ -33,7 +33,14 @@ from service.qbxml.types import (
 )
 from service.sync.common import decimal
 from service.sync.mapping import Mappings
-from service.sync.payloads import EnsurePayload, InventoryPayload, ItemFacts
+from service.sync.payloads import (
+    CorrectionPayload,
+    EnsurePayload,
+    InventoryPayload,
+    ItemFacts,
+    PoLineOf,
+    ReceiptPayload,
+)
 from service.sync.purchase_orders import memo_text, plan_change
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -296,15 +303,36 @@ ENSURE_PAYLOADS = st.builds(
 )
 
 
-@PROPERTIES
-@given(ENSURE_PAYLOADS)
-def test_an_ensure_payload_reads_back_what_it_writes(payload: EnsurePayload) -> None:
-    stored = json.loads(json.dumps(payload.to_json()))
-    assert EnsurePayload.from_json(stored) == payload
+_LINES = st.builds(PoLineOf, _IDS, _TEXTS, _IDS, _IDS, _TEXTS)
+_QUANTITIES = st.decimals(0, 10_000, places=3).map(str)
+RECEIPT_PAYLOADS = st.one_of(
+    st.builds(ReceiptPayload, _LINES, _TEXTS, _TEXTS, _MAYBE, target=_QUANTITIES),
+    st.builds(
+        ReceiptPayload, _LINES, _TEXTS, _TEXTS, _MAYBE, receiving_id=_IDS, quantity=_QUANTITIES
+    ),
+)
+CORRECTION_PAYLOADS = st.builds(
+    CorrectionPayload,
+    _LINES,
+    _QUANTITIES,
+    st.none() | st.lists(_IDS, max_size=4).map(tuple),
+)
+
+INVENTORY_PAYLOADS = st.builds(InventoryPayload, st.lists(_IDS, max_size=5).map(tuple), _TEXTS)
+Payload = EnsurePayload | InventoryPayload | ReceiptPayload | CorrectionPayload
 
 
+@pytest.mark.parametrize(
+    "payloads",
+    [ENSURE_PAYLOADS, INVENTORY_PAYLOADS, RECEIPT_PAYLOADS, CORRECTION_PAYLOADS],
+    ids=["ensure", "inventory", "receipt", "correction"],
+)
 @PROPERTIES
-@given(st.builds(InventoryPayload, st.lists(_IDS, max_size=5).map(tuple), _TEXTS))
-def test_an_inventory_payload_reads_back_what_it_writes(payload: InventoryPayload) -> None:
+@given(data=st.data())
+def test_a_payload_reads_back_what_it_writes(
+    payloads: st.SearchStrategy[Payload], data: st.DataObject
+) -> None:
+    """Each kind's payload, written as JSON text and read back, is the same payload."""
+    payload = data.draw(payloads)
     stored = json.loads(json.dumps(payload.to_json()))
-    assert InventoryPayload.from_json(stored) == payload
+    assert type(payload).from_json(stored) == payload
