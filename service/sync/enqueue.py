@@ -72,11 +72,16 @@ from service.sync.model import (
     on_hand_totals,
 )
 from service.sync.payloads import (
+    CompanyOf,
     CorrectionPayload,
     EnsurePayload,
     InventoryPayload,
     ItemFacts,
+    PoLine,
     PoLineOf,
+    PoLink,
+    PurchaseOrderData,
+    PurchaseOrderPayload,
     ReceiptPayload,
 )
 from service.sync.plan import Handle, Plan, order
@@ -347,7 +352,7 @@ class Enqueuer:
             latest = (
                 active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
             )
-            if mapping.data.get("canceled") and latest == payload["fingerprint"]:
+            if mapping.data.get("canceled") and latest == payload.fingerprint:
                 return  # already closed in QuickBooks, as it is now
             self._add_update(po, payload, active, [])
             return
@@ -359,11 +364,11 @@ class Enqueuer:
         if not transferred:
             transfer = next((j for j in active if j.kind == "purchase_order"), None)
             if transfer is None:
-                self._supersede(po.id, payload["fingerprint"])
+                self._supersede(po.id, payload.fingerprint)
                 po_job = self._po_job("purchase_order", "PO", po, payload, prerequisites)
                 if po.linked_number:  # the twin found is then brought in line with Autotask
                     po_job = self._add_update(po, payload, [po_job], prerequisites)
-            elif transfer.payload["fingerprint"] != payload["fingerprint"]:
+            elif transfer.payload["fingerprint"] != payload.fingerprint:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
                 po_job = self._reuse(active[-1])
@@ -372,7 +377,7 @@ class Enqueuer:
             latest = (
                 active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
             )
-            if latest != payload["fingerprint"]:
+            if latest != payload.fingerprint:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
                 po_job = self._reuse(active[-1]) if active else None
@@ -425,52 +430,51 @@ class Enqueuer:
         found += [self._ensure_item(p) for p in po.products()]
         return sorted({job.id for job in found if job is not None}, key=order)
 
-    def _payload(self, po: PurchaseOrder) -> dict[str, Any]:
-        def company(c: Company | None, kind: str) -> dict[str, Any] | None:
+    def _payload(self, po: PurchaseOrder) -> PurchaseOrderPayload:
+        def company(c: Company | None, kind: str) -> CompanyOf | None:
             if c is None:
                 return None
-            return {"id": c.id, "qb_name": self._qb_name(kind, c.name, _source(kind, c.id))}
+            return CompanyOf(c.id, self._qb_name(kind, c.name, _source(kind, c.id)))
 
-        data: dict[str, Any] = {
-            "id": po.id,
-            "label": po.label,
-            "ref_number": po_ref_number(po.id),
-            "guid": external_guid("purchase_order", po.id),
-            "txn_date": po.order_date.isoformat() if po.order_date else None,
-            "memo": po.memo,
-            "canceled": po.canceled,
-            "vendor": company(po.vendor, "vendor"),
-            "ship_to": company(po.ship_to, "customer"),
-            "lines": [
-                {
-                    "id": line.id,
-                    "product_id": line.product.id,
-                    "item": self._qb_name(
-                        "item", line.product.name, _source("item", line.product.id)
-                    ),
-                    "quantity": build.format_quantity(line.quantity),
-                    "rate": _price(line.unit_cost),
-                    "desc": line.memo,
-                    "mpn": line.product.manufacturer_part_number,
-                    "customer": company(line.customer, "customer"),
-                }
+        vendor = company(po.vendor, "vendor")
+        assert vendor is not None
+        data = PurchaseOrderData(
+            id=po.id,
+            label=po.label,
+            ref_number=po_ref_number(po.id),
+            guid=external_guid("purchase_order", po.id),
+            txn_date=po.order_date.isoformat() if po.order_date else None,
+            memo=po.memo,
+            canceled=po.canceled,
+            vendor=vendor,
+            ship_to=company(po.ship_to, "customer"),
+            lines=tuple(
+                PoLine(
+                    id=line.id,
+                    product_id=line.product.id,
+                    item=self._qb_name("item", line.product.name, _source("item", line.product.id)),
+                    quantity=build.format_quantity(line.quantity),
+                    rate=_price(line.unit_cost),
+                    desc=line.memo,
+                    mpn=line.product.manufacturer_part_number,
+                    customer=company(line.customer, "customer"),
+                )
                 for line in po.lines
-            ],
-        }
-        if po.linked_number:
-            data["link"] = {"ref_number": po.linked_number, "or_add": po.add_if_unlinked}
-        return {"po": data, "fingerprint": fingerprint(data)}
+            ),
+            link=PoLink(po.linked_number, po.add_if_unlinked) if po.linked_number else None,
+        )
+        return PurchaseOrderPayload(data, fingerprint(data.to_json()))
 
     def _add_update(
         self,
         po: PurchaseOrder,
-        payload: dict[str, Any],
+        payload: PurchaseOrderPayload,
         active: list[Handle],
         prerequisites: list[int | Ref],
     ) -> Handle:
         """An update after every unfinished job of the PO (and the records it needs)."""
         if not active:
-            self._supersede(po.id, payload["fingerprint"])
+            self._supersede(po.id, payload.fingerprint)
         what = "Close (canceled) PO" if po.canceled else "Update PO"
         after = [*prerequisites, *(j.id for j in active)]
         return self._po_job("purchase_order_update", what, po, payload, after)
@@ -480,16 +484,16 @@ class Enqueuer:
         kind: str,
         what: str,
         po: PurchaseOrder,
-        payload: dict[str, Any],
+        payload: PurchaseOrderPayload,
         after: list[int | Ref],
     ) -> Handle:
         return self._add(
             NewJob(
                 kind=kind,
                 qbwc_user=self.user,
-                payload=payload,
+                payload=payload.to_json(),
                 subject=f"{what} {po.label} · {po.vendor.name}",
-                idempotency_key=f"{self.user}:{kind}:{po.id}:{payload['fingerprint']}",
+                idempotency_key=f"{self.user}:{kind}:{po.id}:{payload.fingerprint}",
                 autotask_entity="PurchaseOrders",
                 autotask_id=po.id,
                 depends_on=tuple(sorted(set(after), key=order)),

@@ -187,3 +187,156 @@ class CorrectionPayload:
     def to_json(self) -> dict[str, Any]:
         """The payload as stored."""
         return {**asdict(self.line), **self.how()}
+
+
+@dataclass(frozen=True)
+class CompanyOf:
+    """A vendor or customer a PO names: its Autotask id and its QuickBooks name."""
+
+    id: int
+    qb_name: str
+
+    @classmethod
+    def read(cls, data: object, what: str) -> CompanyOf:
+        """A company of a payload (``what`` names it in errors)."""
+        fields = Fields(data, what)
+        return cls(fields.required("id", int), fields.required("qb_name", str))
+
+    @classmethod
+    def read_optional(cls, fields: Fields, key: str) -> CompanyOf | None:
+        """The company at ``key``, or None."""
+        if fields.data.get(key) is None:
+            return None
+        return cls.read(fields.data[key], f"{fields.what} ({key})")
+
+
+@dataclass(frozen=True)
+class PoLine:
+    """A line of an Autotask PO: its product and QuickBooks item name, quantity, rate (unit
+    cost) and memo as text, the product's manufacturer part number, the line's customer."""
+
+    id: int
+    product_id: int
+    item: str
+    quantity: str
+    rate: str | None
+    desc: str | None
+    mpn: str | None
+    customer: CompanyOf | None
+
+    @classmethod
+    def from_json(cls, data: object, what: str) -> PoLine:
+        """Read one line of a payload."""
+        fields = Fields(data, what)
+        return cls(
+            fields.required("id", int),
+            fields.required("product_id", int),
+            fields.required("item", str),
+            fields.required("quantity", str),
+            fields.optional("rate", str),
+            fields.optional("desc", str),
+            fields.optional("mpn", str),
+            CompanyOf.read_optional(fields, "customer"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The line as stored."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PoLink:
+    """An External P.O. # set outside atqb: the QuickBooks PO to adopt, and whether to add the
+    PO when there is none (``atqb transfer``)."""
+
+    ref_number: str
+    or_add: bool
+
+
+@dataclass(frozen=True)
+class PurchaseOrderData:
+    """An Autotask PO as the enqueue API prepared it for QuickBooks (``payload["po"]``)."""
+
+    id: int
+    label: str
+    ref_number: str
+    guid: str
+    txn_date: str | None
+    memo: str | None
+    canceled: bool
+    vendor: CompanyOf
+    ship_to: CompanyOf | None
+    lines: tuple[PoLine, ...]
+    link: PoLink | None = None
+
+    @property
+    def line_ids(self) -> list[int]:
+        """The Autotask ids of the lines, in order."""
+        return [line.id for line in self.lines]
+
+    @classmethod
+    def from_json(cls, data: object, what: str) -> PurchaseOrderData:
+        """Read the PO of a payload."""
+        fields = Fields(data, what)
+        link = None
+        if fields.data.get("link") is not None:
+            linked = Fields(fields.data["link"], f"{what} (link)")
+            link = PoLink(linked.required("ref_number", str), bool(linked.optional("or_add", bool)))
+        return cls(
+            fields.required("id", int),
+            fields.required("label", str),
+            fields.required("ref_number", str),
+            fields.required("guid", str),
+            fields.optional("txn_date", str),
+            fields.optional("memo", str),
+            fields.required("canceled", bool),
+            CompanyOf.read(fields.required("vendor", dict), f"{what} (vendor)"),
+            CompanyOf.read_optional(fields, "ship_to"),
+            tuple(
+                PoLine.from_json(line, f"{what} (line {n})")
+                for n, line in enumerate(fields.required("lines", list), 1)
+            ),
+            link,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The PO as stored (and fingerprinted: the same data gives the same fingerprint)."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "label": self.label,
+            "ref_number": self.ref_number,
+            "guid": self.guid,
+            "txn_date": self.txn_date,
+            "memo": self.memo,
+            "canceled": self.canceled,
+            "vendor": _company_json(self.vendor),
+            "ship_to": _company_json(self.ship_to),
+            "lines": [line.to_json() for line in self.lines],
+        }
+        if self.link is not None:
+            data["link"] = asdict(self.link)
+        return data
+
+
+@dataclass(frozen=True)
+class PurchaseOrderPayload:
+    """The payload of a PO transfer or update: the PO and the fingerprint of its data."""
+
+    po: PurchaseOrderData
+    fingerprint: str
+
+    @classmethod
+    def from_json(cls, data: object, kind: str = "purchase_order") -> PurchaseOrderPayload:
+        """Read a stored payload; :class:`MalformedJson` names what is wrong."""
+        what = f"the {kind} job's payload"
+        fields = Fields(data, what)
+        po = PurchaseOrderData.from_json(fields.required("po", dict), f"{what} (po)")
+        return cls(po, fields.required("fingerprint", str))
+
+    def to_json(self) -> dict[str, Any]:
+        """The payload as stored."""
+        return {"po": self.po.to_json(), "fingerprint": self.fingerprint}
+
+
+def _company_json(company: CompanyOf | None) -> dict[str, Any] | None:
+    return asdict(company) if company is not None else None

@@ -9,11 +9,13 @@ import pytest
 
 from service.clock import utcnow
 from service.jobstore import JobStore, NewJob
+from service.sync.enqueue import fingerprint
 from service.sync.model import Receiving
 from service.sync.payloads import (
     CorrectionPayload,
     EnsurePayload,
     InventoryPayload,
+    PurchaseOrderPayload,
     ReceiptPayload,
 )
 from tests.sync.helpers import ACME, CABLE, USER, Harness, line, order, stock
@@ -22,6 +24,10 @@ from tests.sync.helpers import ACME, CABLE, USER, Harness, line, order, stock
 def test_the_payloads_written_read_back_the_same(h: Harness) -> None:
     """Jobs as the enqueue API writes them: read, then written, unchanged."""
     h.enqueue([order(1, line(11, CABLE, 5))], stock(p101=5))
+    (transfer,) = h.jobs("purchase_order")
+    read = PurchaseOrderPayload.from_json(transfer.payload)
+    assert read.to_json() == transfer.payload
+    assert read.fingerprint == fingerprint(transfer.payload["po"])
     (sync,) = h.jobs("inventory_adjustment")
     assert InventoryPayload.from_json(sync.payload).to_json() == sync.payload
     assert sync.payload == {"product_ids": [CABLE.id], "reason": "after PO P1"}
@@ -73,6 +79,8 @@ LINE = {"po_id": 1, "po_label": "P1", "line_id": 11, "product_id": 101, "item": 
         ("vendor", [], "[] is not an object"),
         ("inventory_adjustment", {"product_ids": [101]}, "'reason' is missing"),
         ("inventory_adjustment", {"product_ids": 101, "reason": "x"}, "'product_ids' is 101"),
+        ("purchase_order", {"fingerprint": "0"}, "'po' is missing"),
+        ("purchase_order_update", {"po": [], "fingerprint": "0"}, "'po' is [], not an object"),
         ("item_receipt", {**LINE, "ref_number": "ATL11", "date": None, "target": "1"}, "'guid'"),
         ("item_receipt_correction", {**LINE, "target": 3}, "'target' is 3, not a text"),
     ],

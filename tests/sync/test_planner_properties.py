@@ -34,11 +34,16 @@ from service.qbxml.types import (
 from service.sync.common import decimal
 from service.sync.mapping import Mappings
 from service.sync.payloads import (
+    CompanyOf,
     CorrectionPayload,
     EnsurePayload,
     InventoryPayload,
     ItemFacts,
+    PoLine,
     PoLineOf,
+    PoLink,
+    PurchaseOrderData,
+    PurchaseOrderPayload,
     ReceiptPayload,
 )
 from service.sync.purchase_orders import memo_text, plan_change
@@ -125,6 +130,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     po: dict[str, Any] = {
         "id": PO_ID,
         "label": f"PO{PO_ID}",
+        "ref_number": f"AT{PO_ID}",
+        "guid": "{00000000-0000-0000-0000-000000000007}",
+        "txn_date": None,
         "memo": draw(st.sampled_from(TEXTS)),
         "canceled": draw(st.booleans()),
         "vendor": {"id": 1, "qb_name": "Vendor 1"},
@@ -137,7 +145,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         ref_number=f"AT{PO_ID}",
         vendor=Ref(list_id="V-1"),
         ship_to=Ref(list_id=f"C-{draw(st.sampled_from(CUSTOMERS))}"),
-        memo=draw(st.sampled_from((memo_text(po, canceled=po["canceled"]), "old memo"))),
+        memo=draw(st.sampled_from((memo_text(_read(po), canceled=po["canceled"]), "old memo"))),
         vendor_msg=draw(st.sampled_from(TEXTS)),
         is_manually_closed=draw(st.booleans()),
         lines=tuple(draw(st.permutations(qb_lines))),
@@ -229,10 +237,14 @@ def _applied_line(
     )
 
 
+def _read(po: dict[str, Any]) -> PurchaseOrderData:
+    return PurchaseOrderData.from_json(po, "the PO")
+
+
 def _plan(po: dict[str, Any], record: PurchaseOrderRecord, mappings: Mappings) -> Any:
     data = mappings.get("purchase_order", PO_ID)
     assert data is not None
-    return plan_change(po, record, mappings, data.data)
+    return plan_change(_read(po), record, mappings, data.data)
 
 
 @PROPERTIES
@@ -318,14 +330,38 @@ CORRECTION_PAYLOADS = st.builds(
     st.none() | st.lists(_IDS, max_size=4).map(tuple),
 )
 
+_COMPANIES = st.builds(CompanyOf, _IDS, _TEXTS)
+_PO_LINES = st.builds(
+    PoLine, _IDS, _IDS, _TEXTS, _QUANTITIES, _MAYBE, _MAYBE, _MAYBE, st.none() | _COMPANIES
+)
+PO_PAYLOADS = st.builds(
+    PurchaseOrderPayload,
+    st.builds(
+        PurchaseOrderData,
+        _IDS,
+        _TEXTS,
+        _TEXTS,
+        _TEXTS,
+        _MAYBE,
+        _MAYBE,
+        st.booleans(),
+        _COMPANIES,
+        st.none() | _COMPANIES,
+        st.lists(_PO_LINES, max_size=3).map(tuple),
+        st.none() | st.builds(PoLink, _TEXTS, st.booleans()),
+    ),
+    _TEXTS,
+)
 INVENTORY_PAYLOADS = st.builds(InventoryPayload, st.lists(_IDS, max_size=5).map(tuple), _TEXTS)
-Payload = EnsurePayload | InventoryPayload | ReceiptPayload | CorrectionPayload
+Payload = (
+    EnsurePayload | InventoryPayload | ReceiptPayload | CorrectionPayload | PurchaseOrderPayload
+)
 
 
 @pytest.mark.parametrize(
     "payloads",
-    [ENSURE_PAYLOADS, INVENTORY_PAYLOADS, RECEIPT_PAYLOADS, CORRECTION_PAYLOADS],
-    ids=["ensure", "inventory", "receipt", "correction"],
+    [ENSURE_PAYLOADS, INVENTORY_PAYLOADS, RECEIPT_PAYLOADS, CORRECTION_PAYLOADS, PO_PAYLOADS],
+    ids=["ensure", "inventory", "receipt", "correction", "purchase_order"],
 )
 @PROPERTIES
 @given(data=st.data())
