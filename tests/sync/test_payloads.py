@@ -10,6 +10,8 @@ import pytest
 from service.clock import utcnow
 from service.jobstore import JobStore, NewJob
 from service.sync.enqueue import fingerprint
+from service.sync.inventory import InventoryState
+from service.sync.jsondata import MalformedJson
 from service.sync.model import Receiving
 from service.sync.payloads import (
     CorrectionPayload,
@@ -98,3 +100,19 @@ def test_a_malformed_payload_fails_its_job_naming_the_field(
         f"atqb could not build the request: the {kind} job's payload is malformed: "
     ), job.error
     assert why in job.error
+
+
+def test_an_inventory_state_as_stored_reads_back_without_the_exchange_flags() -> None:
+    """A stored adjusting state reads back the same, less the exchange's own flags (``_``),
+    which the exchange keeps itself."""
+    stored = {
+        "phase": "adjust",
+        "lines": [{"list_id": "80-1", "item": "Cable", "from": None, "to": "5"}],
+        "missing": ["Old part"],
+        "sent": "adjust",
+        "_internal_error": True,
+    }
+    state = InventoryState.from_json(stored)
+    assert state.to_json() == {k: v for k, v in stored.items() if not k.startswith("_")}
+    with pytest.raises(MalformedJson, match="'to' is missing"):
+        InventoryState.from_json({"phase": "adjust", "lines": [{"list_id": "80-1"}]})

@@ -32,6 +32,7 @@ from service.qbxml.types import (
     Ref,
 )
 from service.sync.common import decimal
+from service.sync.inventory import AdjustedLine, InventoryState
 from service.sync.mapping import Mappings
 from service.sync.payloads import (
     CompanyOf,
@@ -353,22 +354,45 @@ PO_PAYLOADS = st.builds(
     _TEXTS,
 )
 INVENTORY_PAYLOADS = st.builds(InventoryPayload, st.lists(_IDS, max_size=5).map(tuple), _TEXTS)
+INVENTORY_STATES = st.one_of(
+    st.builds(InventoryState, st.sampled_from([None, "count"]), sent=_MAYBE),
+    st.builds(
+        InventoryState,
+        st.just("adjust"),
+        st.lists(st.builds(AdjustedLine, _TEXTS, _MAYBE, _MAYBE, _TEXTS), max_size=3).map(tuple),
+        st.lists(_TEXTS, max_size=3).map(tuple),
+        _MAYBE,
+    ),
+)
 Payload = (
-    EnsurePayload | InventoryPayload | ReceiptPayload | CorrectionPayload | PurchaseOrderPayload
+    EnsurePayload
+    | InventoryPayload
+    | ReceiptPayload
+    | CorrectionPayload
+    | PurchaseOrderPayload
+    | InventoryState
 )
 
 
 @pytest.mark.parametrize(
     "payloads",
-    [ENSURE_PAYLOADS, INVENTORY_PAYLOADS, RECEIPT_PAYLOADS, CORRECTION_PAYLOADS, PO_PAYLOADS],
-    ids=["ensure", "inventory", "receipt", "correction", "purchase_order"],
+    [
+        ENSURE_PAYLOADS,
+        INVENTORY_PAYLOADS,
+        RECEIPT_PAYLOADS,
+        CORRECTION_PAYLOADS,
+        PO_PAYLOADS,
+        INVENTORY_STATES,
+    ],
+    ids=["ensure", "inventory", "receipt", "correction", "purchase_order", "inventory_state"],
 )
 @PROPERTIES
 @given(data=st.data())
 def test_a_payload_reads_back_what_it_writes(
     payloads: st.SearchStrategy[Payload], data: st.DataObject
 ) -> None:
-    """Each kind's payload, written as JSON text and read back, is the same payload."""
+    """Each kind's payload (and the inventory sync's step state), written as JSON text and read
+    back, is the same."""
     payload = data.draw(payloads)
     stored = json.loads(json.dumps(payload.to_json()))
     assert type(payload).from_json(stored) == payload
