@@ -30,7 +30,7 @@ cross-type rule is inferred, not documented (reference/qbxml.md 11), so QuickBoo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service.jobstore import Job
@@ -53,6 +53,7 @@ from service.qbxml.text import ITEM_NAME_MAX, VENDOR_NAME_MAX, name_key
 from service.qbxml.types import InventoryItem, ListRecord, NameFilter, Ref, Response
 from service.settings import Settings
 from service.sync.common import decimal, describe_record, quickbooks_said
+from service.sync.jsondata import Fields
 from service.sync.mapping import Mapping, MappingKind, Mappings
 from service.sync.payloads import EnsurePayload, ItemFacts
 
@@ -69,6 +70,51 @@ class ListSpec:
     ret: str
     #: The other list sharing the name space, asked who holds a name after a 3100.
     other: LookupQuery | None
+
+
+@dataclass(frozen=True)
+class ListState:
+    """The step state of an ensure job: its ``phase`` (None before the first step) and what the
+    phase needs: ``holder`` (add: the record of another type the lookup found with the name),
+    ``said`` (relookup, holder: QuickBooks' 3100 message), ``list_id``, ``edit_sequence`` and
+    ``how`` (reactivate), and ``sent`` once a write went out. The exchange's own flags (keys
+    starting with ``_``) are not part of it: the exchange keeps them itself."""
+
+    phase: str | None = None
+    holder: str | None = None
+    said: str | None = None
+    list_id: str | None = None
+    edit_sequence: str | None = None
+    how: str | None = None
+    sent: str | None = None
+
+    @classmethod
+    def from_json(cls, data: object, kind: str = "ensure") -> ListState:
+        """Read a stored state; :class:`MalformedJson` names what is wrong."""
+        fields = Fields(data, f"the {kind} job's state")
+        phase = fields.optional("phase", str)
+        needs = _PHASE_KEYS.get(phase or "", ())
+        values = {key: fields.optional(key, str) for key in ("holder", "said", "sent")}
+        # A holder may be None (the lookup found nothing); the other keys of a phase are texts.
+        values.update({key: fields.required(key, str) for key in needs if key != "holder"})
+        return cls(phase, **values)
+
+    def to_json(self) -> dict[str, Any]:
+        """The state as stored: the phase, the keys it needs, and ``sent``."""
+        data: dict[str, Any] = {} if self.phase is None else {"phase": self.phase}
+        data.update({key: getattr(self, key) for key in _PHASE_KEYS.get(self.phase or "", ())})
+        if self.sent is not None:
+            data["sent"] = self.sent
+        return data
+
+
+#: The keys of each phase's state, in their stored order.
+_PHASE_KEYS: dict[str, tuple[str, ...]] = {
+    "add": ("holder",),
+    "relookup": ("said",),
+    "holder": ("said",),
+    "reactivate": ("list_id", "edit_sequence", "how"),
+}
 
 
 def _name_query(spec: ListSpec, request_id: str, name: str) -> Request:
@@ -96,10 +142,10 @@ class EnsureList:
 
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """The next request, or done at once when the mapping already knows the record."""
-        payload, state = self.payload(job), job.state
+        payload, state = self.payload(job), ListState.from_json(job.state, self.spec.noun)
         qb_name = payload.qb_name
-        phase = state.get("phase", "start")
-        if state.get("sent") in ("add", "reactivate"):
+        phase = state.phase or "start"
+        if state.sent in ("add", "reactivate"):
             phase = "lookup"  # the write's answer never came: it may have been carried out
         if phase == "start":
             mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
@@ -116,21 +162,21 @@ class EnsureList:
             phase = "lookup"
         if phase == "lookup":
             lookup = Lookup(self.spec.query, "full_names", (qb_name,))
-            return Step.of_lookup(lookup, request_id, {"phase": "lookup"})
+            return Step.of_lookup(lookup, request_id, ListState("lookup").to_json())
         if phase == "add":
             request = self._add(request_id, payload, ctx.settings)
-            return Step(request, {**state, "phase": "add", "sent": "add"})
+            return Step(request, replace(state, phase="add", sent="add").to_json())
         if phase == "reactivate":
             request = build.list_reactivate(
-                request_id, self.spec.kind, state["list_id"], state["edit_sequence"]
+                request_id, self.spec.kind, state.list_id or "", state.edit_sequence or ""
             )
-            return Step(request, {**state, "sent": "reactivate"})
+            return Step(request, replace(state, sent="reactivate").to_json())
         if phase == "relookup":
-            return Step(_name_query(self.spec, request_id, qb_name), {**state})
+            return Step(_name_query(self.spec, request_id, qb_name), state.to_json())
         if phase == "holder":
             assert self.spec.other is not None
             lookup = Lookup(self.spec.other, "full_names", (qb_name,))
-            return Step.of_lookup(lookup, request_id, {**state})
+            return Step.of_lookup(lookup, request_id, state.to_json())
         return Fail(f"atqb does not know the step {phase!r} of a {self.spec.noun} job")
 
     def payload(self, job: Job) -> EnsurePayload:
@@ -184,15 +230,17 @@ class EnsureList:
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Use what QuickBooks found or created, or say who holds the name."""
-        state = job.state
-        phase = state.get("phase", "lookup")
+        state = ListState.from_json(job.state, self.spec.noun)
+        phase = state.phase or "lookup"
         if phase == "add" and response.outcome is Outcome.NAME_IN_USE:
             said = quickbooks_said(response)
-            if state.get("holder"):
-                return Fail(self._held(said, state["holder"]))
-            return Next({"phase": "relookup", "said": said})
+            if state.holder:
+                return Fail(self._held(said, state.holder))
+            return Next(ListState("relookup", said=said).to_json())
         if phase == "reactivate" and response.outcome is Outcome.STALE_EDIT_SEQUENCE:
-            return Next({"phase": "lookup"})  # changed in QuickBooks meanwhile: read it again
+            return Next(
+                ListState("lookup").to_json()
+            )  # changed in QuickBooks meanwhile: read it again
         trouble = failure(response)
         if trouble is not None:
             return trouble
@@ -212,7 +260,8 @@ class EnsureList:
         active = next(iter(response.records_of(ListRecord)), None)
         if active is None:
             return Fail(f"QuickBooks made the {self.spec.noun} active but returned no record")
-        result = self._remember(job, ctx, active, job.state["how"])
+        how = ListState.from_json(job.state, self.spec.noun).how or ""
+        result = self._remember(job, ctx, active, how)
         result["reactivated"] = (
             f"{describe_record(active)} was inactive in QuickBooks: atqb made it active "
             "(ATQB_REACTIVATE_INACTIVE=true)"
@@ -221,18 +270,19 @@ class EnsureList:
 
     def _holder(self, job: Job, response: Response) -> str:
         """Why the job fails after the other list was asked who holds the name."""
+        said = ListState.from_json(job.state, self.spec.noun).said or ""
         holder = _exact(response, self.payload(job).qb_name)
         if holder is not None:
-            return self._held(job.state["said"], describe_record(holder))
+            return self._held(said, describe_record(holder))
         return self._held(
-            job.state["said"],
+            said,
             'a QuickBooks employee or "other name" record (QuickBooks names are shared '
             "by customers, vendors, employees and other names)",
         )
 
     def _looked_up(self, job: Job, response: Response, ctx: Context, phase: str) -> Decision:
         """The answer of the lookup by name, or of the relookup after a 3100."""
-        state = job.state
+        said = ListState.from_json(job.state, self.spec.noun).said or ""
         record = _exact(response, self.payload(job).qb_name)
         if record is not None and record.type == self.spec.ret:
             how = "matched" if phase == "lookup" else "matched after QuickBooks said 3100"
@@ -241,30 +291,27 @@ class EnsureList:
             return Done(self._remember(job, ctx, record, how))
         if phase == "lookup":
             held_by = describe_record(record) if record is not None else None
-            return Next({"phase": "add", "holder": held_by})
+            return Next(ListState("add", holder=held_by).to_json())
         # relookup after a 3100
         if record is not None:
-            return Fail(self._held(state["said"], describe_record(record)))
+            return Fail(self._held(said, describe_record(record)))
         if self.spec.other is not None:
-            return Next({"phase": "holder", "said": state["said"]})
+            return Next(ListState("holder", said=said).to_json())
         return Fail(
-            self._held(
-                state["said"], "a record QuickBooks does not show (perhaps at another level)"
-            )
+            self._held(said, "a record QuickBooks does not show (perhaps at another level)")
         )
 
     def _inactive(self, job: Job, settings: Settings, record: ListRecord, how: str) -> Decision:
         """A matched record that is inactive: QuickBooks refuses it in a new transaction, so it
         is made active (``ATQB_REACTIVATE_INACTIVE=true``) or the job fails and says so."""
         if settings.reactivate_inactive and record.edit_sequence:
-            return Next(
-                {
-                    "phase": "reactivate",
-                    "list_id": record.list_id,
-                    "edit_sequence": record.edit_sequence,
-                    "how": f"{how}; was inactive, made active",
-                }
+            state = ListState(
+                "reactivate",
+                list_id=record.list_id,
+                edit_sequence=record.edit_sequence,
+                how=f"{how}; was inactive, made active",
             )
+            return Next(state.to_json())
         return Fail(inactive_message(self.spec.noun, self.payload(job), describe_record(record)))
 
     def _held(self, said: str, holder: str) -> str:

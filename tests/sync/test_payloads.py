@@ -12,6 +12,7 @@ from service.jobstore import JobStore, NewJob
 from service.sync.enqueue import fingerprint
 from service.sync.inventory import InventoryState
 from service.sync.jsondata import MalformedJson
+from service.sync.lists import ListState
 from service.sync.model import Receiving
 from service.sync.payloads import (
     CorrectionPayload,
@@ -116,3 +117,15 @@ def test_an_inventory_state_as_stored_reads_back_without_the_exchange_flags() ->
     assert state.to_json() == {k: v for k, v in stored.items() if not k.startswith("_")}
     with pytest.raises(MalformedJson, match="'to' is missing"):
         InventoryState.from_json({"phase": "adjust", "lines": [{"list_id": "80-1"}]})
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"phase": "add", "holder": None, "sent": "add"},
+        {"phase": "relookup", "said": "QuickBooks 3100: name in use."},
+        {"phase": "reactivate", "list_id": "80-1", "edit_sequence": "7", "how": "matched"},
+    ],
+)
+def test_an_ensure_state_as_stored_reads_back_the_same(stored: dict[str, Any]) -> None:
+    assert ListState.from_json({**stored, "_solo": True}).to_json() == stored

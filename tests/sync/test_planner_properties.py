@@ -33,6 +33,7 @@ from service.qbxml.types import (
 )
 from service.sync.common import decimal
 from service.sync.inventory import AdjustedLine, InventoryState
+from service.sync.lists import ListState
 from service.sync.mapping import Mappings
 from service.sync.payloads import (
     CompanyOf,
@@ -364,6 +365,19 @@ INVENTORY_STATES = st.one_of(
         _MAYBE,
     ),
 )
+LIST_STATES = st.one_of(
+    st.builds(ListState, st.sampled_from([None, "lookup"]), sent=_MAYBE),
+    st.builds(ListState, st.just("add"), holder=_MAYBE, sent=_MAYBE),
+    st.builds(ListState, st.sampled_from(["relookup", "holder"]), said=_TEXTS, sent=_MAYBE),
+    st.builds(
+        ListState,
+        st.just("reactivate"),
+        list_id=_TEXTS,
+        edit_sequence=_TEXTS,
+        how=_TEXTS,
+        sent=_MAYBE,
+    ),
+)
 Payload = (
     EnsurePayload
     | InventoryPayload
@@ -371,6 +385,7 @@ Payload = (
     | CorrectionPayload
     | PurchaseOrderPayload
     | InventoryState
+    | ListState
 )
 
 
@@ -383,16 +398,25 @@ Payload = (
         CORRECTION_PAYLOADS,
         PO_PAYLOADS,
         INVENTORY_STATES,
+        LIST_STATES,
     ],
-    ids=["ensure", "inventory", "receipt", "correction", "purchase_order", "inventory_state"],
+    ids=[
+        "ensure",
+        "inventory",
+        "receipt",
+        "correction",
+        "purchase_order",
+        "inventory_state",
+        "ensure_state",
+    ],
 )
 @PROPERTIES
 @given(data=st.data())
 def test_a_payload_reads_back_what_it_writes(
     payloads: st.SearchStrategy[Payload], data: st.DataObject
 ) -> None:
-    """Each kind's payload (and the inventory sync's step state), written as JSON text and read
-    back, is the same."""
+    """Each kind's payload (and the step states of the inventory sync and the ensure jobs),
+    written as JSON text and read back, is the same."""
     payload = data.draw(payloads)
     stored = json.loads(json.dumps(payload.to_json()))
     assert type(payload).from_json(stored) == payload
