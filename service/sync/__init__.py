@@ -7,6 +7,9 @@
   inventory sync last), once: the same data enqueued again makes no new work.
 * :mod:`service.sync.kinds`: the job kinds the exchange runs (the one-time account check,
   ensure vendor/customer/item, transfer and update a PO, item receipts, inventory adjustments).
+* :mod:`service.sync.payloads`: each kind's payload as a frozen dataclass, read from and written
+  to the job's JSON (:mod:`service.sync.jsondata` checks the fields; a malformed payload fails
+  its job naming the field).
 * :mod:`service.sync.mapping`: what atqb remembers about each Autotask record's counterpart in
   QuickBooks (ListID/TxnID, name, EditSequence), per company file.
 """

@@ -24,6 +24,7 @@ received against it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +53,7 @@ from service.qbxml.types import (
 )
 from service.sync.common import decimal, quantity_text, was_sent
 from service.sync.mapping import Mappings
+from service.sync.payloads import CorrectionPayload
 from service.sync.receipts import line_receipts, record_receipt
 
 #: 3200 answers in a row before the correction waits for a later run.
@@ -59,7 +61,7 @@ STALE_RETRIES = 5
 
 
 def planned_change(
-    receipts: list[dict[str, Any]], target: Decimal, present: list[int] | None
+    receipts: list[dict[str, Any]], target: Decimal, present: Sequence[int] | None
 ) -> tuple[str, Decimal] | None:
     """The next receipt to change and the quantity it should hold, or None when the receipts
     already match (deleted rows' receipts first, then the newest)."""
@@ -83,7 +85,7 @@ class CorrectReceipts:
 
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """Read the next receipt to change, change it, or finish."""
-        payload, state = job.payload, job.state
+        payload, state = CorrectionPayload.from_json(job.payload), job.state
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
         kept = {"changes": state.get("changes", []), "stale": state.get("stale", 0)}
         if state.get("phase") == "mod" and was_sent(job) is None:
@@ -102,26 +104,26 @@ class CorrectReceipts:
         if state.get("phase") == "del" and was_sent(job) is None:
             request = build.txn_del(request_id, "ItemReceipt", state["txn_id"])
             return Step(request, {**state, "sent": "del"})
-        receipts = line_receipts(mappings, payload["line_id"])
+        receipts = line_receipts(mappings, payload.line.line_id)
         if was_sent(job) is not None:
             txn_id = state["txn_id"]  # the answer was lost: see what QuickBooks holds now
         else:
-            planned = planned_change(receipts, decimal(payload["target"]), payload.get("present"))
+            planned = planned_change(receipts, decimal(payload.target), payload.present)
             if planned is None:
-                return self._finish(job, mappings, kept["changes"])
+                return self._finish(payload, mappings, kept["changes"])
             txn_id = planned[0]
         lookup = Lookup("item_receipt", "txn_ids", (txn_id,))
         return Step.of_lookup(lookup, request_id, {"phase": "read", "txn_id": txn_id, **kept})
 
-    def _finish(self, job: Job, mappings: Mappings, changes: list[str]) -> Done | Fail:
-        payload = job.payload
-        line = mappings.get("po_line", payload["line_id"])
+    @staticmethod
+    def _finish(payload: CorrectionPayload, mappings: Mappings, changes: list[str]) -> Done | Fail:
+        line = mappings.get("po_line", payload.line.line_id)
         received = decimal((line.data if line else {}).get("received", "0"))
-        if received > decimal(payload["target"]):
+        if received > decimal(payload.target):
             return Fail(
-                f"the line {payload['line_id']} of Autotask PO {payload['po_label']} "
-                f"({payload['item']}) has {quantity_text(received)} received in QuickBooks, "
-                f"Autotask says {payload['target']}, and the rest is on receipts atqb did not "
+                f"the line {payload.line.line_id} of Autotask PO {payload.line.po_label} "
+                f"({payload.line.item}) has {quantity_text(received)} received in QuickBooks, "
+                f"Autotask says {payload.target}, and the rest is on receipts atqb did not "
                 "make: lower those receipts in QuickBooks by hand, then retry this job"
             )
         return Done(
@@ -135,7 +137,7 @@ class CorrectReceipts:
         """Plan the change from the receipt read, or record what the change did."""
         state = job.state
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
-        line_id = job.payload["line_id"]
+        line_id = CorrectionPayload.from_json(job.payload).line.line_id
         kept = {"changes": list(state.get("changes", [])), "stale": state.get("stale", 0)}
         txn_id = state["txn_id"]
         if state.get("phase") == "read":
@@ -169,7 +171,7 @@ class CorrectReceipts:
     def _read(
         self, job: Job, response: Response, mappings: Mappings, kept: dict[str, Any]
     ) -> Decision:
-        payload, state = job.payload, job.state
+        payload, state = CorrectionPayload.from_json(job.payload), job.state
         txn_id = state["txn_id"]
         trouble = failure(response)
         if trouble is not None:
@@ -178,20 +180,20 @@ class CorrectReceipts:
             (r for r in response.records_of(ItemReceiptRecord) if r.txn_id == txn_id), None
         )
         if record is None:  # deleted in QuickBooks (or by a Del whose answer was lost)
-            record_receipt(mappings, payload["line_id"], txn_id, Decimal(0))
+            record_receipt(mappings, payload.line.line_id, txn_id, Decimal(0))
             kept["changes"].append(f"item receipt {txn_id} is no longer in QuickBooks")
             return Next(kept)
         if len(record.lines) != 1:
             return Fail(
                 f"the item receipt {record.ref_number} (TxnID {txn_id}) of Autotask PO "
-                f"{payload['po_label']} has {len(record.lines)} item lines: it was changed in "
+                f"{payload.line.po_label} has {len(record.lines)} item lines: it was changed in "
                 "QuickBooks, so atqb leaves it alone; correct it by hand, then retry this job"
             )
         line = record.lines[0]
         holds = line.quantity or Decimal(0)
-        record_receipt(mappings, payload["line_id"], txn_id, holds)
-        receipts = line_receipts(mappings, payload["line_id"])
-        planned = planned_change(receipts, decimal(payload["target"]), payload.get("present"))
+        record_receipt(mappings, payload.line.line_id, txn_id, holds)
+        receipts = line_receipts(mappings, payload.line.line_id)
+        planned = planned_change(receipts, decimal(payload.target), payload.present)
         if planned is None or planned[0] != txn_id:
             return Next(kept)  # already right (a lost change did happen): plan again
         quantity = planned[1]

@@ -71,6 +71,19 @@ from service.sync.model import (
     SyncInputError,
     on_hand_totals,
 )
+from service.sync.payloads import (
+    CompanyOf,
+    CorrectionPayload,
+    EnsurePayload,
+    InventoryPayload,
+    ItemFacts,
+    PoLine,
+    PoLineOf,
+    PoLink,
+    PurchaseOrderData,
+    PurchaseOrderPayload,
+    ReceiptPayload,
+)
 from service.sync.plan import Handle, Plan, order
 
 PO_KINDS = ("purchase_order", "purchase_order_update")
@@ -124,7 +137,7 @@ class Enqueuer:
         self.user = qbwc_user
         self.plan = Plan(conn, now, qbwc_user)
         self.report = EnqueueReport()
-        self._collisions: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self._collisions: dict[tuple[str, int], list[tuple[int, str]]] = {}
         #: The jobs this call made or reused so far, in order: the report once flushed.
         self._touched: list[Handle] = []
         self._planned = 0
@@ -191,7 +204,7 @@ class Enqueuer:
                 NewJob(
                     kind="inventory_adjustment",
                     qbwc_user=self.user,
-                    payload={"product_ids": ids, "reason": "full inventory sync"},
+                    payload=InventoryPayload(tuple(ids), "full inventory sync").to_json(),
                     subject=f"Full inventory sync · {len(ids)} item(s) (part {number} of "
                     f"{len(parts)})",
                     idempotency_key=self._full_sync_key(part),
@@ -244,9 +257,7 @@ class Enqueuer:
             for collision in found.collisions:
                 for source, _ in collision.sources:
                     self._collisions[(kind, source)] = [
-                        {"id": other, "name": name}
-                        for other, name in collision.sources
-                        if other != source
+                        (other, name) for other, name in collision.sources if other != source
                     ]
 
     def _qb_name(self, kind: str, name: str, what: str) -> str:
@@ -260,7 +271,7 @@ class Enqueuer:
     # -- vendors, customers, items -----------------------------------------------------------
 
     def _ensure(
-        self, kind: MappingKind, autotask_id: int, name: str, extra: dict[str, Any]
+        self, kind: MappingKind, autotask_id: int, name: str, item: ItemFacts | None = None
     ) -> Handle | None:
         """The unfinished job that ensures this record, or None when the mapping knows it."""
         qb_name = self._qb_name(kind, name, _source(kind, autotask_id))
@@ -273,15 +284,13 @@ class Enqueuer:
             and not clash
         ):
             return None
-        payload = {"autotask_id": autotask_id, "name": name, "qb_name": qb_name, **extra}
-        if clash:
-            payload["collides_with"] = clash
+        payload = EnsurePayload(autotask_id, name, qb_name, item, tuple(clash or ()))
         check = self._account_check() if kind == "item" else None
         return self._add(
             NewJob(
                 kind=kind,
                 qbwc_user=self.user,
-                payload=payload,
+                payload=payload.to_json(),
                 subject=f"{kind.capitalize()} {qb_name} (Autotask {autotask_id})",
                 idempotency_key=f"{self.user}:{kind}:{autotask_id}:{fingerprint(qb_name)}",
                 autotask_entity=_ENTITIES[kind],
@@ -317,12 +326,12 @@ class Enqueuer:
             "item",
             product.id,
             product.name,
-            {
-                "description": product.description,
-                "manufacturer_part_number": product.manufacturer_part_number,
-                "unit_cost": _price(product.unit_cost),
-                "unit_price": _price(product.unit_price),
-            },
+            ItemFacts(
+                description=product.description,
+                manufacturer_part_number=product.manufacturer_part_number,
+                unit_cost=_price(product.unit_cost),
+                unit_price=_price(product.unit_price),
+            ),
         )
 
     # -- purchase orders ---------------------------------------------------------------------
@@ -343,7 +352,7 @@ class Enqueuer:
             latest = (
                 active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
             )
-            if mapping.data.get("canceled") and latest == payload["fingerprint"]:
+            if mapping.data.get("canceled") and latest == payload.fingerprint:
                 return  # already closed in QuickBooks, as it is now
             self._add_update(po, payload, active, [])
             return
@@ -355,11 +364,11 @@ class Enqueuer:
         if not transferred:
             transfer = next((j for j in active if j.kind == "purchase_order"), None)
             if transfer is None:
-                self._supersede(po.id, payload["fingerprint"])
+                self._supersede(po.id, payload.fingerprint)
                 po_job = self._po_job("purchase_order", "PO", po, payload, prerequisites)
                 if po.linked_number:  # the twin found is then brought in line with Autotask
                     po_job = self._add_update(po, payload, [po_job], prerequisites)
-            elif transfer.payload["fingerprint"] != payload["fingerprint"]:
+            elif transfer.payload["fingerprint"] != payload.fingerprint:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
                 po_job = self._reuse(active[-1])
@@ -368,7 +377,7 @@ class Enqueuer:
             latest = (
                 active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
             )
-            if latest != payload["fingerprint"]:
+            if latest != payload.fingerprint:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
                 po_job = self._reuse(active[-1]) if active else None
@@ -384,7 +393,7 @@ class Enqueuer:
                 NewJob(
                     kind="inventory_adjustment",
                     qbwc_user=self.user,
-                    payload={"product_ids": stocked, "reason": f"after PO {po.label}"},
+                    payload=InventoryPayload(tuple(stocked), f"after PO {po.label}").to_json(),
                     subject=f"Inventory after PO {po.label} · {len(stocked)} item(s)",
                     # New whenever the jobs it follows are: made from their ids at the flush.
                     idempotency_key=lambda ids: (
@@ -416,57 +425,56 @@ class Enqueuer:
 
     def _prerequisites(self, po: PurchaseOrder) -> list[int | Ref]:
         """The unfinished ensure jobs the PO waits for."""
-        found = [self._ensure("vendor", po.vendor.id, po.vendor.name, {})]
-        found += [self._ensure("customer", c.id, c.name, {}) for c in po.customers()]
+        found = [self._ensure("vendor", po.vendor.id, po.vendor.name)]
+        found += [self._ensure("customer", c.id, c.name) for c in po.customers()]
         found += [self._ensure_item(p) for p in po.products()]
         return sorted({job.id for job in found if job is not None}, key=order)
 
-    def _payload(self, po: PurchaseOrder) -> dict[str, Any]:
-        def company(c: Company | None, kind: str) -> dict[str, Any] | None:
+    def _payload(self, po: PurchaseOrder) -> PurchaseOrderPayload:
+        def company(c: Company | None, kind: str) -> CompanyOf | None:
             if c is None:
                 return None
-            return {"id": c.id, "qb_name": self._qb_name(kind, c.name, _source(kind, c.id))}
+            return CompanyOf(c.id, self._qb_name(kind, c.name, _source(kind, c.id)))
 
-        data: dict[str, Any] = {
-            "id": po.id,
-            "label": po.label,
-            "ref_number": po_ref_number(po.id),
-            "guid": external_guid("purchase_order", po.id),
-            "txn_date": po.order_date.isoformat() if po.order_date else None,
-            "memo": po.memo,
-            "canceled": po.canceled,
-            "vendor": company(po.vendor, "vendor"),
-            "ship_to": company(po.ship_to, "customer"),
-            "lines": [
-                {
-                    "id": line.id,
-                    "product_id": line.product.id,
-                    "item": self._qb_name(
-                        "item", line.product.name, _source("item", line.product.id)
-                    ),
-                    "quantity": build.format_quantity(line.quantity),
-                    "rate": _price(line.unit_cost),
-                    "desc": line.memo,
-                    "mpn": line.product.manufacturer_part_number,
-                    "customer": company(line.customer, "customer"),
-                }
+        vendor = company(po.vendor, "vendor")
+        assert vendor is not None
+        data = PurchaseOrderData(
+            id=po.id,
+            label=po.label,
+            ref_number=po_ref_number(po.id),
+            guid=external_guid("purchase_order", po.id),
+            txn_date=po.order_date.isoformat() if po.order_date else None,
+            memo=po.memo,
+            canceled=po.canceled,
+            vendor=vendor,
+            ship_to=company(po.ship_to, "customer"),
+            lines=tuple(
+                PoLine(
+                    id=line.id,
+                    product_id=line.product.id,
+                    item=self._qb_name("item", line.product.name, _source("item", line.product.id)),
+                    quantity=build.format_quantity(line.quantity),
+                    rate=_price(line.unit_cost),
+                    desc=line.memo,
+                    mpn=line.product.manufacturer_part_number,
+                    customer=company(line.customer, "customer"),
+                )
                 for line in po.lines
-            ],
-        }
-        if po.linked_number:
-            data["link"] = {"ref_number": po.linked_number, "or_add": po.add_if_unlinked}
-        return {"po": data, "fingerprint": fingerprint(data)}
+            ),
+            link=PoLink(po.linked_number, po.add_if_unlinked) if po.linked_number else None,
+        )
+        return PurchaseOrderPayload(data, fingerprint(data.to_json()))
 
     def _add_update(
         self,
         po: PurchaseOrder,
-        payload: dict[str, Any],
+        payload: PurchaseOrderPayload,
         active: list[Handle],
         prerequisites: list[int | Ref],
     ) -> Handle:
         """An update after every unfinished job of the PO (and the records it needs)."""
         if not active:
-            self._supersede(po.id, payload["fingerprint"])
+            self._supersede(po.id, payload.fingerprint)
         what = "Close (canceled) PO" if po.canceled else "Update PO"
         after = [*prerequisites, *(j.id for j in active)]
         return self._po_job("purchase_order_update", what, po, payload, after)
@@ -476,16 +484,16 @@ class Enqueuer:
         kind: str,
         what: str,
         po: PurchaseOrder,
-        payload: dict[str, Any],
+        payload: PurchaseOrderPayload,
         after: list[int | Ref],
     ) -> Handle:
         return self._add(
             NewJob(
                 kind=kind,
                 qbwc_user=self.user,
-                payload=payload,
+                payload=payload.to_json(),
                 subject=f"{what} {po.label} · {po.vendor.name}",
-                idempotency_key=f"{self.user}:{kind}:{po.id}:{payload['fingerprint']}",
+                idempotency_key=f"{self.user}:{kind}:{po.id}:{payload.fingerprint}",
                 autotask_entity="PurchaseOrders",
                 autotask_id=po.id,
                 depends_on=tuple(sorted(set(after), key=order)),
@@ -525,16 +533,14 @@ class Enqueuer:
                 mark = f"line:{line.id}:{quantity_text(target)}" + (
                     f":{quantity_text(received)}" if received else ""
                 )
-                job = self._receipt(
-                    po,
-                    line.id,
-                    {"target": quantity_text(target)},
-                    key=mark,
+                payload = ReceiptPayload(
+                    _line_of(po, line.id),
+                    ref_number=receipt_ref_number(line_id=line.id),
                     guid=external_guid("receipt", mark),
-                    ref=receipt_ref_number(line_id=line.id),
-                    after=after,
                     date=po.order_date.isoformat() if po.order_date else None,
+                    target=quantity_text(target),
                 )
+                job = self._receipt(payload, key=mark, after=after)
                 made.append(job)
         else:
             done = self.plan.mappings_of("receiving", [r.id for r in po.receivings])
@@ -542,16 +548,15 @@ class Enqueuer:
                 if receiving.quantity < 0 or (receiving.id in done and done[receiving.id].qb_id):
                     continue  # a negative row lowers receipts: see _corrections
                 quantity = quantity_text(Decimal(build.format_quantity(receiving.quantity)))
-                job = self._receipt(
-                    po,
-                    receiving.line_id,
-                    {"receiving_id": receiving.id, "quantity": quantity},
-                    key=f"receiving:{receiving.id}",
+                payload = ReceiptPayload(
+                    _line_of(po, receiving.line_id),
+                    ref_number=receipt_ref_number(receiving_id=receiving.id),
                     guid=external_guid("receiving", receiving.id),
-                    ref=receipt_ref_number(receiving_id=receiving.id),
-                    after=after,
                     date=receiving.received_on.isoformat() if receiving.received_on else None,
+                    receiving_id=receiving.id,
+                    quantity=quantity,
                 )
+                job = self._receipt(payload, key=f"receiving:{receiving.id}", after=after)
                 made.append(job)
         return [job for job in made if job.status != JobStatus.DONE]
 
@@ -572,10 +577,10 @@ class Enqueuer:
             known = mapped.get(line.id)
             if known is None or not known.qb_id:
                 continue
-            how: dict[str, Any]
+            how: CorrectionPayload
             if received_mode:  # Autotask's rows make no receipts here
                 target = Decimal(build.format_quantity(line.quantity))
-                how = {"target": quantity_text(target)}
+                how = CorrectionPayload(_line_of(po, line.id), quantity_text(target))
                 if pending_rows or self._received_after_pending(line.id, known) <= target:
                     continue
             else:
@@ -591,7 +596,9 @@ class Enqueuer:
                     Decimal(0),
                 )
                 target = sum((Decimal(build.format_quantity(r.quantity)) for r in rows), Decimal(0))
-                how = {"target": quantity_text(max(target, Decimal(0))), "present": present}
+                how = CorrectionPayload(
+                    _line_of(po, line.id), quantity_text(max(target, Decimal(0))), tuple(present)
+                )
                 gone = any(
                     entry.get("receiving") not in present
                     for entry in known.data.get("receipts") or []
@@ -600,12 +607,11 @@ class Enqueuer:
                     continue
             job = self._line_job(
                 "item_receipt_correction",
-                po,
-                line.id,
-                how,
+                how.line,
+                how.to_json(),
                 subject=f"Correct receipts PO {po.label} · {line.product.name} to "
-                f"{how['target']} received",
-                key=f"{line.id}:{fingerprint(how)}",
+                f"{how.target} received",
+                key=f"{line.id}:{fingerprint(how.how())}",
             )
             if job.status != JobStatus.DONE:
                 made.append(job)
@@ -625,26 +631,14 @@ class Enqueuer:
                 received = min(received, Decimal(str(target)))
         return received
 
-    def _receipt(
-        self,
-        po: PurchaseOrder,
-        line_id: int,
-        how: dict[str, Any],
-        *,
-        key: str,
-        guid: str,
-        ref: str,
-        after: list[int | Ref],
-        date: str | None,
-    ) -> Handle:
-        amount = how.get("target") or how.get("quantity")
-        line = next(line for line in po.lines if line.id == line_id)
+    def _receipt(self, payload: ReceiptPayload, *, key: str, after: list[int | Ref]) -> Handle:
+        line = payload.line
         return self._line_job(
             "item_receipt",
-            po,
-            line_id,
-            {"ref_number": ref, "guid": guid, "date": date, **how},
-            subject=f"Receipt PO {po.label} · {line.product.name} x {amount}",
+            line,
+            payload.to_json(),
+            subject=f"Receipt PO {line.po_label} · {line.item} x "
+            f"{payload.target or payload.quantity}",
             key=key,
             after=after,
         )
@@ -652,9 +646,8 @@ class Enqueuer:
     def _line_job(
         self,
         kind: str,
-        po: PurchaseOrder,
-        line_id: int,
-        extra: dict[str, Any],
+        line: PoLineOf,
+        payload: dict[str, Any],
         *,
         subject: str,
         key: str,
@@ -662,24 +655,16 @@ class Enqueuer:
     ) -> Handle:
         """A job about one PO line (a receipt or a correction), after ``after`` and the line's
         unfinished receipts and corrections."""
-        line = next(line for line in po.lines if line.id == line_id)
-        earlier = self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE_STATUSES)
+        earlier = self._jobs_about("PurchaseOrderItems", line.line_id, LINE_KINDS, ACTIVE_STATUSES)
         return self._add(
             NewJob(
                 kind=kind,
                 qbwc_user=self.user,
-                payload={
-                    "po_id": po.id,
-                    "po_label": po.label,
-                    "line_id": line_id,
-                    "product_id": line.product.id,
-                    "item": line.product.name,
-                    **extra,
-                },
+                payload=payload,
                 subject=subject,
                 idempotency_key=f"{self.user}:{kind}:{key}",
                 autotask_entity="PurchaseOrderItems",
-                autotask_id=line_id,
+                autotask_id=line.line_id,
                 depends_on=tuple(sorted({*after, *(j.id for j in earlier)}, key=order)),
             )
         )
@@ -727,6 +712,12 @@ class Enqueuer:
 def _source(kind: str, autotask_id: int) -> str:
     """``Autotask product 12`` / ``Autotask company 7``, for messages."""
     return f"Autotask {'product' if kind == 'item' else 'company'} {autotask_id}"
+
+
+def _line_of(po: PurchaseOrder, line_id: int) -> PoLineOf:
+    """What a receipt or correction payload says of the line it is about."""
+    line = next(line for line in po.lines if line.id == line_id)
+    return PoLineOf(po.id, po.label, line.id, line.product.id, line.product.name)
 
 
 def _price(value: Decimal | int | None) -> str | None:

@@ -21,6 +21,7 @@ match: an adjustment is never made twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service.jobstatus import ACTIVE_STATUSES
@@ -47,13 +48,83 @@ from service.qbxml.types import (
 )
 from service.sync.common import decimal, quantity_text
 from service.sync.enqueue import LINE_KINDS
+from service.sync.jsondata import Fields, MalformedJson
 from service.sync.mapping import Mappings
+from service.sync.payloads import InventoryPayload
+
+
+@dataclass(frozen=True)
+class AdjustedLine:
+    """One item to adjust: its ListID and name, its QuickBooks count (None: none) and the
+    Autotask total it is set to, as text."""
+
+    list_id: str
+    item: str | None
+    was: str | None
+    to: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The line as stored (and shown in the job's result)."""
+        return {"list_id": self.list_id, "item": self.item, "from": self.was, "to": self.to}
+
+
+@dataclass(frozen=True)
+class InventoryState:
+    """The step state of an inventory sync: counting (``phase`` "count"; None before the first
+    step), or adjusting ``lines`` (``missing``: the items QuickBooks no longer has), with
+    ``sent`` once the adjustment went out. The exchange's own flags (keys starting with ``_``)
+    are not part of it: the exchange keeps them itself."""
+
+    phase: str | None = None
+    lines: tuple[AdjustedLine, ...] = ()
+    missing: tuple[str, ...] = ()
+    sent: str | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> InventoryState:
+        """Read a stored state; :class:`MalformedJson` names what is wrong."""
+        what = "the inventory_adjustment job's state"
+        fields = Fields(data, what)
+        phase = fields.optional("phase", str)
+        if phase != "adjust":
+            return cls(phase, sent=fields.optional("sent", str))
+        lines = []
+        for n, each in enumerate(fields.required("lines", list), 1):
+            line = Fields(each, f"{what} (line {n})")
+            lines.append(
+                AdjustedLine(
+                    line.required("list_id", str),
+                    line.optional("item", str),
+                    line.optional("from", str),
+                    line.required("to", str),
+                )
+            )
+        missing = fields.optional("missing", list) or []
+        if not all(isinstance(name, str) for name in missing):
+            raise MalformedJson(f"{what} is malformed: 'missing' is {missing!r}, not texts")
+        return cls(phase, tuple(lines), tuple(missing), fields.optional("sent", str))
+
+    def to_json(self) -> dict[str, Any]:
+        """The state as stored."""
+        data: dict[str, Any] = {}
+        if self.phase is not None:
+            data["phase"] = self.phase
+        if self.phase == "adjust":
+            data["lines"] = self.adjusted()
+            data["missing"] = list(self.missing)
+        if self.sent is not None:
+            data["sent"] = self.sent
+        return data
+
+    def adjusted(self) -> list[dict[str, Any]]:
+        """The lines as stored."""
+        return [line.to_json() for line in self.lines]
 
 
 def _targets(job: Job, ctx: Context) -> dict[str, tuple[int, str, str]]:
     """ListID → (product id, item name, Autotask on-hand) for the job's mapped items."""
     mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user).get_many(
-        "item", job.payload["product_ids"]
+        "item", InventoryPayload.from_json(job.payload).product_ids
     )
     return {
         m.qb_id: (product_id, m.qb_name or "", str(m.data["on_hand"]))
@@ -79,25 +150,26 @@ class SyncInventory:
 
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """Count the items, or adjust the ones that differ."""
-        state = job.state
-        if state.get("phase") == "adjust" and state.get("sent") is None:
+        state = InventoryState.from_json(job.state)
+        if state.phase == "adjust" and state.sent is None:
+            reason = InventoryPayload.from_json(job.payload).reason
             adjustment = InventoryAdjustment(
                 Ref(full_name=ctx.settings.adjustment_account),
                 tuple(
-                    InventoryAdjustmentLine(Ref(list_id=line["list_id"]), decimal(line["to"]))
-                    for line in state["lines"]
+                    InventoryAdjustmentLine(Ref(list_id=line.list_id), decimal(line.to))
+                    for line in state.lines
                 ),
                 # The company's date (ATQB_TIMEZONE), not QuickBooks' clock nor UTC's.
                 txn_date=ctx.settings.calendar_date(ctx.now),
-                memo=f"atqb: On Hand from Autotask ({job.payload['reason']})",
+                memo=f"atqb: On Hand from Autotask ({reason})",
             )
             request = build.inventory_adjustment_add(request_id, adjustment)
-            return Step(request, {**state, "sent": "adjust"})
+            return Step(request, replace(state, sent="adjust").to_json())
         targets = _targets(job, ctx)
         if not targets:
             return Done({"adjusted": [], "note": "no item of this sync has an Autotask count"})
         lookup = Lookup("item_inventory", "list_ids", tuple(sorted(targets)))
-        return Step.of_lookup(lookup, request_id, {"phase": "count"})
+        return Step.of_lookup(lookup, request_id, InventoryState("count").to_json())
 
     @staticmethod
     def _claimed_elsewhere(
@@ -120,19 +192,20 @@ class SyncInventory:
         trouble = failure(response)
         if trouble is not None:
             return trouble
-        if job.state.get("phase") == "adjust":
+        state = InventoryState.from_json(job.state)
+        if state.phase == "adjust":
             records = response.records_of(InventoryAdjustmentRecord)
             return Done(
                 {
                     "txn_id": records[0].txn_id if records else None,
-                    "adjusted": job.state["lines"],
+                    "adjusted": state.adjusted(),
                 }
             )
         targets = _targets(job, ctx)
         counted = {r.list_id: r for r in response.records_of(ListRecord) if r.list_id in targets}
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
         receiving = _receiving(ctx, job.qbwc_user, [t[0] for t in targets.values()])
-        lines: list[dict[str, Any]] = []
+        lines: list[AdjustedLine] = []
         missing: list[str] = []
         elsewhere: list[str] = []
         for list_id, (product_id, name, on_hand) in sorted(targets.items(), key=lambda t: t[1][1]):
@@ -149,14 +222,8 @@ class SyncInventory:
                 elsewhere.append(name)
                 continue
             mappings.put("item", product_id, data={"adjusting": {"job": job.id, "to": on_hand}})
-            lines.append(
-                {
-                    "list_id": list_id,
-                    "item": record.full_name,
-                    "from": quantity_text(current) if current is not None else None,
-                    "to": on_hand,
-                }
-            )
+            was = quantity_text(current) if current is not None else None
+            lines.append(AdjustedLine(list_id, record.full_name, was, on_hand))
         if missing and not lines and len(missing) == len(targets):
             return Fail(
                 "QuickBooks has none of these inventory parts any more: " + ", ".join(missing)
@@ -170,4 +237,4 @@ class SyncInventory:
                     "left_to_another_sync": elsewhere,
                 }
             )
-        return Next({"phase": "adjust", "lines": lines, "missing": missing})
+        return Next(InventoryState("adjust", tuple(lines), tuple(missing)).to_json())

@@ -44,7 +44,7 @@ class Planned:
     ref: Ref
     new: NewJob
     #: What the job will be born as, from its prerequisites as the plan knows them.
-    status: str
+    status: JobStatus
 
     @property
     def id(self) -> Ref:

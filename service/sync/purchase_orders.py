@@ -90,6 +90,7 @@ from service.qbxml.types import (
 )
 from service.sync.common import decimal, describe_record, quantity_text, same_guid, was_sent
 from service.sync.mapping import MappingKind, Mappings
+from service.sync.payloads import CompanyOf, PoLine, PurchaseOrderData, PurchaseOrderPayload
 
 #: 3200 answers in a row before the update waits for a later run.
 STALE_RETRIES = 5
@@ -104,11 +105,17 @@ _REF_KINDS: dict[str, tuple[MappingKind, LookupQuery]] = {
 }
 
 
-def memo_text(po: dict[str, Any], *, canceled: bool) -> str:
+def _payload(job: Job) -> PurchaseOrderPayload:
+    """The job's payload, read (:class:`~service.sync.jsondata.MalformedJson` when it is not
+    one)."""
+    return PurchaseOrderPayload.from_json(job.payload, job.kind)
+
+
+def memo_text(po: PurchaseOrderData, *, canceled: bool) -> str:
     """The PO's QuickBooks memo: where it comes from, the Autotask memo, the cancel flag."""
-    memo = f"Autotask PO {po['label']}"
-    if po.get("memo"):
-        memo += f" - {po['memo']}"
+    memo = f"Autotask PO {po.label}"
+    if po.memo:
+        memo += f" - {po.memo}"
     return (CANCELED_FLAG if canceled else "") + memo
 
 
@@ -119,17 +126,17 @@ class Refs:
     name it has or will have in QuickBooks. ``used`` remembers which ListIDs were sent.
     """
 
-    def __init__(self, mappings: Mappings, po: dict[str, Any]) -> None:
+    def __init__(self, mappings: Mappings, po: PurchaseOrderData) -> None:
         self.mappings = mappings
         self.used: dict[MappingKind, dict[int, str]] = {"vendor": {}, "customer": {}, "item": {}}
-        lines = po["lines"]
+        lines = po.lines
         self._known = {
-            "vendor": mappings.get_many("vendor", [po["vendor"]["id"]]),
+            "vendor": mappings.get_many("vendor", [po.vendor.id]),
             "customer": mappings.get_many(
                 "customer",
-                [c["id"] for c in [po.get("ship_to"), *(ln.get("customer") for ln in lines)] if c],
+                [c.id for c in [po.ship_to, *(ln.customer for ln in lines)] if c],
             ),
-            "item": mappings.get_many("item", [line["product_id"] for line in lines]),
+            "item": mappings.get_many("item", [line.product_id for line in lines]),
         }
 
     def ref(self, kind: MappingKind, autotask_id: int, qb_name: str) -> Ref:
@@ -140,19 +147,19 @@ class Refs:
             return Ref(list_id=known.qb_id)
         return Ref(full_name=qb_name)
 
-    def vendor(self, po: dict[str, Any]) -> Ref:
+    def vendor(self, po: PurchaseOrderData) -> Ref:
         """The PO's vendor."""
-        return self.ref("vendor", po["vendor"]["id"], po["vendor"]["qb_name"])
+        return self.ref("vendor", po.vendor.id, po.vendor.qb_name)
 
-    def customer(self, company: dict[str, Any] | None) -> Ref | None:
+    def customer(self, company: CompanyOf | None) -> Ref | None:
         """A ship-to or line customer, if any."""
         if not company:
             return None
-        return self.ref("customer", company["id"], company["qb_name"])
+        return self.ref("customer", company.id, company.qb_name)
 
-    def item(self, line: dict[str, Any]) -> Ref:
+    def item(self, line: PoLine) -> Ref:
         """A line's item."""
-        return self.ref("item", line["product_id"], line["item"])
+        return self.ref("item", line.product_id, line.item)
 
 
 def _same_ref(a: Ref | None, b: Ref | None) -> bool:
@@ -175,15 +182,15 @@ def _ref_of(data: dict[str, str] | None) -> Ref | None:
     return Ref(list_id=data.get("list_id"), full_name=data.get("full_name"))
 
 
-def _line(line: dict[str, Any], refs: Refs) -> PurchaseOrderLine:
-    rate = line.get("rate")
+def _line(line: PoLine, refs: Refs) -> PurchaseOrderLine:
+    rate = line.rate
     return PurchaseOrderLine(
         refs.item(line),
-        decimal(line["quantity"]),
+        decimal(line.quantity),
         decimal(rate) if rate is not None else None,
-        desc=line.get("desc"),
-        customer=refs.customer(line.get("customer")),
-        manufacturer_part_number=line.get("mpn"),
+        desc=line.desc,
+        customer=refs.customer(line.customer),
+        manufacturer_part_number=line.mpn,
     )
 
 
@@ -200,30 +207,31 @@ def remember_po(
     ctx: Context, job: Job, record: PurchaseOrderRecord, line_ids: list[int]
 ) -> dict[str, Any]:
     """Record the PO and its lines (Autotask line ids in the order of ``record.lines``)."""
-    po = job.payload["po"]
+    payload = _payload(job)
+    po = payload.po
     mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
-    previous = mappings.get("purchase_order", po["id"])
+    previous = mappings.get("purchase_order", po.id)
     known_lines = list((previous.data.get("lines") if previous else None) or [])
     for line_id, qb_line in zip(line_ids, record.lines, strict=False):
         mappings.put(
             "po_line",
             line_id,
             qb_id=qb_line.txn_line_id,
-            data={"po": po["id"], **line_facts(qb_line)},
+            data={"po": po.id, **line_facts(qb_line)},
         )
         if line_id not in known_lines:
             known_lines.append(line_id)
     mappings.put(
         "purchase_order",
-        po["id"],
+        po.id,
         qb_id=record.txn_id,
         qb_name=record.ref_number,
         edit_sequence=record.edit_sequence,
         data={
-            "fingerprint": job.payload["fingerprint"],
+            "fingerprint": payload.fingerprint,
             "vendor": record.vendor.list_id if record.vendor else None,
-            "label": po["label"],
-            "canceled": bool(po.get("canceled")),
+            "label": po.label,
+            "canceled": po.canceled,
             "lines": known_lines,
         },
     )
@@ -255,7 +263,7 @@ def _answered_po(response: Response, did: str, dated: str | None) -> PurchaseOrd
     return records[0]
 
 
-def _ours(record: PurchaseOrderRecord, po: dict[str, Any], refs: Refs) -> str | None:
+def _ours(record: PurchaseOrderRecord, po: PurchaseOrderData, refs: Refs) -> str | None:
     """How a PO found by its RefNumber is known to be the one a lost add created, or None.
 
     Its ExternalGUID proves it. A record without one (QuickBooks leaves it out of query answers
@@ -264,13 +272,13 @@ def _ours(record: PurchaseOrderRecord, po: dict[str, Any], refs: Refs) -> str | 
     quantities in order. Another GUID means another program's PO.
     """
     if record.external_guid:
-        return "found after a lost answer" if same_guid(record.external_guid, po["guid"]) else None
+        return "found after a lost answer" if same_guid(record.external_guid, po.guid) else None
     if not _same_ref(refs.vendor(po), record.vendor):
         return None
-    sent_date = date.fromisoformat(po["txn_date"]) if po.get("txn_date") else None
+    sent_date = date.fromisoformat(po.txn_date) if po.txn_date else None
     if sent_date is not None and record.txn_date not in (None, sent_date):
         return None
-    sent = [(refs.item(line), decimal(line["quantity"])) for line in po["lines"]]
+    sent = [(refs.item(line), decimal(line.quantity)) for line in po.lines]
     found = [(line.item, line.quantity) for line in record.lines]
     if len(sent) != len(found):
         return None
@@ -288,11 +296,11 @@ class TransferPurchaseOrder:
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """Add the PO; look it up first when an earlier add may have been carried out, or
         find its QuickBooks twin when it has one (``link``)."""
-        po = job.payload["po"]
+        po = _payload(job).po
         state = job.state
-        link = po.get("link")
+        link = po.link
         if link and not state.get("unlinked") and was_sent(job) is None:
-            number = _twin_number(link["ref_number"])
+            number = _twin_number(link.ref_number)
             if number is None:
                 missing = self._no_twin(job, "QuickBooks cannot hold such a PO number")
                 if missing is not None:
@@ -301,7 +309,7 @@ class TransferPurchaseOrder:
                 lookup = Lookup("purchase_order", "ref_numbers", (number,))
                 return Step.of_lookup(lookup, request_id, {"phase": "link"})
         if was_sent(job) == "add":
-            lookup = Lookup("purchase_order", "ref_numbers", (po["ref_number"],))
+            lookup = Lookup("purchase_order", "ref_numbers", (po.ref_number,))
             return Step.of_lookup(lookup, request_id, {"phase": "find"})
         if state.get("phase") == "verify" or was_sent(job) == "reactivate":
             # (after a lost reactivation: read the records again before anything else)
@@ -316,13 +324,13 @@ class TransferPurchaseOrder:
             request_id,
             PurchaseOrder(
                 refs.vendor(po),
-                tuple(_line(line, refs) for line in po["lines"]),
-                ref_number=po["ref_number"],
-                txn_date=date.fromisoformat(po["txn_date"]) if po.get("txn_date") else None,
-                ship_to=refs.customer(po.get("ship_to")),
+                tuple(_line(line, refs) for line in po.lines),
+                ref_number=po.ref_number,
+                txn_date=date.fromisoformat(po.txn_date) if po.txn_date else None,
+                ship_to=refs.customer(po.ship_to),
                 memo=memo_text(po, canceled=False),
-                vendor_msg=po.get("memo"),
-                external_guid=po["guid"],
+                vendor_msg=po.memo,
+                external_guid=po.guid,
             ),
         )
         used = {kind: {str(k): v for k, v in ids.items()} for kind, ids in refs.used.items()}
@@ -330,65 +338,79 @@ class TransferPurchaseOrder:
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Remember the PO, or find out which reference went stale."""
-        po = job.payload["po"]
+        po = _payload(job).po
         state = job.state
-        line_ids = [line["id"] for line in po["lines"]]
+        line_ids = [line.id for line in po.lines]
         if state.get("phase") == "find":
-            trouble = failure(response)
-            if trouble is not None:
-                return trouble
-            refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
-            for record in response.records_of(PurchaseOrderRecord):
-                how = _ours(record, po, refs)
-                if how is not None:
-                    result = remember_po(ctx, job, record, line_ids)
-                    return Done({**result, "how": how})
-            return Next({})
+            return self._found(job, response, ctx)
         if state.get("phase") == "verify":
             return self._verified(job, response, ctx)
         if state.get("phase") == "reactivate":
-            if response.outcome is Outcome.STALE_EDIT_SEQUENCE:  # changed meanwhile: read again
-                return Next({k: v for k, v in state.items() if k != "sent"} | {"phase": "verify"})
-            trouble = failure(response)
-            if trouble is not None:
-                return trouble
-            left = state["inactive"][1:]
-            if left:
-                return Next({k: v for k, v in state.items() if k != "sent"} | {"inactive": left})
-            return Next({"verified": True, "reactivated": state["named"]})
+            return self._reactivated(job, response)
         if state.get("phase") == "link":
             return self._linked(job, response, ctx)
         if response.outcome is Outcome.INVALID_REFERENCE and not state.get("verified"):
             return self._verify(job, response)
-        added = _answered_po(response, "added", po.get("txn_date"))
+        added = _answered_po(response, "added", po.txn_date)
         if not isinstance(added, PurchaseOrderRecord):
             return added
         return Done({**remember_po(ctx, job, added, line_ids), "how": "added"})
 
+    @staticmethod
+    def _found(job: Job, response: Response, ctx: Context) -> Decision:
+        """After a lost answer: the PO with our RefNumber and ExternalGUID, or add it again."""
+        po = _payload(job).po
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
+        for record in response.records_of(PurchaseOrderRecord):
+            how = _ours(record, po, refs)
+            if how is not None:
+                result = remember_po(ctx, job, record, [line.id for line in po.lines])
+                return Done({**result, "how": how})
+        return Next({})
+
+    @staticmethod
+    def _reactivated(job: Job, response: Response) -> Decision:
+        """One inactive record made active: the next one, or the PO sent again."""
+        state = job.state
+        if response.outcome is Outcome.STALE_EDIT_SEQUENCE:  # changed meanwhile: read again
+            return Next({k: v for k, v in state.items() if k != "sent"} | {"phase": "verify"})
+        trouble = failure(response)
+        if trouble is not None:
+            return trouble
+        left = state["inactive"][1:]
+        if left:
+            return Next({k: v for k, v in state.items() if k != "sent"} | {"inactive": left})
+        return Next({"verified": True, "reactivated": state["named"]})
+
     def _no_twin(self, job: Job, why: str) -> Fail | None:
         """No QuickBooks PO to link to: fail and say what to do, or (selected with
         ``atqb transfer``) None, and the PO is added."""
-        po = job.payload["po"]
-        if po["link"].get("or_add"):
+        po = _payload(job).po
+        assert po.link is not None, "only a linked PO looks for its twin"
+        if po.link.or_add:
             return None
         return Fail(
-            f"Autotask PO {po['label']} has the External P.O. # {po['link']['ref_number']!r}, "
+            f"Autotask PO {po.label} has the External P.O. # {po.link.ref_number!r}, "
             f"set outside atqb, but QuickBooks has no purchase order with that number for the "
-            f"vendor {po['vendor']['qb_name']} ({why}). atqb does not add it, to avoid a "
-            f"duplicate: if it is not in QuickBooks, run `atqb transfer {po['id']}` to add it "
+            f"vendor {po.vendor.qb_name} ({why}). atqb does not add it, to avoid a "
+            f"duplicate: if it is not in QuickBooks, run `atqb transfer {po.id}` to add it "
             "(its External P.O. # is left as it is); if it is there under another number, "
             "correct the External P.O. # in Autotask"
         )
 
     def _linked(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Adopt the QuickBooks PO with the External P.O. # and the PO's vendor."""
-        po = job.payload["po"]
+        po = _payload(job).po
+        assert po.link is not None, "only a linked PO looks for its twin"
         trouble = failure(response)
         if trouble is not None:
             return trouble
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
         vendor = Refs(mappings, po).vendor(po)
-        number = qtext.name_key(_twin_number(po["link"]["ref_number"]) or "")
+        number = qtext.name_key(_twin_number(po.link.ref_number) or "")
         twins = [
             r
             for r in response.records_of(PurchaseOrderRecord)
@@ -400,40 +422,40 @@ class TransferPurchaseOrder:
         if len(twins) > 1:
             return Fail(
                 f"QuickBooks has {len(twins)} purchase orders numbered "
-                f"{po['link']['ref_number']!r} for the vendor {po['vendor']['qb_name']} (TxnIDs "
+                f"{po.link.ref_number!r} for the vendor {po.vendor.qb_name} (TxnIDs "
                 f"{', '.join(t.txn_id for t in twins)}): atqb cannot tell which one is Autotask "
-                f"PO {po['label']}; renumber the others in QuickBooks, then retry this job"
+                f"PO {po.label}; renumber the others in QuickBooks, then retry this job"
             )
         twin = twins[0]
         taken = [
             m.autotask_id
             for m in mappings.holders("purchase_order", twin.ref_number or "")
-            if m.qb_id == twin.txn_id and m.autotask_id != po["id"]
+            if m.qb_id == twin.txn_id and m.autotask_id != po.id
         ]
         if taken:
             return Fail(
                 f"the QuickBooks purchase order {twin.ref_number} (External P.O. # of Autotask "
-                f"PO {po['label']}) is already linked to Autotask PO {taken[0]}: correct the "
+                f"PO {po.label}) is already linked to Autotask PO {taken[0]}: correct the "
                 "External P.O. # of one of them in Autotask"
             )
         refs = Refs(mappings, po)
         free = list(twin.lines)
         line_ids: list[int] = []
         matched = []
-        for line in po["lines"]:
+        for line in po.lines:
             wanted = refs.item(line)
             qb_line = next((q for q in free if _same_ref(wanted, q.item)), None)
             if qb_line is None:
                 continue
             free.remove(qb_line)
-            line_ids.append(line["id"])
+            line_ids.append(line.id)
             matched.append(qb_line)
         linked = replace(twin, lines=tuple(matched))  # the lines in Autotask's order
         result = remember_po(ctx, job, linked, line_ids)
         for line_id, qb_line in zip(line_ids, matched, strict=True):
             received = qb_line.received_quantity or Decimal(0)
             mappings.put("po_line", line_id, data={"received": quantity_text(received)})
-        unmatched = [line["id"] for line in po["lines"] if line["id"] not in line_ids]
+        unmatched = [line.id for line in po.lines if line.id not in line_ids]
         return Done(
             {
                 **result,
@@ -506,12 +528,12 @@ class UpdatePurchaseOrder:
 
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """Read the PO, or send the Mod planned from the last read."""
-        po = job.payload["po"]
+        po = _payload(job).po
         state = job.state
-        mapping = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("purchase_order", po["id"])
+        mapping = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("purchase_order", po.id)
         if mapping is None or not mapping.qb_id:
             return Fail(
-                f"Autotask PO {po['label']} is not in QuickBooks (its transfer did not finish); "
+                f"Autotask PO {po.label} is not in QuickBooks (its transfer did not finish); "
                 "retry the transfer job first"
             )
         if state.get("phase") == "mod" and was_sent(job) is None:
@@ -561,19 +583,20 @@ class UpdatePurchaseOrder:
     def _finish(
         self, job: Job, ctx: Context, record: PurchaseOrderRecord, summary: list[str]
     ) -> dict[str, Any]:
-        po = job.payload["po"]
+        payload = _payload(job)
+        po = payload.po
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
-        previous = mappings.get("purchase_order", po["id"])
+        previous = mappings.get("purchase_order", po.id)
         lines = list((previous.data.get("lines") if previous else None) or [])
-        lines += [line["id"] for line in po["lines"] if line["id"] not in lines]
+        lines += [line.id for line in po.lines if line.id not in lines]
         self._refresh_lines(mappings, lines, record)
         mappings.put(
             "purchase_order",
-            po["id"],
+            po.id,
             edit_sequence=record.edit_sequence,
             data={
-                "fingerprint": job.payload["fingerprint"],
-                "canceled": bool(po.get("canceled")),
+                "fingerprint": payload.fingerprint,
+                "canceled": po.canceled,
                 "vendor": record.vendor.list_id if record.vendor else None,
                 "lines": lines,
             },
@@ -585,13 +608,13 @@ class UpdatePurchaseOrder:
         }
 
     def _read(self, job: Job, response: Response, ctx: Context) -> Decision:
-        po = job.payload["po"]
+        po = _payload(job).po
         state = job.state
         trouble = failure(response)
         if trouble is not None:
             return trouble
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
-        mapping = mappings.get("purchase_order", po["id"])
+        mapping = mappings.get("purchase_order", po.id)
         assert mapping is not None
         record = next(
             (r for r in response.records_of(PurchaseOrderRecord) if r.txn_id == mapping.qb_id),
@@ -600,12 +623,12 @@ class UpdatePurchaseOrder:
         if record is None:
             return Fail(
                 f"QuickBooks no longer has the purchase order {mapping.qb_name} (TxnID "
-                f"{mapping.qb_id}) of Autotask PO {po['label']}: it was deleted in QuickBooks. "
+                f"{mapping.qb_id}) of Autotask PO {po.label}: it was deleted in QuickBooks. "
                 "atqb does not add it again by itself; cancel this job, or ask for help"
             )
         if state.get("adding"):
             _adopt(mappings, mapping.data.get("lines") or [], record, state["adding"])
-        plan = plan_change(job.payload["po"], record, mappings, mapping.data)
+        plan = plan_change(po, record, mappings, mapping.data)
         if plan is None:
             return Done(self._finish(job, ctx, record, []))
         if plan.get("error"):
@@ -642,7 +665,7 @@ def _adopt(
 
 
 def plan_change(
-    po: dict[str, Any],
+    po: PurchaseOrderData,
     record: PurchaseOrderRecord,
     mappings: Mappings,
     po_data: dict[str, Any],
@@ -650,30 +673,30 @@ def plan_change(
     """The Mod that makes ``record`` match the Autotask PO, as JSON for the job state; None when
     nothing differs. ``summary`` lists the changes in words for the operator."""
     refs = Refs(mappings, po)
-    canceled = bool(po.get("canceled"))
+    canceled = po.canceled
     header: dict[str, Any] = {}
     summary: list[str] = []
     vendor = refs.vendor(po)
     if not _same_ref(vendor, record.vendor):
         if any(line.received_quantity for line in record.lines):
             return {
-                "error": f"the vendor of Autotask PO {po['label']} changed to "
-                f"{po['vendor']['qb_name']!r}, but items were already received against the "
+                "error": f"the vendor of Autotask PO {po.label} changed to "
+                f"{po.vendor.qb_name!r}, but items were already received against the "
                 f"QuickBooks purchase order {record.ref_number}, and QuickBooks refuses to change "
                 "the vendor of a received purchase order: cancel this PO in Autotask and make a "
                 "new one for the new vendor"
             }
         header["vendor"] = _ref_json(vendor)
-        summary.append(f"vendor → {po['vendor']['qb_name']}")
-    ship_to = refs.customer(po.get("ship_to"))
-    if ship_to is not None and not _same_ref(ship_to, record.ship_to):
+        summary.append(f"vendor → {po.vendor.qb_name}")
+    ship_to = refs.customer(po.ship_to)
+    if po.ship_to is not None and not _same_ref(ship_to, record.ship_to):
         header["ship_to"] = _ref_json(ship_to)
-        summary.append(f"ship to → {po['ship_to']['qb_name']}")
+        summary.append(f"ship to → {po.ship_to.qb_name}")
     memo = _clean(memo_text(po, canceled=canceled), _MEMO_MAX)
     if memo != (record.memo or ""):
         header["memo"] = memo
         summary.append("memo")
-    vendor_msg = _clean(po.get("memo"), _VENDOR_MSG_MAX)
+    vendor_msg = _clean(po.memo, _VENDOR_MSG_MAX)
     if vendor_msg is not None and vendor_msg != (record.vendor_msg or ""):
         header["vendor_msg"] = vendor_msg
     if canceled and not record.is_manually_closed:
@@ -685,7 +708,7 @@ def plan_change(
     try:
         lines, adding = (None, []) if canceled else _plan_lines(po, record, mappings, refs, summary)
     except Unplannable as exc:
-        return {"error": f"Autotask PO {po['label']}: {exc}"}
+        return {"error": f"Autotask PO {po.label}: {exc}"}
     if lines is not None and record.has_line_groups:
         return {
             "error": f"the QuickBooks purchase order {record.ref_number} holds item-group lines "
@@ -704,15 +727,15 @@ def plan_change(
 
 
 def _plan_lines(
-    po: dict[str, Any],
+    po: PurchaseOrderData,
     record: PurchaseOrderRecord,
     mappings: Mappings,
     refs: Refs,
     summary: list[str],
 ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
     """The line Mods (None when no line changes) and the Autotask lines being added."""
-    current = {line["id"]: line for line in po["lines"]}
-    previous_ids = set(mappings.get("purchase_order", po["id"]).data.get("lines") or [])  # type: ignore[union-attr]
+    current = {line.id: line for line in po.lines}
+    previous_ids = set(mappings.get("purchase_order", po.id).data.get("lines") or [])  # type: ignore[union-attr]
     mapped = mappings.get_many("po_line", set(current) | previous_ids)
     by_txn_line = {m.qb_id: at_id for at_id, m in mapped.items() if m.qb_id}
     touched = False
@@ -748,16 +771,16 @@ def _plan_lines(
             {
                 "id": NEW_LINE_ID,
                 "item": _ref_json(new.item),
-                "quantity": quantity_text(decimal(line["quantity"])),
-                "rate": line.get("rate"),
-                "desc": line.get("desc"),
+                "quantity": quantity_text(decimal(line.quantity)),
+                "rate": line.rate,
+                "desc": line.desc,
                 "customer": _ref_json(new.customer),
-                "mpn": line.get("mpn"),
+                "mpn": line.mpn,
             }
         )
         adding.append({"at_line": at_id, "item": _ref_json(new.item)})
         touched = True
-        summary.append(f"line {at_id} added ({line['item']} x {line['quantity']})")
+        summary.append(f"line {at_id} added ({line.item} x {line.quantity})")
     return (planned if touched else None), adding
 
 
@@ -766,9 +789,7 @@ class Unplannable(Exception):
     with this message instead of sending a Mod that cannot succeed."""
 
 
-def _line_changes(
-    line: dict[str, Any], qb_line: Any, refs: Refs
-) -> tuple[dict[str, Any], list[str]]:
+def _line_changes(line: PoLine, qb_line: Any, refs: Refs) -> tuple[dict[str, Any], list[str]]:
     entry: dict[str, Any] = {}
     changes: list[str] = []
     item = refs.item(line)
@@ -776,14 +797,14 @@ def _line_changes(
     if not _same_ref(item, qb_line.item):
         if received:
             raise Unplannable(
-                f"the item of line {line['id']} changed in Autotask to {line['item']!r}, but "
+                f"the item of line {line.id} changed in Autotask to {line.item!r}, but "
                 f"QuickBooks has already received {quantity_text(received)} of the old item "
                 "against that line and refuses to change the item of a received line: remove "
                 "the line in Autotask and add a new one for the new item, then retry this job"
             )
         entry["item"] = _ref_json(item)
-        changes.append(f"item → {line['item']}")
-    quantity = decimal(line["quantity"])
+        changes.append(f"item → {line.item}")
+    quantity = decimal(line.quantity)
     if quantity < received:
         # QuickBooks refuses a quantity below what was received: the line keeps the received
         # quantity until the receipts are corrected.
@@ -795,16 +816,14 @@ def _line_changes(
     if qb_line.quantity is None or quantity != qb_line.quantity:
         entry["quantity"] = quantity_text(quantity)
         changes.append(f"quantity {qb_line.quantity} → {quantity_text(quantity)}")
-    if line.get("rate") is not None and (
-        qb_line.rate is None or decimal(line["rate"]) != qb_line.rate
-    ):
-        entry["rate"] = line["rate"]
-        changes.append(f"rate {qb_line.rate} → {line['rate']}")
-    customer = refs.customer(line.get("customer"))
-    if customer is not None and not _same_ref(customer, qb_line.customer):
+    if line.rate is not None and (qb_line.rate is None or decimal(line.rate) != qb_line.rate):
+        entry["rate"] = line.rate
+        changes.append(f"rate {qb_line.rate} → {line.rate}")
+    customer = refs.customer(line.customer)
+    if line.customer is not None and not _same_ref(customer, qb_line.customer):
         entry["customer"] = _ref_json(customer)
-        changes.append(f"customer → {line['customer']['qb_name']}")
-    desc = _clean(line.get("desc"), _MEMO_MAX)
+        changes.append(f"customer → {line.customer.qb_name}")
+    desc = _clean(line.desc, _MEMO_MAX)
     if desc is not None and desc != (qb_line.desc or ""):
         entry["desc"] = desc
         changes.append("description")

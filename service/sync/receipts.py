@@ -40,6 +40,7 @@ from service.qbxml.status import Outcome
 from service.qbxml.types import ItemReceipt, ItemReceiptLine, ItemReceiptRecord, Ref, Response
 from service.sync.common import decimal, quantity_text, same_guid, was_sent
 from service.sync.mapping import Mappings
+from service.sync.payloads import ReceiptPayload
 
 
 class ReceivePurchaseOrderLine:
@@ -49,33 +50,33 @@ class ReceivePurchaseOrderLine:
 
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """The receipt, its lookup after a lost answer, or done when nothing is left to receive."""
-        payload = job.payload
+        payload = ReceiptPayload.from_json(job.payload)
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
-        po = mappings.get("purchase_order", payload["po_id"])
-        line = mappings.get("po_line", payload["line_id"])
+        po = mappings.get("purchase_order", payload.line.po_id)
+        line = mappings.get("po_line", payload.line.line_id)
         if po is None or not po.qb_id or line is None or not line.qb_id:
             return Fail(
-                f"the line {payload['line_id']} of Autotask PO {payload['po_label']} is not in "
+                f"the line {payload.line.line_id} of Autotask PO {payload.line.po_label} is not in "
                 "QuickBooks (the PO's transfer or update did not finish): retry that job first"
             )
         if was_sent(job) == "add":
-            lookup = Lookup("item_receipt", "ref_numbers", (payload["ref_number"],))
+            lookup = Lookup("item_receipt", "ref_numbers", (payload.ref_number,))
             return Step.of_lookup(lookup, request_id, {"phase": "find", **_kept(job)})
-        if "receiving_id" in payload:
-            done = mappings.get("receiving", payload["receiving_id"])
+        if payload.receiving_id is not None:
+            done = mappings.get("receiving", payload.receiving_id)
             if done is not None and done.qb_id:
                 return Done({"txn_id": done.qb_id, "how": "already received"})
-            quantity = decimal(payload["quantity"])
+            quantity = decimal(payload.quantity)
         else:
             received = decimal(line.data.get("received", "0"))
-            quantity = decimal(payload["target"]) - received
+            quantity = decimal(payload.target) - received
             if quantity <= 0:
                 return Done(
                     {"quantity": "0", "how": f"already received ({quantity_text(received)})"}
                 )
         vendor = po.data.get("vendor")
         if not vendor:
-            return Fail(f"the vendor of Autotask PO {payload['po_label']} is not known")
+            return Fail(f"the vendor of Autotask PO {payload.line.po_label} is not known")
         request = build.item_receipt_add(
             request_id,
             ItemReceipt(
@@ -85,21 +86,21 @@ class ReceivePurchaseOrderLine:
                         po.qb_id,
                         line.qb_id,
                         quantity,
-                        item=_item_ref(mappings, line.data, payload["product_id"]),
+                        item=_item_ref(mappings, line.data, payload.line.product_id),
                         cost=decimal(line.data["rate"]) if line.data.get("rate") else None,
                     ),
                 ),
-                ref_number=payload["ref_number"],
-                txn_date=date.fromisoformat(payload["date"]) if payload.get("date") else None,
-                memo=f"Autotask PO {payload['po_label']}: {payload['item']} received",
-                external_guid=payload["guid"],
+                ref_number=payload.ref_number,
+                txn_date=date.fromisoformat(payload.date) if payload.date else None,
+                memo=f"Autotask PO {payload.line.po_label}: {payload.line.item} received",
+                external_guid=payload.guid,
             ),
         )
         return Step(request, {"sent": "add", "quantity": quantity_text(quantity)})
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Record what was received; a lookup that finds nothing leads to the add."""
-        trouble = failure(response, dated=job.payload.get("date"))
+        trouble = failure(response, dated=ReceiptPayload.from_json(job.payload).date)
         if trouble is not None:
             return trouble
         records = response.records_of(ItemReceiptRecord)
@@ -127,17 +128,17 @@ class ReceivePurchaseOrderLine:
         it is ours when it is linked to this line's PO, for this line's item and the quantity
         the lost add sent. Another GUID means someone else's receipt.
         """
-        payload = job.payload
+        payload = ReceiptPayload.from_json(job.payload)
         if record.external_guid:
-            mine = same_guid(record.external_guid, payload["guid"])
+            mine = same_guid(record.external_guid, payload.guid)
             return "found after a lost answer" if mine else None
-        po = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("purchase_order", payload["po_id"])
+        po = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("purchase_order", payload.line.po_id)
         linked = {link.txn_id for link in record.linked_txns}
         sent = job.state.get("quantity")
         if po is None or po.qb_id not in linked or sent is None or len(record.lines) != 1:
             return None
         line = record.lines[0]
-        known = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("po_line", payload["line_id"])
+        known = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("po_line", payload.line.line_id)
         item = (known.data if known else {}).get("item")
         if line.quantity != decimal(sent) or (item and line.item and line.item.list_id != item):
             return None
@@ -146,19 +147,18 @@ class ReceivePurchaseOrderLine:
     def _record(
         self, job: Job, ctx: Context, record: ItemReceiptRecord, quantity: Decimal, how: str
     ) -> dict[str, Any]:
-        payload = job.payload
+        payload = ReceiptPayload.from_json(job.payload)
+        line_id = payload.line.line_id
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
-        if "receiving_id" in payload:
+        if payload.receiving_id is not None:
             mappings.put(
                 "receiving",
-                payload["receiving_id"],
+                payload.receiving_id,
                 qb_id=record.txn_id,
                 qb_name=record.ref_number,
-                data={"line": payload["line_id"], "quantity": quantity_text(quantity)},
+                data={"line": line_id, "quantity": quantity_text(quantity)},
             )
-        record_receipt(
-            mappings, payload["line_id"], record.txn_id, quantity, payload.get("receiving_id")
-        )
+        record_receipt(mappings, line_id, record.txn_id, quantity, payload.receiving_id)
         return {
             "txn_id": record.txn_id,
             "ref_number": record.ref_number,
