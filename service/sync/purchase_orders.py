@@ -78,12 +78,12 @@ from service.qbxml import build
 from service.qbxml import text as qtext
 from service.qbxml.status import Outcome
 from service.qbxml.types import (
-    NEW_LINE_ID,
     ListRecord,
     PurchaseOrder,
     PurchaseOrderChange,
     PurchaseOrderLine,
     PurchaseOrderLineMod,
+    PurchaseOrderLineRecord,
     PurchaseOrderRecord,
     Ref,
     Response,
@@ -91,6 +91,20 @@ from service.qbxml.types import (
 from service.sync.common import decimal, describe_record, quantity_text, same_guid, was_sent
 from service.sync.mapping import MappingKind, Mappings
 from service.sync.payloads import CompanyOf, PoLine, PurchaseOrderData, PurchaseOrderPayload
+from service.sync.po_state import (
+    AddedLine,
+    Adding,
+    Begin,
+    Checking,
+    Finding,
+    Idle,
+    Linking,
+    Modifying,
+    PlannedMod,
+    Reading,
+    transfer_state,
+    update_state,
+)
 
 #: 3200 answers in a row before the update waits for a later run.
 STALE_RETRIES = 5
@@ -168,18 +182,6 @@ def _same_ref(a: Ref | None, b: Ref | None) -> bool:
     if a.list_id and b.list_id:
         return a.list_id == b.list_id
     return qtext.name_key(a.full_name or "") == qtext.name_key(b.full_name or "")
-
-
-def _ref_json(ref: Ref | None) -> dict[str, str] | None:
-    if ref is None:
-        return None
-    return {"list_id": ref.list_id} if ref.list_id else {"full_name": ref.full_name or ""}
-
-
-def _ref_of(data: dict[str, str] | None) -> Ref | None:
-    if not data:
-        return None
-    return Ref(list_id=data.get("list_id"), full_name=data.get("full_name"))
 
 
 def _line(line: PoLine, refs: Refs) -> PurchaseOrderLine:
@@ -297,9 +299,10 @@ class TransferPurchaseOrder:
         """Add the PO; look it up first when an earlier add may have been carried out, or
         find its QuickBooks twin when it has one (``link``)."""
         po = _payload(job).po
-        state = job.state
+        state = transfer_state(job.state, job.kind)
         link = po.link
-        if link and not state.get("unlinked") and was_sent(job) is None:
+        unlinked = isinstance(state, Begin) and state.unlinked
+        if link and not unlinked and was_sent(job) is None:
             number = _twin_number(link.ref_number)
             if number is None:
                 missing = self._no_twin(job, "QuickBooks cannot hold such a PO number")
@@ -307,18 +310,12 @@ class TransferPurchaseOrder:
                     return missing
             else:
                 lookup = Lookup("purchase_order", "ref_numbers", (number,))
-                return Step.of_lookup(lookup, request_id, {"phase": "link"})
+                return Step.of_lookup(lookup, request_id, Linking().to_json())
         if was_sent(job) == "add":
             lookup = Lookup("purchase_order", "ref_numbers", (po.ref_number,))
-            return Step.of_lookup(lookup, request_id, {"phase": "find"})
-        if state.get("phase") == "verify" or was_sent(job) == "reactivate":
-            # (after a lost reactivation: read the records again before anything else)
-            lookup = Lookup(state["query"], "list_ids", tuple(state["list_ids"]))
-            return Step.of_lookup(lookup, request_id, {**state, "phase": "verify"})
-        if state.get("phase") == "reactivate":
-            list_id, edit_sequence = state["inactive"][0]
-            request = build.list_reactivate(request_id, state["kind"], list_id, edit_sequence)
-            return Step(request, {**state, "sent": "reactivate"})
+            return Step.of_lookup(lookup, request_id, Finding().to_json())
+        if isinstance(state, Checking):
+            return self._check(state, request_id, lost=was_sent(job) == "reactivate")
         refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
         request = build.purchase_order_add(
             request_id,
@@ -333,27 +330,43 @@ class TransferPurchaseOrder:
                 external_guid=po.guid,
             ),
         )
-        used = {kind: {str(k): v for k, v in ids.items()} for kind, ids in refs.used.items()}
-        return Step(request, {"sent": "add", "used": used, "verified": state.get("verified")})
+        used = tuple(
+            (kind, tuple((str(at_id), list_id) for at_id, list_id in ids.items()))
+            for kind, ids in refs.used.items()
+        )
+        verified = isinstance(state, Begin) and state.verified
+        return Step(request, Adding(used, verified).to_json())
+
+    @staticmethod
+    def _check(state: Checking, request_id: str, *, lost: bool) -> Step:
+        """Read the records of the stale reference's kind, or make the next inactive one
+        active; after a lost reactivation, read them again before anything else."""
+        if state.phase == "verify" or lost:
+            lookup = Lookup(state.query, "list_ids", state.list_ids)
+            return Step.of_lookup(lookup, request_id, replace(state, phase="verify").to_json())
+        list_id, edit_sequence = state.inactive[0]
+        request = build.list_reactivate(request_id, state.kind, list_id, edit_sequence)
+        return Step(request, replace(state, sent="reactivate").to_json())
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Remember the PO, or find out which reference went stale."""
         po = _payload(job).po
-        state = job.state
-        line_ids = [line.id for line in po.lines]
-        if state.get("phase") == "find":
+        state = transfer_state(job.state, job.kind)
+        if isinstance(state, Finding):
             return self._found(job, response, ctx)
-        if state.get("phase") == "verify":
-            return self._verified(job, response, ctx)
-        if state.get("phase") == "reactivate":
-            return self._reactivated(job, response)
-        if state.get("phase") == "link":
+        if isinstance(state, Checking) and state.phase == "verify":
+            return self._verified(job, state, response, ctx)
+        if isinstance(state, Checking):
+            return self._reactivated(state, response)
+        if isinstance(state, Linking):
             return self._linked(job, response, ctx)
-        if response.outcome is Outcome.INVALID_REFERENCE and not state.get("verified"):
-            return self._verify(job, response)
+        stale_ref = response.outcome is Outcome.INVALID_REFERENCE
+        if stale_ref and isinstance(state, Adding) and not state.verified:
+            return self._verify(state, response)  # (a second 3140, after it, fails the job)
         added = _answered_po(response, "added", po.txn_date)
         if not isinstance(added, PurchaseOrderRecord):
             return added
+        line_ids = [line.id for line in po.lines]
         return Done({**remember_po(ctx, job, added, line_ids), "how": "added"})
 
     @staticmethod
@@ -369,21 +382,20 @@ class TransferPurchaseOrder:
             if how is not None:
                 result = remember_po(ctx, job, record, [line.id for line in po.lines])
                 return Done({**result, "how": how})
-        return Next({})
+        return Next(Begin().to_json())
 
     @staticmethod
-    def _reactivated(job: Job, response: Response) -> Decision:
+    def _reactivated(state: Checking, response: Response) -> Decision:
         """One inactive record made active: the next one, or the PO sent again."""
-        state = job.state
         if response.outcome is Outcome.STALE_EDIT_SEQUENCE:  # changed meanwhile: read again
-            return Next({k: v for k, v in state.items() if k != "sent"} | {"phase": "verify"})
+            return Next(replace(state, phase="verify", sent=None).to_json())
         trouble = failure(response)
         if trouble is not None:
             return trouble
-        left = state["inactive"][1:]
+        left = state.inactive[1:]
         if left:
-            return Next({k: v for k, v in state.items() if k != "sent"} | {"inactive": left})
-        return Next({"verified": True, "reactivated": state["named"]})
+            return Next(replace(state, inactive=left, sent=None).to_json())
+        return Next(Begin(verified=True, reactivated=state.named).to_json())
 
     def _no_twin(self, job: Job, why: str) -> Fail | None:
         """No QuickBooks PO to link to: fail and say what to do, or (selected with
@@ -418,7 +430,7 @@ class TransferPurchaseOrder:
         ]
         if not twins:
             missing = self._no_twin(job, "QuickBooks has none")
-            return missing if missing is not None else Next({"unlinked": True})
+            return missing if missing is not None else Next(Begin(unlinked=True).to_json())
         if len(twins) > 1:
             return Fail(
                 f"QuickBooks has {len(twins)} purchase orders numbered "
@@ -465,25 +477,24 @@ class TransferPurchaseOrder:
             }
         )
 
-    def _verify(self, job: Job, response: Response) -> Decision:
+    @staticmethod
+    def _verify(state: Adding, response: Response) -> Decision:
+        """After a 3140: read the records of the kind QuickBooks named, or fail when the add
+        referred to none of that kind by ListID (nothing atqb can check)."""
         match = _REFERENCE.search(response.status_message or "")
         kind = _REF_KINDS.get(match.group(1).lower()) if match else None
-        used: dict[str, str] = job.state.get("used", {}).get(kind[0], {}) if kind else {}
+        used = state.used_of(kind[0]) if kind else ()
         if kind is None or not used:
             return Fail(error_text(response))
+        list_ids = tuple(sorted({list_id for _, list_id in used}))
         return Next(
-            {
-                "phase": "verify",
-                "kind": kind[0],
-                "query": kind[1],
-                "list_ids": sorted(set(used.values())),
-                "used": used,
-                "error": error_text(response),
-            }
+            Checking("verify", kind[0], kind[1], list_ids, used, error_text(response)).to_json()
         )
 
-    def _verified(self, job: Job, response: Response, ctx: Context) -> Decision:
-        state = job.state
+    @staticmethod
+    def _verified(job: Job, state: Checking, response: Response, ctx: Context) -> Decision:
+        """Make the inactive records active (or fail naming them), forget the ones QuickBooks
+        no longer has, and send the PO again."""
         trouble = failure(response)
         if trouble is not None:
             return trouble
@@ -492,25 +503,23 @@ class TransferPurchaseOrder:
         if inactive:
             named = ", ".join(describe_record(r) for r in inactive)
             if ctx.settings.reactivate_inactive:  # made inactive after atqb mapped it
-                return Next(
-                    {
-                        **{k: v for k, v in state.items() if k != "sent"},
-                        "phase": "reactivate",
-                        "inactive": [[r.list_id, r.edit_sequence] for r in inactive],
-                        "named": named,
-                    }
-                )
+                pending = tuple((r.list_id, r.edit_sequence or "") for r in inactive)
+                reactivate = replace(state, phase="reactivate", inactive=pending, named=named)
+                return Next(replace(reactivate, sent=None).to_json())
             return Fail(
-                f"{state['error']} ({named} is inactive in QuickBooks, which refuses inactive "
+                f"{state.error} ({named} is inactive in QuickBooks, which refuses inactive "
                 "records in a new transaction: make it active in QuickBooks, then retry this job)"
             )
-        gone = [int(at_id) for at_id, list_id in state["used"].items() if list_id not in records]
+        gone = tuple(int(at_id) for at_id, list_id in state.used if list_id not in records)
         if not gone:
-            return Fail(state["error"])
+            if state.named is not None:
+                # A reactivation whose answer was lost did happen: every record is active now.
+                return Next(Begin(verified=True, reactivated=state.named).to_json())
+            return Fail(state.error)
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
         for autotask_id in gone:
-            mappings.forget(state["kind"], autotask_id)
-        return Next({"verified": True, "forgotten": {state["kind"]: gone}})
+            mappings.forget(state.kind, autotask_id)
+        return Next(Begin(verified=True, forgotten=((state.kind, gone),)).to_json())
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,45 +538,50 @@ class UpdatePurchaseOrder:
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """Read the PO, or send the Mod planned from the last read."""
         po = _payload(job).po
-        state = job.state
+        state = update_state(job.state, job.kind)
         mapping = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("purchase_order", po.id)
         if mapping is None or not mapping.qb_id:
             return Fail(
                 f"Autotask PO {po.label} is not in QuickBooks (its transfer did not finish); "
                 "retry the transfer job first"
             )
-        if state.get("phase") == "mod" and was_sent(job) is None:
-            return Step(_mod_request(request_id, state["change"]), {**state, "sent": "mod"})
-        carried = {"stale": state.get("stale", 0)}
-        if was_sent(job) == "mod":
-            carried["adding"] = state.get("adding", [])  # lines the lost Mod may have added
-            carried["lost"] = True
+        if isinstance(state, Modifying) and was_sent(job) is None:
+            request = build.purchase_order_mod(request_id, state.plan.change)
+            return Step(request, replace(state, sent="mod").to_json())
+        adding: tuple[AddedLine, ...] = ()  # the lines a lost Mod may have added
+        if isinstance(state, Modifying):
+            adding = state.plan.adding
+        elif isinstance(state, Reading):
+            adding = state.adding or ()
         lookup = Lookup("purchase_order", "txn_ids", (mapping.qb_id,))
-        return Step.of_lookup(lookup, request_id, {"phase": "read", **carried})
+        reading = Reading(state.stale or 0, adding if was_sent(job) == "mod" else None)
+        return Step.of_lookup(lookup, request_id, reading.to_json())
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Plan the Mod from what QuickBooks holds, or remember what the Mod did."""
-        state = job.state
-        if state.get("phase") == "read":
-            return self._read(job, response, ctx)
+        state = update_state(job.state, job.kind)
+        if isinstance(state, Idle):  # never stored with a request: taken as a read's answer
+            state = Reading(state.stale or 0)
+        if isinstance(state, Reading):
+            return self._read(job, state, response, ctx)
         if response.outcome is Outcome.STALE_EDIT_SEQUENCE:
-            stale = int(state.get("stale", 0)) + 1
+            stale = state.stale + 1
             if stale > STALE_RETRIES:
                 return RetryLater(
                     f"{error_text(response)} ({stale} times in a row: the PO keeps changing in "
                     "QuickBooks; atqb tries again later)",
-                    state={"stale": 0},
+                    state=Idle(0).to_json(),
                 )
-            return Next({"phase": "read", "stale": stale})
-        record = _answered_po(response, "changed", state.get("txn_date"))
+            return Next(Reading(stale).to_json())
+        record = _answered_po(response, "changed", state.txn_date)
         if not isinstance(record, PurchaseOrderRecord):
             return record
-        known = set(state.get("known_lines", []))
+        known = set(state.known_lines)
         added = [line for line in record.lines if line.txn_line_id not in known]
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
-        for entry, qb_line in zip(state.get("adding", []), added, strict=False):
-            mappings.put("po_line", entry["at_line"], qb_id=qb_line.txn_line_id)
-        return Done(self._finish(job, ctx, record, state.get("summary", [])))
+        for entry, qb_line in zip(state.plan.adding, added, strict=False):
+            mappings.put("po_line", entry.at_line, qb_id=qb_line.txn_line_id)
+        return Done(self._finish(job, ctx, record, state.plan.summary))
 
     @staticmethod
     def _refresh_lines(
@@ -581,7 +595,7 @@ class UpdatePurchaseOrder:
                 mappings.put("po_line", at_id, data=line_facts(qb_line))
 
     def _finish(
-        self, job: Job, ctx: Context, record: PurchaseOrderRecord, summary: list[str]
+        self, job: Job, ctx: Context, record: PurchaseOrderRecord, summary: tuple[str, ...]
     ) -> dict[str, Any]:
         payload = _payload(job)
         po = payload.po
@@ -604,12 +618,11 @@ class UpdatePurchaseOrder:
         return {
             "txn_id": record.txn_id,
             "edit_sequence": record.edit_sequence,
-            "changes": summary or ["nothing to change: QuickBooks already matches Autotask"],
+            "changes": list(summary) or ["nothing to change: QuickBooks already matches Autotask"],
         }
 
-    def _read(self, job: Job, response: Response, ctx: Context) -> Decision:
+    def _read(self, job: Job, state: Reading, response: Response, ctx: Context) -> Decision:
         po = _payload(job).po
-        state = job.state
         trouble = failure(response)
         if trouble is not None:
             return trouble
@@ -626,42 +639,40 @@ class UpdatePurchaseOrder:
                 f"{mapping.qb_id}) of Autotask PO {po.label}: it was deleted in QuickBooks. "
                 "atqb does not add it again by itself; cancel this job, or ask for help"
             )
-        if state.get("adding"):
-            _adopt(mappings, mapping.data.get("lines") or [], record, state["adding"])
-        plan = plan_change(po, record, mappings, mapping.data)
+        if state.adding:
+            _adopt(mappings, mapping.data.get("lines") or [], record, state.adding)
+        try:
+            plan = plan_change(po, record, mappings, mapping.data)
+        except Unplannable as exc:
+            return Fail(str(exc))
         if plan is None:
-            return Done(self._finish(job, ctx, record, []))
-        if plan.get("error"):
-            return Fail(plan["error"])
-        return Next(
-            {
-                "phase": "mod",
-                "change": plan["change"],
-                "adding": plan["adding"],
-                "summary": plan["summary"],
-                "known_lines": [line.txn_line_id for line in record.lines],
-                "txn_date": record.txn_date.isoformat() if record.txn_date else None,
-                "stale": state.get("stale", 0),
-            }
-        )
+            return Done(self._finish(job, ctx, record, ()))
+        known_lines = tuple(line.txn_line_id for line in record.lines)
+        txn_date = record.txn_date.isoformat() if record.txn_date else None
+        return Next(Modifying(plan, known_lines, txn_date, state.stale).to_json())
 
 
 def _adopt(
     mappings: Mappings,
     line_ids: list[int],
     record: PurchaseOrderRecord,
-    adding: list[dict[str, Any]],
+    adding: tuple[AddedLine, ...],
 ) -> None:
     """Map QuickBooks lines a lost Mod added to the Autotask lines it was adding (by item)."""
     ours = {m.qb_id for m in mappings.get_many("po_line", line_ids).values() if m.qb_id}
     unknown = [line for line in record.lines if line.txn_line_id not in ours]
     for entry in adding:
-        wanted = _ref_of(entry["item"])
         for line in unknown:
-            if _same_ref(line.item, wanted):
-                mappings.put("po_line", entry["at_line"], qb_id=line.txn_line_id)
+            if _same_ref(line.item, entry.item):
+                mappings.put("po_line", entry.at_line, qb_id=line.txn_line_id)
                 unknown.remove(line)
                 break
+
+
+class Unplannable(Exception):
+    """A change QuickBooks would refuse (it would undo what was received, or delete lines made
+    in QuickBooks): the update fails with this message instead of sending a Mod that cannot
+    succeed."""
 
 
 def plan_change(
@@ -669,61 +680,70 @@ def plan_change(
     record: PurchaseOrderRecord,
     mappings: Mappings,
     po_data: dict[str, Any],
-) -> dict[str, Any] | None:
-    """The Mod that makes ``record`` match the Autotask PO, as JSON for the job state; None when
-    nothing differs. ``summary`` lists the changes in words for the operator."""
+) -> PlannedMod | None:
+    """The Mod that makes ``record`` match the Autotask PO; None when nothing differs.
+
+    Raises :class:`Unplannable`, saying why and what to do, for a change QuickBooks would refuse.
+    """
     refs = Refs(mappings, po)
     canceled = po.canceled
-    header: dict[str, Any] = {}
     summary: list[str] = []
     vendor = refs.vendor(po)
+    vendor_change = None
     if not _same_ref(vendor, record.vendor):
         if any(line.received_quantity for line in record.lines):
-            return {
-                "error": f"the vendor of Autotask PO {po.label} changed to "
+            raise Unplannable(
+                f"the vendor of Autotask PO {po.label} changed to "
                 f"{po.vendor.qb_name!r}, but items were already received against the "
                 f"QuickBooks purchase order {record.ref_number}, and QuickBooks refuses to change "
                 "the vendor of a received purchase order: cancel this PO in Autotask and make a "
                 "new one for the new vendor"
-            }
-        header["vendor"] = _ref_json(vendor)
+            )
+        vendor_change = vendor
         summary.append(f"vendor → {po.vendor.qb_name}")
     ship_to = refs.customer(po.ship_to)
+    ship_to_change = None
     if po.ship_to is not None and not _same_ref(ship_to, record.ship_to):
-        header["ship_to"] = _ref_json(ship_to)
+        ship_to_change = ship_to
         summary.append(f"ship to → {po.ship_to.qb_name}")
     memo = _clean(memo_text(po, canceled=canceled), _MEMO_MAX)
     if memo != (record.memo or ""):
-        header["memo"] = memo
         summary.append("memo")
+    else:
+        memo = None
     vendor_msg = _clean(po.memo, _VENDOR_MSG_MAX)
-    if vendor_msg is not None and vendor_msg != (record.vendor_msg or ""):
-        header["vendor_msg"] = vendor_msg
+    if vendor_msg == (record.vendor_msg or ""):
+        vendor_msg = None
+    closed = None
     if canceled and not record.is_manually_closed:
-        header["closed"] = True
+        closed = True
         summary.append("closed: canceled in Autotask")
     elif not canceled and po_data.get("canceled") and record.is_manually_closed:
-        header["closed"] = False
+        closed = False
         summary.append("reopened: no longer canceled in Autotask")
     try:
-        lines, adding = (None, []) if canceled else _plan_lines(po, record, mappings, refs, summary)
+        lines, adding = (None, ()) if canceled else _plan_lines(po, record, mappings, refs, summary)
     except Unplannable as exc:
-        return {"error": f"Autotask PO {po.label}: {exc}"}
+        raise Unplannable(f"Autotask PO {po.label}: {exc}") from None
     if lines is not None and record.has_line_groups:
-        return {
-            "error": f"the QuickBooks purchase order {record.ref_number} holds item-group lines "
+        raise Unplannable(
+            f"the QuickBooks purchase order {record.ref_number} holds item-group lines "
             "added in QuickBooks; changing its lines would delete them, so atqb leaves it alone: "
             "change it in QuickBooks by hand"
-        }
-    if not header and lines is None:
+        )
+    change = PurchaseOrderChange(
+        record.txn_id,
+        record.edit_sequence,
+        vendor=vendor_change,
+        ship_to=ship_to_change,
+        is_manually_closed=closed,
+        memo=memo,
+        vendor_msg=vendor_msg,
+        lines=lines,
+    )
+    if change == PurchaseOrderChange(record.txn_id, record.edit_sequence):
         return None
-    change = {
-        "txn_id": record.txn_id,
-        "edit_sequence": record.edit_sequence,
-        "header": header,
-        "lines": lines,
-    }
-    return {"change": change, "adding": adding, "summary": summary}
+    return PlannedMod(change, adding, tuple(summary))
 
 
 def _plan_lines(
@@ -732,23 +752,23 @@ def _plan_lines(
     mappings: Mappings,
     refs: Refs,
     summary: list[str],
-) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
+) -> tuple[tuple[PurchaseOrderLineMod, ...] | None, tuple[AddedLine, ...]]:
     """The line Mods (None when no line changes) and the Autotask lines being added."""
     current = {line.id: line for line in po.lines}
     previous_ids = set(mappings.get("purchase_order", po.id).data.get("lines") or [])  # type: ignore[union-attr]
     mapped = mappings.get_many("po_line", set(current) | previous_ids)
     by_txn_line = {m.qb_id: at_id for at_id, m in mapped.items() if m.qb_id}
     touched = False
-    planned: list[dict[str, Any]] = []
+    planned: list[PurchaseOrderLineMod] = []
     seen: set[int] = set()
     for qb_line in record.lines:
         at_id = by_txn_line.get(qb_line.txn_line_id)
         if at_id is None:
-            planned.append({"id": qb_line.txn_line_id})  # not atqb's: kept as it is
+            planned.append(PurchaseOrderLineMod.keep(qb_line.txn_line_id))  # not atqb's
             continue
         if at_id not in current:
             if qb_line.received_quantity:
-                planned.append({"id": qb_line.txn_line_id, "closed": True})
+                planned.append(PurchaseOrderLineMod(qb_line.txn_line_id, is_manually_closed=True))
                 touched = touched or not qb_line.is_manually_closed
                 summary.append(f"line {at_id} closed (removed in Autotask, already received)")
             else:
@@ -757,43 +777,30 @@ def _plan_lines(
             continue
         seen.add(at_id)
         entry, changes = _line_changes(current[at_id], qb_line, refs)
-        entry["id"] = qb_line.txn_line_id
         planned.append(entry)
         if changes:
             touched = True
             summary.append(f"line {at_id}: {', '.join(changes)}")
-    adding: list[dict[str, Any]] = []
+    adding: list[AddedLine] = []
     for at_id, line in current.items():
         if at_id in seen:
             continue
         new = _line(line, refs)
-        planned.append(
-            {
-                "id": NEW_LINE_ID,
-                "item": _ref_json(new.item),
-                "quantity": quantity_text(decimal(line.quantity)),
-                "rate": line.rate,
-                "desc": line.desc,
-                "customer": _ref_json(new.customer),
-                "mpn": line.mpn,
-            }
-        )
-        adding.append({"at_line": at_id, "item": _ref_json(new.item)})
+        planned.append(PurchaseOrderLineMod.new(new))
+        adding.append(AddedLine(at_id, new.item))
         touched = True
         summary.append(f"line {at_id} added ({line.item} x {line.quantity})")
-    return (planned if touched else None), adding
+    return (tuple(planned) if touched else None), tuple(adding)
 
 
-class Unplannable(Exception):
-    """A change QuickBooks would refuse (it would undo what was received): the update fails
-    with this message instead of sending a Mod that cannot succeed."""
-
-
-def _line_changes(line: PoLine, qb_line: Any, refs: Refs) -> tuple[dict[str, Any], list[str]]:
-    entry: dict[str, Any] = {}
+def _line_changes(
+    line: PoLine, qb_line: PurchaseOrderLineRecord, refs: Refs
+) -> tuple[PurchaseOrderLineMod, list[str]]:
+    """The Mod of one kept line (only what changes), and the changes in words."""
     changes: list[str] = []
     item = refs.item(line)
     received = qb_line.received_quantity or Decimal(0)
+    item_change = None
     if not _same_ref(item, qb_line.item):
         if received:
             raise Unplannable(
@@ -802,7 +809,7 @@ def _line_changes(line: PoLine, qb_line: Any, refs: Refs) -> tuple[dict[str, Any
                 "against that line and refuses to change the item of a received line: remove "
                 "the line in Autotask and add a new one for the new item, then retry this job"
             )
-        entry["item"] = _ref_json(item)
+        item_change = item
         changes.append(f"item → {line.item}")
     quantity = decimal(line.quantity)
     if quantity < received:
@@ -813,50 +820,30 @@ def _line_changes(line: PoLine, qb_line: Any, refs: Refs) -> tuple[dict[str, Any
             "already received in QuickBooks"
         )
         quantity = received
+    quantity_change = None
     if qb_line.quantity is None or quantity != qb_line.quantity:
-        entry["quantity"] = quantity_text(quantity)
+        quantity_change = quantity
         changes.append(f"quantity {qb_line.quantity} → {quantity_text(quantity)}")
+    rate_change = None
     if line.rate is not None and (qb_line.rate is None or decimal(line.rate) != qb_line.rate):
-        entry["rate"] = line.rate
+        rate_change = decimal(line.rate)
         changes.append(f"rate {qb_line.rate} → {line.rate}")
     customer = refs.customer(line.customer)
+    customer_change = None
     if line.customer is not None and not _same_ref(customer, qb_line.customer):
-        entry["customer"] = _ref_json(customer)
+        customer_change = customer
         changes.append(f"customer → {line.customer.qb_name}")
     desc = _clean(line.desc, _MEMO_MAX)
     if desc is not None and desc != (qb_line.desc or ""):
-        entry["desc"] = desc
         changes.append("description")
-    return entry, changes
-
-
-def _mod_request(request_id: str, change: dict[str, Any]) -> build.Request:
-    header = change["header"]
-    lines = change["lines"]
-    return build.purchase_order_mod(
-        request_id,
-        PurchaseOrderChange(
-            txn_id=change["txn_id"],
-            edit_sequence=change["edit_sequence"],
-            vendor=_ref_of(header.get("vendor")),
-            ship_to=_ref_of(header.get("ship_to")),
-            is_manually_closed=header.get("closed"),
-            memo=header.get("memo"),
-            vendor_msg=header.get("vendor_msg"),
-            lines=None
-            if lines is None
-            else tuple(
-                PurchaseOrderLineMod(
-                    line["id"],
-                    item=_ref_of(line.get("item")),
-                    quantity=decimal(line["quantity"]) if line.get("quantity") else None,
-                    rate=decimal(line["rate"]) if line.get("rate") is not None else None,
-                    desc=line.get("desc"),
-                    customer=_ref_of(line.get("customer")),
-                    manufacturer_part_number=line.get("mpn"),
-                    is_manually_closed=line.get("closed"),
-                )
-                for line in lines
-            ),
-        ),
+    else:
+        desc = None
+    entry = PurchaseOrderLineMod(
+        qb_line.txn_line_id,
+        item=item_change,
+        quantity=quantity_change,
+        rate=rate_change,
+        desc=desc,
+        customer=customer_change,
     )
+    return entry, changes
