@@ -349,9 +349,7 @@ class Enqueuer:
         payload = self._payload(po)
         if po.canceled:
             assert mapping is not None
-            latest = (
-                active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
-            )
+            latest = _fingerprint(active[-1]) if active else mapping.data.get("fingerprint")
             if mapping.data.get("canceled") and latest == payload.fingerprint:
                 return  # already closed in QuickBooks, as it is now
             self._add_update(po, payload, active, [])
@@ -368,15 +366,13 @@ class Enqueuer:
                 po_job = self._po_job("purchase_order", "PO", po, payload, prerequisites)
                 if po.linked_number:  # the twin found is then brought in line with Autotask
                     po_job = self._add_update(po, payload, [po_job], prerequisites)
-            elif transfer.payload["fingerprint"] != payload.fingerprint:
+            elif _fingerprint(transfer) != payload.fingerprint:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
                 po_job = self._reuse(active[-1])
         else:
             assert mapping is not None
-            latest = (
-                active[-1].payload["fingerprint"] if active else mapping.data.get("fingerprint")
-            )
+            latest = _fingerprint(active[-1]) if active else mapping.data.get("fingerprint")
             if latest != payload.fingerprint:
                 po_job = self._add_update(po, payload, active, prerequisites)
             else:
@@ -622,7 +618,7 @@ class Enqueuer:
         receipts (up to their target) and corrections (down to theirs) have run, in order."""
         received = Decimal(str((known.data if known else {}).get("received", "0")))
         for job in self._jobs_about("PurchaseOrderItems", line_id, LINE_KINDS, ACTIVE_STATUSES):
-            target = job.payload.get("target")
+            target = job.payload.get("target")  # (read loosely: see _fingerprint)
             if target is None:
                 continue
             if job.kind == "item_receipt":
@@ -702,11 +698,22 @@ class Enqueuer:
         """Newer Autotask data replaces the PO's failed jobs (those made for other data, or all
         of them without ``fingerprint``): cancel them and the jobs they failed."""
         for job in self._jobs_about("PurchaseOrders", po_id, PO_KINDS, (JobStatus.FAILED,)):
-            if fingerprint is None or job.payload.get("fingerprint") != fingerprint:
+            if fingerprint is None or _fingerprint(job) != fingerprint:
                 self._cancel_with_dependents(job.id)
 
     def _cancel_with_dependents(self, job_id: int | Ref) -> None:
         self.report.cancelled += self.plan.cancel_with_dependents(job_id)
+
+
+def _fingerprint(job: Handle) -> object:
+    """The fingerprint of the data a stored PO job was made for.
+
+    Read loosely, not with :class:`~service.sync.payloads.PurchaseOrderPayload`: a poll reads
+    every active job of the POs it sees, and one stored job of an unexpected shape must not stop
+    the poll. Without a fingerprint it matches no data, so the PO is planned again, and the job
+    itself fails when it runs, naming what is wrong with it.
+    """
+    return job.payload.get("fingerprint")
 
 
 def _source(kind: str, autotask_id: int) -> str:

@@ -129,3 +129,32 @@ def test_an_inventory_state_as_stored_reads_back_without_the_exchange_flags() ->
 )
 def test_an_ensure_state_as_stored_reads_back_the_same(stored: dict[str, Any]) -> None:
     assert ListState.from_json({**stored, "_solo": True}).to_json() == stored
+
+
+def test_a_malformed_stored_po_job_does_not_stop_a_poll(h: Harness) -> None:
+    """The enqueue API reads other stored jobs' fingerprints loosely: a PO job stored without one
+    (hand-edited, or from a version that did not write it) matches no data, so the poll goes on
+    and plans the PO as usual; the malformed job fails when it runs, naming the field, and so
+    does what waits on it. The other POs are not held back."""
+    with h.db.transaction() as conn:
+        JobStore(conn, utcnow()).enqueue(
+            NewJob(
+                kind="purchase_order",
+                qbwc_user=USER,
+                payload={"po": {}},
+                autotask_entity="PurchaseOrders",
+                autotask_id=1,
+            )
+        )
+    report = h.enqueue([order(1, line(11, CABLE, 5)), order(2, line(21, CABLE, 2))])
+    assert report.kinds()["purchase_order"] == 1  # PO 2's; PO 1's waits behind the stored one
+    h.run()
+    malformed, transfer = h.jobs("purchase_order")
+    assert malformed.status == "failed"
+    assert "payload (po) is malformed: 'id' is missing" in (malformed.error or "")
+    assert (transfer.autotask_id, transfer.status) == (2, "done")
+    assert len(h.qb.purchase_orders("AT2")) == 1
+    (update,) = h.jobs("purchase_order_update")  # PO 1 as Autotask has it, after the stored one
+    assert update.autotask_id == 1
+    assert update.status == "failed"
+    assert f"prerequisite job #{malformed.id}" in (update.error or "")
