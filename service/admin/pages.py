@@ -20,7 +20,7 @@ from service.admin.queries import JobFilter
 from service.jobstatus import BROKEN_STATUSES, JOB_STATUSES, JobStatus
 from service.jobstore import Counts, Job, Transmission
 from service.poller.cycles import PollCycle
-from service.qbxml.status import describe, describe_hresult
+from service.sync.explain import verdict
 from service.webconnector.sessions import Session
 from service.xmlsafe import UnsafeXMLError, parse_text
 
@@ -693,36 +693,13 @@ def _related(urls: Urls, title: str, element_id: str, related: list[Job], none: 
 
 
 def _verdict(t: Transmission) -> Html:
-    if t.status_code is not None:
-        info = describe(t.status_code, t.status_message or "")
-        severity = (t.status_severity or "").lower()
-        cls = {"info": "ok", "warn": "warn"}.get(severity, "bad")
-        return render(
-            '<p class="verdict {cls}">QuickBooks status {code} ({severity}): {message}</p>'
-            '<p class="plain">{meaning} <strong>What to do:</strong> {action}</p>',
-            cls=cls,
-            code=t.status_code,
-            severity=t.status_severity or "no severity",
-            message=t.status_message or "no message",
-            meaning=info.meaning,
-            action=info.action,
-        )
-    if t.hresult:
-        hinfo = describe_hresult(t.hresult, t.message or "")
-        return render(
-            '<p class="verdict bad">QuickBooks could not take the request: HRESULT {code}</p>'
-            '<p class="plain">{meaning} <strong>What to do:</strong> {action}</p>',
-            code=hinfo.hresult,
-            meaning=hinfo.meaning,
-            action=hinfo.action,
-        )
-    if t.received_at is None:
-        return Html('<p class="verdict warn">Sent; no answer yet.</p>')
+    said = verdict(t)
     return render(
-        '<p class="verdict warn">No usable answer: {message}</p>'
-        '<p class="plain">atqb sends the job again; its saved state says the request may have '
-        "been carried out, so it looks before it adds anything twice.</p>",
-        message=t.message or "none came",
+        '<p class="verdict {tone}">{said}</p><p class="plain">{meaning}{action}</p>',
+        tone=said.tone,
+        said=said.said,
+        meaning=said.meaning,
+        action=render(" <strong>What to do:</strong> {a}", a=said.action) if said.action else "",
     )
 
 

@@ -202,8 +202,9 @@ _LOCKED = (
 )
 
 
-def describe(code: int, message: str = "") -> Description:
-    """Plain words for a qbXML status code (``message`` decides for the lock codes)."""
+def describe(code: int, message: str = "", *, quote: bool = True) -> Description:
+    """Plain words for a qbXML status code (``message`` decides for the lock codes, and is
+    quoted in the meaning unless ``quote`` is false: where it is shown beside them)."""
     outcome = classify(code, message)
     if code in LOCK_CODES and outcome is Outcome.RETRY_LATER:
         meaning, action = _LOCKED
@@ -231,7 +232,7 @@ def describe(code: int, message: str = "") -> Description:
             "QuickBooks refused the request.",
             "Read the QuickBooks message, fix the cause, then retry the job.",
         )
-    if message:
+    if message and quote:
         meaning = f"{meaning} QuickBooks said: {message.strip()}"
     return Description(outcome, meaning, action)
 

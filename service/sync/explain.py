@@ -1,5 +1,6 @@
 """A job's story for an operator (``atqb jobs show``): what it is, what it waits for, what waits
-for it, and each request sent with QuickBooks' answer in plain words.
+for it, and each request sent with QuickBooks' answer in plain words (:func:`verdict`, which the
+/admin job page shows too).
 
 The words come from :func:`service.qbxml.status.describe` (status codes) and
 :func:`service.qbxml.status.describe_hresult` (Web Connector errors); the raw qbXML follows each
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -68,23 +70,45 @@ def describe_request(request_xml: str) -> str:
     return "; ".join(parts) or "a request atqb could not read back"
 
 
-def describe_answer(t: Transmission) -> tuple[str, str]:
-    """The answer in one line, and what it means in plain words."""
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one request, for ``atqb jobs show`` and the /admin job page alike: the
+    answer in one line (``said``), what it means and what to do in plain words, and its
+    ``tone`` ("ok", "warn" or "bad")."""
+
+    said: str
+    meaning: str
+    action: str = ""
+    tone: str = "warn"
+
+    def words(self) -> str:
+        """Meaning and action in one paragraph."""
+        return f"{self.meaning} What to do: {self.action}" if self.action else self.meaning
+
+
+def verdict(t: Transmission) -> Verdict:
+    """The verdict on one transmission: QuickBooks' status, the Web Connector's error, no
+    answer yet, an answer lost, or one atqb could not read."""
     if t.status_code is not None:
-        words = describe(t.status_code, "").text()
-        said = t.status_message or "no message"
-        return f"QuickBooks status {t.status_code} ({t.status_severity}): {said}", words
+        info = describe(t.status_code, t.status_message or "", quote=False)
+        severity = t.status_severity or "no severity"
+        said = f"QuickBooks status {t.status_code} ({severity}): {t.status_message or 'no message'}"
+        tone = {"info": "ok", "warn": "warn"}.get(severity.lower(), "bad")
+        return Verdict(said, info.meaning, info.action, tone)
     if t.hresult:
-        info = describe_hresult(t.hresult, "")
-        return f"Web Connector error {info.hresult}: {t.message or ''}".strip(), (
-            f"{info.meaning} {info.action}"
-        )
+        hinfo = describe_hresult(t.hresult, t.message or "")
+        said = f"QuickBooks could not take the request: HRESULT {hinfo.hresult}"
+        return Verdict(said, hinfo.meaning, hinfo.action, "bad")
     if t.received_at is None:
-        return "no answer yet (in flight)", "QuickBooks has the request now or soon."
+        return Verdict("Sent; no answer yet.", "QuickBooks has the request now or soon.")
     message = t.message or "no answer"
     if message.startswith("no answer"):
-        return message, LOST
-    return message, "atqb could not read QuickBooks' answer; it tries again."
+        return Verdict(message, LOST)
+    return Verdict(
+        f"No usable answer: {message}",
+        "atqb could not read QuickBooks' answer. It sends the job again; the job's saved state "
+        "says the request may have been carried out, so it looks before it adds anything twice.",
+    )
 
 
 def _job_line(job: Job) -> str:
@@ -137,10 +161,10 @@ def job_story(
         )
         if t.request_id != str(job.id):
             out.append(f"      (one request for several jobs: requestID {t.request_id})")
-        answer, words = describe_answer(t)
+        said = verdict(t)
         when = f" at {t.received_at:%H:%M:%S}" if t.received_at else ""
-        out.append(f"      answer{when}: {answer}")
-        out.append(f"      {words}")
+        out.append(f"      answer{when}: {said.said}")
+        out.append(f"      {said.words()}")
         if show_xml:
             out.append("      request:")
             out += [" " * 8 + line for line in t.request_xml.splitlines()]
