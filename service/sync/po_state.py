@@ -262,6 +262,9 @@ def _per_kind(
 def _ids(fields: Fields, key: str | None = None) -> tuple[tuple[str, str], ...]:
     """Autotask id (as text) → ListID, from ``fields`` itself or its object ``key``."""
     ids = Fields(fields.required(key, dict), f"{fields.what} ({key})") if key else fields
+    for at_id in ids.data:
+        if not (isinstance(at_id, str) and at_id.isdecimal()):
+            raise MalformedJson(f"{ids.what} is malformed: {at_id!r} is not an Autotask id")
     return tuple((at_id, ids.required(at_id, str)) for at_id in ids.data)
 
 

@@ -167,6 +167,7 @@ def test_a_stored_mod_reads_as_the_mod_it_sends() -> None:
         (transfer_state, {"sent": "add"}, "'used' is missing"),
         (transfer_state, {"sent": "add", "used": {"supplier": {}}}, "'supplier' is 'supplier'"),
         (transfer_state, {"sent": "add", "used": {"item": {"101": 7}}}, "'101' is 7"),
+        (transfer_state, {"sent": "add", "used": {"item": {"x": "80-I"}}}, "'x' is not an"),
         (transfer_state, {"verified": True, "forgotten": {"item": ["101"]}}, "not integers"),
         (transfer_state, {"phase": "verify", **CHECK, "error": None}, "'error' is None"),
         (transfer_state, {"phase": "verify", **CHECK, "kind": "account"}, "'kind' is 'account'"),
