@@ -14,6 +14,7 @@ names are read from the settings when the job runs, so a corrected setting takes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from service.jobstore import Job
 from service.kinds import Context, Decision, Done, Fail, Step, StepOutcome, failure
@@ -21,6 +22,7 @@ from service.qbxml import build
 from service.qbxml.text import name_key
 from service.qbxml.types import AccountRecord, Response
 from service.settings import Settings
+from service.sync.jsondata import Fields
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,24 @@ USES = (
 )
 
 
+@dataclass(frozen=True)
+class AccountCheckState:
+    """The step state of an account check: the account ``names`` its AccountQuery asked for
+    (shown on the job's page; the answer is checked against the settings). The exchange's own
+    flags (keys starting with ``_``) are not part of it: the exchange keeps them itself."""
+
+    names: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: object) -> AccountCheckState:
+        """Read a stored state; :class:`MalformedJson` names what is wrong."""
+        return cls(Fields(data, "the account_check job's state").texts("names"))
+
+    def to_json(self) -> dict[str, Any]:
+        """The state as stored."""
+        return {"names": list(self.names)}
+
+
 def configured_names(settings: Settings) -> list[str]:
     """The configured account names, each once (in the order of :data:`USES`)."""
     names: list[str] = []
@@ -80,7 +100,8 @@ class CheckAccounts:
     def step(self, _job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """One AccountQuery naming the configured accounts."""
         names = configured_names(ctx.settings)
-        return Step(build.account_query(request_id, full_names=names), {"names": names})
+        request = build.account_query(request_id, full_names=names)
+        return Step(request, AccountCheckState(tuple(names)).to_json())
 
     def handle(self, _job: Job, response: Response, ctx: Context) -> Decision:
         """Done when every configured account exists, is active and suits its use."""

@@ -55,6 +55,13 @@ class Fields:
             raise MalformedJson(f"{self.what} is malformed: {key!r} is {values!r}, not integers")
         return tuple(values)
 
+    def texts(self, key: str) -> tuple[str, ...]:
+        """The value of ``key``, which must be there and a list of texts."""
+        values = self.required(key, list)
+        if not all(isinstance(v, str) for v in values):
+            raise MalformedJson(f"{self.what} is malformed: {key!r} is {values!r}, not texts")
+        return tuple(values)
+
     def _checked(self, key: str, kind: type[T]) -> T:
         value = self.data[key]
         # JSON has no separate booleans and integers in Python: True is not an id.

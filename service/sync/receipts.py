@@ -19,6 +19,7 @@ means QuickBooks saved the receipt, unlinked: the job is done and its result say
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -38,9 +39,47 @@ from service.kinds import (
 from service.qbxml import build
 from service.qbxml.status import Outcome
 from service.qbxml.types import ItemReceipt, ItemReceiptLine, ItemReceiptRecord, Ref, Response
-from service.sync.common import decimal, quantity_text, same_guid, was_sent
+from service.sync.common import decimal, quantity_text, same_guid
+from service.sync.jsondata import Fields, MalformedJson
 from service.sync.mapping import Mappings
 from service.sync.payloads import ReceiptPayload
+
+_WHAT = "the item_receipt job's state"
+
+
+@dataclass(frozen=True)
+class ReceiptState:
+    """The step state of an item receipt: the add out (``sent`` "add", with the ``quantity`` it
+    receives), or after a lost answer looking the RefNumber up (``phase`` "find", with the lost
+    add's ``quantity`` and ``sent``); empty before the first step and after a lookup that found
+    nothing. The exchange's own flags (keys starting with ``_``) are not part of it: the
+    exchange keeps them itself."""
+
+    phase: str | None = None
+    quantity: str | None = None
+    sent: str | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> ReceiptState:
+        """Read a stored state; :class:`MalformedJson` names what is wrong."""
+        fields = Fields(data, _WHAT)
+        phase = fields.optional("phase", str)
+        if phase not in (None, "find"):
+            raise MalformedJson(f"{_WHAT} is malformed: 'phase' is {phase!r}, not 'find'")
+        sent = fields.optional("sent", str)
+        # The add's state always holds the quantity it sent: its answer records it.
+        adding = phase is None and sent is not None
+        quantity = fields.required("quantity", str) if adding else fields.optional("quantity", str)
+        return cls(phase, quantity, sent)
+
+    def to_json(self) -> dict[str, Any]:
+        """The state as stored: the add's ``sent`` before its ``quantity``, the lookup's
+        ``phase`` and ``quantity`` before the ``sent`` the exchange carries into it."""
+        quantity = {} if self.quantity is None else {"quantity": self.quantity}
+        sent = {} if self.sent is None else {"sent": self.sent}
+        if self.phase is None:
+            return {**sent, **quantity}
+        return {"phase": self.phase, **quantity, **sent}
 
 
 class ReceivePurchaseOrderLine:
@@ -50,7 +89,7 @@ class ReceivePurchaseOrderLine:
 
     def step(self, job: Job, request_id: str, ctx: Context) -> StepOutcome:
         """The receipt, its lookup after a lost answer, or done when nothing is left to receive."""
-        payload = ReceiptPayload.from_json(job.payload)
+        payload, state = ReceiptPayload.from_json(job.payload), ReceiptState.from_json(job.state)
         mappings = Mappings(ctx.conn, ctx.now, job.qbwc_user)
         po = mappings.get("purchase_order", payload.line.po_id)
         line = mappings.get("po_line", payload.line.line_id)
@@ -59,9 +98,11 @@ class ReceivePurchaseOrderLine:
                 f"the line {payload.line.line_id} of Autotask PO {payload.line.po_label} is not in "
                 "QuickBooks (the PO's transfer or update did not finish): retry that job first"
             )
-        if was_sent(job) == "add":
+        if state.sent == "add":
             lookup = Lookup("item_receipt", "ref_numbers", (payload.ref_number,))
-            return Step.of_lookup(lookup, request_id, {"phase": "find", **_kept(job)})
+            # The exchange carries the lost add's "sent" into the lookup's state.
+            finding = ReceiptState("find", state.quantity)
+            return Step.of_lookup(lookup, request_id, finding.to_json())
         if payload.receiving_id is not None:
             done = mappings.get("receiving", payload.receiving_id)
             if done is not None and done.qb_id:
@@ -96,24 +137,27 @@ class ReceivePurchaseOrderLine:
                 external_guid=payload.guid,
             ),
         )
-        return Step(request, {"sent": "add", "quantity": quantity_text(quantity)})
+        return Step(request, ReceiptState(quantity=quantity_text(quantity), sent="add").to_json())
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:
         """Record what was received; a lookup that finds nothing leads to the add."""
         trouble = failure(response, dated=ReceiptPayload.from_json(job.payload).date)
         if trouble is not None:
             return trouble
+        state = ReceiptState.from_json(job.state)
         records = response.records_of(ItemReceiptRecord)
-        if job.state.get("phase") == "find":
+        if state.phase == "find":
             for record in records:
-                how = self._ours(job, ctx, record)
+                how = self._ours(job, ctx, record, state.quantity)
                 if how is not None:
                     quantity = sum((ln.quantity or Decimal(0) for ln in record.lines), Decimal(0))
                     return Done(self._record(job, ctx, record, quantity, how))
-            return Next({})
+            return Next(ReceiptState().to_json())
         if not records:
             return Fail("QuickBooks added the item receipt but returned no record")
-        result = self._record(job, ctx, records[0], decimal(job.state["quantity"]), "received")
+        if state.quantity is None:
+            raise MalformedJson(f"{_WHAT} is malformed: 'quantity' is missing")
+        result = self._record(job, ctx, records[0], decimal(state.quantity), "received")
         if response.outcome is Outcome.WARNING:
             result["warning"] = (
                 f"QuickBooks {response.status_code}: {response.status_message} (the receipt was "
@@ -121,12 +165,14 @@ class ReceivePurchaseOrderLine:
             )
         return Done(result)
 
-    def _ours(self, job: Job, ctx: Context, record: ItemReceiptRecord) -> str | None:
+    def _ours(
+        self, job: Job, ctx: Context, record: ItemReceiptRecord, sent: str | None
+    ) -> str | None:
         """How a receipt found by its RefNumber is known to be the lost add's, or None.
 
         Its ExternalGUID proves it; without one (see :func:`service.sync.purchase_orders._ours`)
         it is ours when it is linked to this line's PO, for this line's item and the quantity
-        the lost add sent. Another GUID means someone else's receipt.
+        the lost add sent (``sent``). Another GUID means someone else's receipt.
         """
         payload = ReceiptPayload.from_json(job.payload)
         if record.external_guid:
@@ -134,7 +180,6 @@ class ReceivePurchaseOrderLine:
             return "found after a lost answer" if mine else None
         po = Mappings(ctx.conn, ctx.now, job.qbwc_user).get("purchase_order", payload.line.po_id)
         linked = {link.txn_id for link in record.linked_txns}
-        sent = job.state.get("quantity")
         if po is None or po.qb_id not in linked or sent is None or len(record.lines) != 1:
             return None
         line = record.lines[0]
@@ -207,8 +252,3 @@ def record_receipt(
         line_id,
         data={"received": quantity_text(max(received, Decimal(0))), "receipts": receipts},
     )
-
-
-def _kept(job: Job) -> dict[str, Any]:
-    quantity = job.state.get("quantity")
-    return {"quantity": quantity} if quantity is not None else {}

@@ -8,6 +8,7 @@ the packaged copy, and refuses what fails it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -129,6 +130,21 @@ class Harness:
         with self.db.transaction() as conn:
             return sorted(JobStore(conn, utcnow()).find(kind=kind), key=lambda j: j.id)
 
+    def store_state(self, kind: str, state: object) -> None:
+        """Store ``state`` as the step state of the one unfinished job of ``kind`` (any JSON,
+        malformed too, as a hand edit or another version might leave it)."""
+        (job,) = [j for j in self.jobs(kind) if j.status != "done"]
+        with self.db.transaction() as conn:
+            JobStore(conn, utcnow()).advance(job.id, state)  # type: ignore[arg-type]
+
+    def assert_failed_on_state(self, kind: str, why: str) -> None:
+        """The unfinished job of ``kind`` failed on its malformed state, saying ``why``."""
+        (job,) = [j for j in self.jobs(kind) if j.status != "done"]
+        assert job.status == "failed"
+        assert job.error == (
+            f"atqb could not build the request: the {kind} job's state is malformed: {why}"
+        )
+
     def statuses(self) -> dict[str, list[str]]:
         """Job statuses by kind."""
         found: dict[str, list[str]] = {}
@@ -162,6 +178,13 @@ def harness(database_url: str, db: Database, **settings: object) -> Iterator[Har
     """A :class:`Harness` with the Web Connector user added."""
     add_user(db, USER, PASSWORD)
     yield Harness(database_url, db, settings=settings)
+
+
+def assert_same_json(written: dict[str, Any], stored: dict[str, Any]) -> None:
+    """``written`` is ``stored``, key for key and in the same order: the same stored JSON."""
+    assert written == stored
+    assert list(written) == list(stored)
+    assert json.dumps(written) == json.dumps(stored)
 
 
 def element_texts(xml: str, path: str) -> list[str]:
