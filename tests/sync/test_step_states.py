@@ -9,16 +9,21 @@ naming the field.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.clock import utcnow
 from service.jobstore import JobStore
+from service.kinds import Context, Next, RetryLater
+from service.qbxml.types import Response
+from service.settings import load_settings
 from service.simulators.webconnector import Faults
 from service.sync.accounts import AccountCheckState
-from service.sync.corrections import CorrectionState
+from service.sync.corrections import CorrectionState, CorrectReceipts
 from service.sync.jsondata import MalformedJson
 from service.sync.receipts import ReceiptState
 from tests.sync.helpers import CABLE, Harness, assert_same_json, line, order, stock
@@ -33,7 +38,7 @@ RECEIPT_STATES: list[dict[str, Any]] = [
     {"phase": "find", "sent": "add"},  # a lost add's state without its quantity
 ]
 
-MOD = {
+MOD: dict[str, Any] = {
     "phase": "mod",
     "txn_id": "T-1",
     "txn_date": "2026-03-01",
@@ -44,7 +49,7 @@ MOD = {
     "changes": [],
     "stale": 0,
 }
-DEL = {
+DEL: dict[str, Any] = {
     "phase": "del",
     "txn_id": "T-2",
     "quantity": "0",
@@ -271,3 +276,33 @@ def test_the_states_written_in_real_runs_are_the_states_listed(
     assert [*MOD, "sent"] in seen["item_receipt_correction"]
     assert ["phase", "txn_id", "changes", "stale", "sent"] in seen["item_receipt_correction"]
     assert seen["account_check"] == [["names"]]
+
+
+@pytest.mark.parametrize(
+    ("stored", "code", "written"),
+    [
+        (MOD, 3200, {"phase": "read", "txn_id": "T-1", "changes": [], "stale": 1}),
+        ({**MOD, "stale": 5}, 3200, {"changes": []}),  # RetryLater: the stale count starts over
+        (DEL, 3120, {"changes": DEL["changes"], "stale": 1}),  # deleted meanwhile
+        (DEL, 0, {"changes": [*DEL["changes"], "item receipt T-2 deleted"], "stale": 0}),
+    ],
+    ids=["stale-mod", "stale-too-often", "deleted-meanwhile", "deleted"],
+)
+def test_the_states_a_correction_writes_after_its_change(
+    h: Harness, stored: dict[str, Any], code: int, written: dict[str, Any]
+) -> None:
+    """The answers to a Mod or a Del that real runs rarely give (3200, 3120): the state written
+    has the keys of one listed above."""
+    h.enqueue([order(1, line(11, CABLE, 5))])
+    h.run()
+    h.enqueue([order(1, line(11, CABLE, 3))])
+    (job,) = h.jobs("item_receipt_correction")
+    answer = Response("ItemReceiptModRs", str(job.id), code, "Error" if code else "Info", "")
+    with h.db.transaction() as conn:
+        now = utcnow()
+        ctx = Context(conn, JobStore(conn, now), load_settings(), now)
+        decision = CorrectReceipts().handle(replace(job, state=stored), answer, ctx)
+    assert isinstance(decision, Next | RetryLater)
+    assert decision.state is not None
+    assert_same_json(decision.state, written)
+    assert [*written] in [[*state] for state in CORRECTION_STATES]
