@@ -9,7 +9,9 @@
   ensure vendor/customer/item, transfer and update a PO, item receipts, inventory adjustments).
 * :mod:`service.sync.payloads`: each kind's payload as a frozen dataclass, read from and written
   to the job's JSON (:mod:`service.sync.jsondata` checks the fields; a malformed payload fails
-  its job naming the field).
+  its job naming the field). Each kind's step state is typed the same way, beside its kind
+  (:mod:`service.sync.po_state` for the PO transfer and update); the exchange's own flags
+  (``_solo``, ``_internal_error``) stay out of them.
 * :mod:`service.sync.mapping`: what atqb remembers about each Autotask record's counterpart in
   QuickBooks (ListID/TxnID, name, EditSequence), per company file.
 """

@@ -48,7 +48,7 @@ from service.qbxml.types import (
 )
 from service.sync.common import decimal, quantity_text
 from service.sync.enqueue import LINE_KINDS
-from service.sync.jsondata import Fields, MalformedJson
+from service.sync.jsondata import Fields
 from service.sync.mapping import Mappings
 from service.sync.payloads import InventoryPayload
 
@@ -99,10 +99,9 @@ class InventoryState:
                     line.required("to", str),
                 )
             )
-        missing = fields.optional("missing", list) or []
-        if not all(isinstance(name, str) for name in missing):
-            raise MalformedJson(f"{what} is malformed: 'missing' is {missing!r}, not texts")
-        return cls(phase, tuple(lines), tuple(missing), fields.optional("sent", str))
+        # (states stored before "missing" existed have none)
+        missing = fields.texts("missing") if fields.data.get("missing") is not None else ()
+        return cls(phase, tuple(lines), missing, fields.optional("sent", str))
 
     def to_json(self) -> dict[str, Any]:
         """The state as stored."""

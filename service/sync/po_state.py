@@ -54,13 +54,6 @@ def _ref(fields: Fields, key: str) -> Ref | None:
     return Ref(list_id=list_id, full_name=full_name)
 
 
-def _texts(fields: Fields, key: str) -> tuple[str, ...]:
-    values = fields.required(key, list)
-    if not all(isinstance(v, str) for v in values):
-        raise MalformedJson(f"{fields.what} is malformed: {key!r} is {values!r}, not texts")
-    return tuple(values)
-
-
 def _quantity(fields: Fields, key: str) -> Decimal | None:
     text = fields.optional(key, str)
     try:
@@ -221,7 +214,7 @@ class Checking:
             phase,
             _one_of(fields, "kind", _REF_KINDS),
             _one_of(fields, "query", _QUERIES),
-            _texts(fields, "list_ids"),
+            fields.texts("list_ids"),
             _ids(Fields(fields.required("used", dict), f"{fields.what} (used)")),
             fields.required("error", str),
             inactive,
@@ -375,10 +368,10 @@ class Modifying:
     @classmethod
     def read(cls, fields: Fields) -> Modifying:
         """Read a "mod" state."""
-        plan = PlannedMod(_change(fields), _added(fields), _texts(fields, "summary"))
+        plan = PlannedMod(_change(fields), _added(fields), fields.texts("summary"))
         return cls(
             plan,
-            _texts(fields, "known_lines"),
+            fields.texts("known_lines"),
             fields.optional("txn_date", str),
             fields.required("stale", int),
             fields.optional("sent", str),

@@ -16,8 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.clock import utcnow
-from service.jobstore import JobStore
 from service.qbxml.types import NEW_LINE_ID, PurchaseOrderChange, PurchaseOrderLineMod, Ref
 from service.simulators.webconnector import Faults
 from service.sync.jsondata import MalformedJson
@@ -35,7 +33,7 @@ from service.sync.po_state import (
     transfer_state,
     update_state,
 )
-from tests.sync.helpers import CABLE, Harness, line, order
+from tests.sync.helpers import CABLE, Harness, assert_same_json, line, order
 
 USED = {"vendor": {"5": "80-V"}, "customer": {}, "item": {"101": "80-I", "102": "80-J"}}
 CHECK = {
@@ -122,22 +120,17 @@ UPDATE_STATES: list[dict[str, Any]] = [
 ]
 
 
-def _same_stored(written: dict[str, Any], stored: dict[str, Any]) -> None:
-    assert written == stored
-    assert json.dumps(written) == json.dumps(stored)  # keys in the same order, too
-
-
 @pytest.mark.parametrize("stored", TRANSFER_STATES)
 def test_a_transfer_state_as_stored_reads_back_the_same(stored: dict[str, Any]) -> None:
-    _same_stored(transfer_state(stored).to_json(), stored)
+    assert_same_json(transfer_state(stored).to_json(), stored)
     flagged = {**stored, "_solo": True, "_internal_error": True}
-    _same_stored(transfer_state(flagged).to_json(), stored)
+    assert_same_json(transfer_state(flagged).to_json(), stored)
 
 
 @pytest.mark.parametrize("stored", UPDATE_STATES)
 def test_an_update_state_as_stored_reads_back_the_same(stored: dict[str, Any]) -> None:
-    _same_stored(update_state(stored).to_json(), stored)
-    _same_stored(update_state({**stored, "_internal_error": True}).to_json(), stored)
+    assert_same_json(update_state(stored).to_json(), stored)
+    assert_same_json(update_state({**stored, "_internal_error": True}).to_json(), stored)
 
 
 def test_a_stored_mod_reads_as_the_mod_it_sends() -> None:
@@ -320,12 +313,6 @@ def test_every_update_state_survives_json(state: Any) -> None:
 # -- through the exchange -----------------------------------------------------------------------
 
 
-def _store_state(h: Harness, kind: str, state: object) -> None:
-    (job,) = [j for j in h.jobs(kind) if j.status != "done"]
-    with h.db.transaction() as conn:
-        JobStore(conn, utcnow()).advance(job.id, state)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize(
     ("kind", "state", "why"),
     [
@@ -340,13 +327,9 @@ def test_a_malformed_state_fails_its_job_naming_the_field(
     if kind == "purchase_order_update":
         h.run()
         h.enqueue([order(1, line(11, CABLE, 7))])
-    _store_state(h, kind, state)
+    h.store_state(kind, state)
     h.run()
-    (job,) = [j for j in h.jobs(kind) if j.status != "done"]
-    assert job.status == "failed"
-    assert job.error == (
-        f"atqb could not build the request: the {kind} job's state is malformed: {why}"
-    )
+    h.assert_failed_on_state(kind, why)
 
 
 def test_a_lost_reactivation_of_a_po_reference_is_read_again_and_the_po_added(h: Harness) -> None:
