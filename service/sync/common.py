@@ -19,7 +19,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from service.jobstore import Job
 from service.qbxml.status import describe
 from service.qbxml.text import PO_REF_NUMBER_MAX
 from service.qbxml.types import ListRecord, Response
@@ -74,12 +73,6 @@ def receipt_ref_number(*, line_id: int | None = None, receiving_id: int | None =
     if receiving_id is not None:
         return f"ATR{receiving_id}"
     return f"ATL{line_id}"
-
-
-def was_sent(job: Job) -> str | None:
-    """The write whose answer never came, if the job's last request was one."""
-    sent = job.state.get("sent")
-    return sent if isinstance(sent, str) else None
 
 
 def decimal(value: Any) -> Decimal:

@@ -73,6 +73,14 @@ def _one_of(fields: Fields, key: str, allowed: tuple[T, ...], value: object = No
     raise MalformedJson(f"{fields.what} is malformed: {key!r} is {value!r}, not one of {allowed}")
 
 
+def _sent(fields: Fields, write: str) -> str | None:
+    """The ``sent`` of a state, which can only name the one write its phase follows."""
+    sent = fields.optional("sent", str)
+    if sent not in (None, write):
+        raise MalformedJson(f"{fields.what} is malformed: 'sent' is {sent!r}, not {write!r}")
+    return sent
+
+
 def _with_sent(data: dict[str, Any], sent: str | None) -> dict[str, Any]:
     if sent is not None:
         data["sent"] = sent
@@ -219,7 +227,7 @@ class Checking:
             fields.required("error", str),
             inactive,
             fields.optional("named", str),
-            fields.optional("sent", str),
+            _sent(fields, "reactivate"),
         )
 
 
@@ -233,14 +241,21 @@ def transfer_state(data: object, kind: str = "purchase_order") -> TransferState:
     if phase == "link":
         return Linking()
     if phase == "find":
-        return Finding(fields.optional("sent", str))
+        return Finding(_sent(fields, "add"))
     if phase in ("verify", "reactivate"):
         return Checking.read(fields, phase)
     if phase is not None:
         raise MalformedJson(f"{fields.what} is malformed: 'phase' is {phase!r}")
-    if fields.optional("sent", str) is not None:
+    if _sent(fields, "add") is not None:
         return Adding.read(fields)
     return Begin.read(fields)
+
+
+def transfer_sent(state: TransferState) -> str | None:
+    """The write of the transfer whose answer never came, if its last request was one."""
+    if isinstance(state, Adding):
+        return "add"
+    return state.sent if isinstance(state, Finding | Checking) else None
 
 
 def _per_kind(
@@ -374,11 +389,16 @@ class Modifying:
             fields.texts("known_lines"),
             fields.optional("txn_date", str),
             fields.required("stale", int),
-            fields.optional("sent", str),
+            _sent(fields, "mod"),
         )
 
 
 UpdateState = Idle | Reading | Modifying
+
+
+def update_sent(state: UpdateState) -> str | None:
+    """The Mod whose answer never came, if the update's last request was one."""
+    return state.sent if isinstance(state, Reading | Modifying) else None
 
 
 def update_state(data: object, kind: str = "purchase_order_update") -> UpdateState:
@@ -389,7 +409,7 @@ def update_state(data: object, kind: str = "purchase_order_update") -> UpdateSta
         return Modifying.read(fields)
     if phase == "read":
         adding = _added(fields) if "adding" in fields.data else None
-        return Reading(fields.required("stale", int), adding, fields.optional("sent", str))
+        return Reading(fields.required("stale", int), adding, _sent(fields, "mod"))
     if phase is not None:
         raise MalformedJson(f"{fields.what} is malformed: 'phase' is {phase!r}")
     return Idle(fields.optional("stale", int))

@@ -88,7 +88,7 @@ from service.qbxml.types import (
     Ref,
     Response,
 )
-from service.sync.common import decimal, describe_record, quantity_text, same_guid, was_sent
+from service.sync.common import decimal, describe_record, quantity_text, same_guid
 from service.sync.mapping import MappingKind, Mappings
 from service.sync.payloads import CompanyOf, PoLine, PurchaseOrderData, PurchaseOrderPayload
 from service.sync.po_state import (
@@ -102,7 +102,9 @@ from service.sync.po_state import (
     Modifying,
     PlannedMod,
     Reading,
+    transfer_sent,
     transfer_state,
+    update_sent,
     update_state,
 )
 
@@ -301,8 +303,9 @@ class TransferPurchaseOrder:
         po = _payload(job).po
         state = transfer_state(job.state, job.kind)
         link = po.link
+        sent = transfer_sent(state)
         unlinked = isinstance(state, Begin) and state.unlinked
-        if link and not unlinked and was_sent(job) is None:
+        if link and not unlinked and sent is None:
             number = _twin_number(link.ref_number)
             if number is None:
                 missing = self._no_twin(job, "QuickBooks cannot hold such a PO number")
@@ -311,11 +314,11 @@ class TransferPurchaseOrder:
             else:
                 lookup = Lookup("purchase_order", "ref_numbers", (number,))
                 return Step.of_lookup(lookup, request_id, Linking().to_json())
-        if was_sent(job) == "add":
+        if sent == "add":
             lookup = Lookup("purchase_order", "ref_numbers", (po.ref_number,))
             return Step.of_lookup(lookup, request_id, Finding().to_json())
         if isinstance(state, Checking):
-            return self._check(state, request_id, lost=was_sent(job) == "reactivate")
+            return self._check(state, request_id, lost=sent == "reactivate")
         refs = Refs(Mappings(ctx.conn, ctx.now, job.qbwc_user), po)
         request = build.purchase_order_add(
             request_id,
@@ -545,7 +548,8 @@ class UpdatePurchaseOrder:
                 f"Autotask PO {po.label} is not in QuickBooks (its transfer did not finish); "
                 "retry the transfer job first"
             )
-        if isinstance(state, Modifying) and was_sent(job) is None:
+        lost = update_sent(state) == "mod"
+        if isinstance(state, Modifying) and not lost:
             request = build.purchase_order_mod(request_id, state.plan.change)
             return Step(request, replace(state, sent="mod").to_json())
         adding: tuple[AddedLine, ...] = ()  # the lines a lost Mod may have added
@@ -554,7 +558,7 @@ class UpdatePurchaseOrder:
         elif isinstance(state, Reading):
             adding = state.adding or ()
         lookup = Lookup("purchase_order", "txn_ids", (mapping.qb_id,))
-        reading = Reading(state.stale or 0, adding if was_sent(job) == "mod" else None)
+        reading = Reading(state.stale or 0, adding if lost else None)
         return Step.of_lookup(lookup, request_id, reading.to_json())
 
     def handle(self, job: Job, response: Response, ctx: Context) -> Decision:

@@ -169,6 +169,8 @@ def test_a_stored_mod_reads_as_the_mod_it_sends() -> None:
         (update_state, {"phase": "read"}, "'stale' is missing"),
         (update_state, {"phase": "read", "stale": "1"}, "'stale' is '1', not an integer"),
         (update_state, {"phase": "fix"}, "'phase' is 'fix'"),
+        (update_state, {**MOD, "sent": "del"}, "'sent' is 'del', not 'mod'"),
+        (transfer_state, {"phase": "find", "sent": "mod"}, "'sent' is 'mod', not 'add'"),
         (update_state, {**MOD, "summary": [1]}, "'summary' is [1], not texts"),
         (update_state, {**MOD, "change": {**CHANGE, "txn_id": None}}, "'txn_id' is None"),
         (update_state, {**MOD, "adding": [{"at_line": 12}]}, "'item' is missing"),
