@@ -315,25 +315,6 @@ def test_every_update_state_survives_json(state: Any) -> None:
 # -- through the exchange -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kind", "state", "why"),
-    [
-        ("purchase_order", {"phase": "verify", "kind": "item"}, "'query' is missing"),
-        ("purchase_order_update", {"phase": "mod", "stale": 0}, "'change' is missing"),
-    ],
-)
-def test_a_malformed_state_fails_its_job_naming_the_field(
-    h: Harness, kind: str, state: dict[str, Any], why: str
-) -> None:
-    h.enqueue([order(1, line(11, CABLE, 5))])
-    if kind == "purchase_order_update":
-        h.run()
-        h.enqueue([order(1, line(11, CABLE, 7))])
-    h.store_state(kind, state)
-    h.run()
-    h.assert_failed_on_state(kind, why)
-
-
 def test_a_lost_reactivation_of_a_po_reference_is_read_again_and_the_po_added(h: Harness) -> None:
     """An item made inactive in QuickBooks after atqb mapped it, with ATQB_REACTIVATE_INACTIVE:
     the transfer's 3140 leads to the item's reactivation; its answer is lost. The next session

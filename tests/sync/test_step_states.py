@@ -1,4 +1,5 @@
-"""The step states of the item receipt, the receipt correction and the account check as stored.
+"""The step states of the item receipt, the receipt correction and the account check as stored
+(the PO kinds' are in test_po_states.py; a malformed state of any kind fails its job here).
 
 Every state these kinds write reads back and writes out the same JSON, key for key, so jobs a
 database already holds carry on after an upgrade; the exchange's own flags (``_solo``,
@@ -206,19 +207,23 @@ def test_every_account_check_state_survives_json(state: AccountCheckState) -> No
 
 
 @pytest.mark.parametrize(
-    ("kind", "state", "why"),
+    ("kind", "state", "why", "changed_to"),
     [
-        ("item_receipt", {"sent": "add"}, "'quantity' is missing"),
-        ("item_receipt_correction", {"phase": "read", "changes": []}, "'txn_id' is missing"),
+        ("item_receipt", {"sent": "add"}, "'quantity' is missing", None),
+        ("item_receipt_correction", {"phase": "read", "changes": []}, "'txn_id' is missing", 3),
+        ("purchase_order", {"phase": "verify", "kind": "item"}, "'query' is missing", None),
+        ("purchase_order_update", {"phase": "mod", "stale": 0}, "'change' is missing", 7),
     ],
 )
 def test_a_malformed_state_fails_its_job_naming_the_field(
-    h: Harness, kind: str, state: dict[str, Any], why: str
+    h: Harness, kind: str, state: dict[str, Any], why: str, changed_to: int | None
 ) -> None:
+    """Through the real exchange, for every kind that reads its state (``changed_to``: the
+    kind's job comes from a later change of the PO's quantity)."""
     h.enqueue([order(1, line(11, CABLE, 5))])
-    if kind == "item_receipt_correction":
+    if changed_to is not None:
         h.run()
-        h.enqueue([order(1, line(11, CABLE, 3))])
+        h.enqueue([order(1, line(11, CABLE, changed_to))])
     h.store_state(kind, state)
     h.run()
     h.assert_failed_on_state(kind, why)
